@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/**
+ * An alert raised by the scoring path and handed to the escalation state machine as its input.
+ * `rule` identifies what fired: `anomaly` (RCF), `bound:<metric>:<high|low>` (static threshold),
+ * `silence` (device quiet for N windows). Incidents are deduplicated per (deviceId, rule).
+ * Never carries PHI: device ids and tokens only.
+ */
+export const attributionEntrySchema = z.object({
+  metric: z.string(),
+  value: z.number(),
+  contribution: z.number(),
+  direction: z.enum(["HIGH", "LOW"]),
+});
+export type AttributionEntry = z.infer<typeof attributionEntrySchema>;
+
+export const alertKindSchema = z.enum(["anomaly", "threshold", "silence"]);
+export type AlertKind = z.infer<typeof alertKindSchema>;
+
+export const alertSchema = z.object({
+  /** Deterministic: hash of deviceId, rule and window start; also the execution name. */
+  alertId: z.string().min(1).max(80),
+  kind: alertKindSchema,
+  rule: z.string().min(1),
+  deviceId: z.string().min(1),
+  site: z.string().optional(),
+  manufacturer: z.string().optional(),
+  model: z.string().optional(),
+  modelKey: z.string().optional(),
+  /** Event time of the reading that fired (ISO 8601). */
+  ts: z.string(),
+  windowStart: z.string(),
+  score: z.number().optional(),
+  grade: z.number().min(0).max(1).optional(),
+  metrics: z.record(z.number()).default({}),
+  attribution: z.array(attributionEntrySchema).default([]),
+  message: z.string(),
+});
+export type Alert = z.infer<typeof alertSchema>;

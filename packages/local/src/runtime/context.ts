@@ -1,0 +1,51 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Envelope } from "@driftwatch/core/telemetry/envelope";
+import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starter";
+import type { LocalConfig } from "./config.ts";
+import type { HttpRouter } from "./http-router.ts";
+import type { StatusBoard } from "./status-board.ts";
+
+/** A running piece of local mode. `stop` flushes what is buffered and releases ports. */
+export interface LocalService {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** An IoT rule action: where rule routing delivers each message (the Firehose emulator, the Kinesis stream). */
+export interface RuleTarget {
+  name: string;
+  deliver(envelope: Envelope, partitionKey: string): Promise<void>;
+}
+
+/**
+ * Shared by the services of local mode. Services are started in order (storage → escalation → scoring →
+ * ingest → http) and may publish what later services need here (rule targets, the escalation starter).
+ */
+export interface LocalContext {
+  config: LocalConfig;
+  status: StatusBoard;
+  http: HttpRouter;
+  /**
+   * Environment for the Lambda handlers run in-process (table names, endpoints of the local stand-ins).
+   * Services add to it before they import their handlers; it is applied to `process.env`.
+   */
+  setHandlerEnv(values: Record<string, string>): void;
+  ruleTargets: RuleTarget[];
+  /** Set by the escalation service; used by the scoring handler's local wiring. */
+  escalationStarter?: EscalationStarter;
+  /** Append a line to `$DATA_DIR/logs/local.log` (handler logs also go there, never to the status line). */
+  log(component: string, message: string): void;
+}
+
+export function createLogSink(dataDir: string): { log: LocalContext["log"]; file: string; close(): void } {
+  const dir = path.join(dataDir, "logs");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "local.log");
+  const stream = fs.createWriteStream(file, { flags: "a" });
+  return {
+    file,
+    log: (component, message) => stream.write(`${new Date().toISOString()} [${component}] ${message}\n`),
+    close: () => stream.end(),
+  };
+}

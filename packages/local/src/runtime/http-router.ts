@@ -1,0 +1,112 @@
+import http from "node:http";
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+export type RouteHandler = (req: HttpRequest, params: Record<string, string>) => Promise<HttpResponse>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: RouteHandler;
+}
+
+/** JSON helper for route handlers. */
+export function json(status: number, value: unknown): HttpResponse {
+  return { status, headers: { "content-type": "application/json" }, body: JSON.stringify(value) };
+}
+
+/**
+ * The local HTTP server on 127.0.0.1:3000: the API under `/api`, acknowledgement links, the console at `/`.
+ * Services register routes (`/api/devices/:id`) before `listen`. 4xx messages are shown, 5xx details hidden.
+ */
+export class HttpRouter {
+  private readonly routes: Route[] = [];
+  private server?: http.Server;
+
+  add(method: string, path: string, handler: RouteHandler): void {
+    const keys: string[] = [];
+    const source = path
+      .split("/")
+      .map((part) => {
+        if (part.startsWith(":")) {
+          keys.push(part.slice(1));
+          return "([^/]+)";
+        }
+        return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      })
+      .join("/");
+    this.routes.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}/?$`), keys, handler });
+  }
+
+  async handle(req: HttpRequest): Promise<HttpResponse> {
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const match = route.pattern.exec(req.path);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== req.method && !(route.method === "GET" && req.method === "HEAD")) continue;
+      const params: Record<string, string> = {};
+      route.keys.forEach((key, i) => (params[key] = decodeURIComponent(match[i + 1])));
+      try {
+        return await route.handler(req, params);
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status && status >= 400 && status < 500) {
+          return json(status, { error: (error as Error).name, message: (error as Error).message });
+        }
+        process.stderr.write(`[http] ${req.method} ${req.path} failed: ${(error as Error).name}\n`);
+        return json(500, { error: "InternalError", message: "Internal error" });
+      }
+    }
+    return pathMatched
+      ? json(405, { error: "MethodNotAllowed", message: `${req.method} not allowed on ${req.path}` })
+      : json(404, { error: "NotFound", message: `No route for ${req.path}` });
+  }
+
+  listen(port: number, host: string): Promise<http.Server> {
+    const server = http.createServer((incoming, outgoing) => {
+      const chunks: Buffer[] = [];
+      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+      incoming.on("end", () => {
+        const url = new URL(incoming.url ?? "/", `http://${host}`);
+        void this.handle({
+          method: (incoming.method ?? "GET").toUpperCase(),
+          path: url.pathname,
+          query: url.searchParams,
+          headers: incoming.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+        }).then((res) => {
+          outgoing.writeHead(res.status, res.headers ?? {});
+          outgoing.end(incoming.method === "HEAD" ? undefined : res.body);
+        });
+      });
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve(server));
+    });
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    });
+  }
+}
