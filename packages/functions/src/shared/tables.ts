@@ -30,4 +30,41 @@ export const tables = {
     sortKey: { name: "field", type: "S" },
     envVar: "VAULT_TABLE",
   },
+  /** Escalation: `INCIDENT#<id>` items (incident + timeline) and `OPEN#<deviceId>#<rule>` dedupe pointers. */
+  incidents: {
+    id: "Incidents",
+    partitionKey: { name: "pk", type: "S" },
+    globalIndexes: [
+      {
+        indexName: "byEntity",
+        partitionKey: { name: "entity", type: "S" },
+        sortKey: { name: "openedAt", type: "S" },
+      },
+    ],
+    envVar: "INCIDENTS_TABLE",
+  },
+  /** Escalation: nonces of used acknowledgement links (single use), expiring with the link. */
+  ackNonces: {
+    id: "AckNonces",
+    partitionKey: { name: "nonce", type: "S" },
+    timeToLiveAttribute: "expiresAt",
+    envVar: "ACK_NONCES_TABLE",
+  },
+  /**
+   * Scoring: window aggregate parts, one item per (device, window, metric, shard, segment); sort key
+   * `<windowStart ISO>#<metric>#<shardId>#<segment>` (see packages/core/src/window/stored-part.ts). TTL-expired.
+   */
+  metrics: {
+    id: "Metrics",
+    partitionKey: { name: "deviceId", type: "S" },
+    sortKey: { name: "part", type: "S" },
+    timeToLiveAttribute: "expiresAt",
+    envVar: "METRICS_TABLE",
+  },
+  /** Scoring: threshold rules, one item per scope (`global`, `manufacturer#m`, `model#m#model`, `device#id`). */
+  thresholds: {
+    id: "Thresholds",
+    partitionKey: { name: "scope", type: "S" },
+    envVar: "THRESHOLDS_TABLE",
+  },
 } satisfies Record<string, TableDefinition>;

@@ -1,6 +1,74 @@
+import path from "node:path";
+import { ConfigurationError } from "@driftwatch/core/shared/errors";
 import type { LocalContext, LocalService } from "../runtime/context.ts";
+import { FirehoseEmulator } from "./firehose-emulator.ts";
+import { createLocalTransform } from "./local-transform.ts";
+import { startMqttBroker } from "./mqtt-broker.ts";
+import { createRuleRouter } from "./rule-routing.ts";
 
-/** Local ingest service. (Skeleton: filled in by the ingest work.) */
-export async function startIngest(_context: LocalContext): Promise<LocalService> {
-  return { name: "ingest", stop: async () => {} };
+/**
+ * Local ingest: the MQTT broker (aedes, own worker thread) on `MQTT_PORT`, the IoT rules (`rule-routing.ts`),
+ * and the `ingest` Firehose delivery stream (`firehose-emulator.ts`) running the SAME transformation handler as
+ * on AWS with local adapters (`local-transform.ts`).
+ */
+export async function startIngest(context: LocalContext): Promise<LocalService> {
+  const { config, status } = context;
+  const storage = context.storage;
+  if (!storage)
+    throw new ConfigurationError("the ingest service needs the storage service to be started first");
+  const { processor } = createLocalTransform(storage);
+
+  const firehose = new FirehoseEmulator({
+    streamName: "ingest",
+    lakeDir: path.join(config.dataDir, "lake"),
+    stateDir: path.join(config.dataDir, "firehose"),
+    bufferBytes: config.firehoseBufferBytes,
+    bufferSeconds: config.firehoseBufferSeconds,
+    processor,
+    rawCipher: storage.rawCipher,
+    status,
+    log: (message) => context.log("firehose", message),
+  });
+  const recovered = await firehose.recover();
+  if (recovered.length > 0) {
+    context.log("firehose", `delivered ${recovered.length} batch(es) left in the spool by an earlier run`);
+  }
+  context.ruleTargets.push(firehose);
+
+  const route = createRuleRouter({
+    targets: () => context.ruleTargets,
+    errorDir: path.join(config.dataDir, "rule-errors"),
+    status,
+    log: (message) => context.log("rules", message),
+  });
+  let broker;
+  try {
+    broker = await startMqttBroker({
+      host: config.host,
+      port: config.mqttPort,
+      onMessage: route,
+      onClients: (connected) => status.set("mqtt.clients", connected),
+      log: (message) => context.log("mqtt", message),
+    });
+  } catch (error) {
+    await firehose.stop();
+    throw error;
+  }
+  // With port 0 (tests), publish the port actually bound.
+  config.mqttPort = broker.port;
+  context.log(
+    "ingest",
+    `MQTT broker on ${config.host}:${broker.port}; Firehose buffer ${config.firehoseBufferBytes} B / ${config.firehoseBufferSeconds} s`,
+  );
+
+  return {
+    name: "ingest",
+    async stop() {
+      // Broker first (no new messages; every received one reaches its actions), then flush the stream.
+      await broker.close();
+      await firehose.stop();
+      const index = context.ruleTargets.indexOf(firehose);
+      if (index >= 0) context.ruleTargets.splice(index, 1);
+    },
+  };
 }

@@ -5,6 +5,7 @@ import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starte
 import type { LocalConfig } from "./config.ts";
 import type { HttpRouter } from "./http-router.ts";
 import type { StatusBoard } from "./status-board.ts";
+import type { LocalStorage } from "../storage/local-storage.ts";
 
 /** A running piece of local mode. `stop` flushes what is buffered and releases ports. */
 export interface LocalService {
@@ -16,6 +17,12 @@ export interface LocalService {
 export interface RuleTarget {
   name: string;
   deliver(envelope: Envelope, partitionKey: string): Promise<void>;
+  /**
+   * True for a target that takes every message (the Firehose stream: it turns unknown topics and messages
+   * without a device id into error records). Other targets (the Kinesis stream) only receive messages that
+   * match a topic rule and have a partition key (the device id), as the IoT rules' Kinesis actions do.
+   */
+  catchAll?: boolean;
 }
 
 /**
@@ -32,6 +39,11 @@ export interface LocalContext {
    */
   setHandlerEnv(values: Record<string, string>): void;
   ruleTargets: RuleTarget[];
+  /**
+   * Set by the storage service (started first): the DynamoDB API endpoint and client, table names, the device
+   * registry, and the local stand-ins of the KMS keys (vault data keys, token key, raw-zone cipher).
+   */
+  storage?: LocalStorage;
   /** Set by the escalation service; used by the scoring handler's local wiring. */
   escalationStarter?: EscalationStarter;
   /** Append a line to `$DATA_DIR/logs/local.log` (handler logs also go there, never to the status line). */
@@ -45,7 +57,9 @@ export function createLogSink(dataDir: string): { log: LocalContext["log"]; file
   const stream = fs.createWriteStream(file, { flags: "a" });
   return {
     file,
-    log: (component, message) => stream.write(`${new Date().toISOString()} [${component}] ${message}\n`),
+    log: (component, message) => {
+      if (!stream.writableEnded) stream.write(`${new Date().toISOString()} [${component}] ${message}\n`);
+    },
     close: () => stream.end(),
   };
 }

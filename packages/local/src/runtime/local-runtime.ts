@@ -1,5 +1,8 @@
 import fs from "node:fs";
+import type { AddressInfo } from "node:net";
+import { configureObservability } from "@driftwatch/functions/shared/observability";
 import { HttpRouter } from "./http-router.ts";
+import { acquireInstanceLock } from "./instance-lock.ts";
 import { StatusBoard } from "./status-board.ts";
 import { createLogSink, type LocalContext, type LocalService } from "./context.ts";
 import type { LocalConfig } from "./config.ts";
@@ -21,7 +24,15 @@ export interface LocalRuntime {
  */
 export async function startLocalRuntime(config: LocalConfig): Promise<LocalRuntime> {
   fs.mkdirSync(config.dataDir, { recursive: true });
+  const lock = acquireInstanceLock(config.dataDir);
   const sink = createLogSink(config.dataDir);
+  // Handler logs (Powertools JSON) go to the log file, never to stdout where the status line is; EMF metrics
+  // are off (the status board counts instead) unless DRIFTWATCH_LOCAL_METRICS=log puts them in the log too.
+  configureObservability({
+    logSink: (line) => sink.log("lambda", line),
+    metrics: process.env.DRIFTWATCH_LOCAL_METRICS === "log" ? "sink" : "off",
+    logLevel: process.env.POWERTOOLS_LOG_LEVEL || "INFO",
+  });
   const http = new HttpRouter();
   const context: LocalContext = {
     config,
@@ -34,26 +45,36 @@ export async function startLocalRuntime(config: LocalConfig): Promise<LocalRunti
     log: sink.log,
   };
   const services: LocalService[] = [];
-  const stopAll = async () => {
-    for (const service of [...services].reverse()) {
-      try {
-        await service.stop();
-      } catch (error) {
-        sink.log("runtime", `stopping ${service.name} failed: ${(error as Error).message}`);
+  let stopped: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      for (const service of [...services].reverse()) {
+        try {
+          await service.stop();
+        } catch (error) {
+          sink.log("runtime", `stopping ${service.name} failed: ${(error as Error).message}`);
+        }
       }
-    }
-    sink.close();
-  };
+      configureObservability({});
+      sink.close();
+      lock.release();
+    })());
   try {
     services.push(await startStorage(context));
     services.push(await startEscalation(context));
     services.push(await startScoring(context));
     services.push(await startIngest(context));
-    await http.listen(config.httpPort, config.host);
+    const server = await http.listen(config.httpPort, config.host);
+    // With port 0 (tests), publish the port actually bound.
+    config.httpPort = (server.address() as AddressInfo).port;
     services.push({ name: "http", stop: () => http.close() });
   } catch (error) {
     await stopAll();
     throw error;
   }
+  sink.log(
+    "runtime",
+    `started: MQTT ${config.host}:${config.mqttPort}, HTTP ${config.host}:${config.httpPort}, data ${config.dataDir}`,
+  );
   return { context, services, stop: stopAll };
 }

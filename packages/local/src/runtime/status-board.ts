@@ -46,8 +46,16 @@ export class StatusBoard {
       `mqtt ${fmt(this.get("mqtt.messages"))} (${fmt(this.rate("mqtt.messages", now))}/s)`,
       `lake ${fmt(this.get("lake.readings"))} ok / ${fmt(this.get("lake.errors"))} err`,
     ];
+    const buffered = Number(this.gauges.get("firehose.buffered") ?? 0);
+    if (buffered > 0) parts.push(`buffered ${fmt(buffered)}`);
+    const failures =
+      this.get("rules.errors") + this.get("firehose.deliveryErrors") + this.get("firehose.invocationErrors");
+    if (failures > 0) parts.push(`failures ${fmt(failures)} (see log)`);
     if (this.counters.has("scoring.records")) {
-      parts.push(`scored ${fmt(this.get("scoring.records"))}`, `anomalies ${fmt(this.get("scoring.anomalies"))}`);
+      parts.push(
+        `scored ${fmt(this.get("scoring.records"))}`,
+        `anomalies ${fmt(this.get("scoring.anomalies"))}`,
+      );
     }
     if (this.counters.has("escalation.incidents") || this.counters.has("escalation.notifications")) {
       parts.push(

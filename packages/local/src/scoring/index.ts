@@ -1,6 +1,162 @@
+import path from "node:path";
+import type { Alert } from "@driftwatch/core/alerts/alert";
+import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starter";
+import { systemClock } from "@driftwatch/core/ports/clock";
+import { DetectorPool } from "@driftwatch/core/scoring/detector-pool";
+import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
+import type { ScoringObserver } from "@driftwatch/core/scoring/window-scorer";
+import { ConfigurationError } from "@driftwatch/core/shared/errors";
+import { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
+import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
+import { CachedThresholds } from "@driftwatch/core/thresholds/cached-thresholds";
+import { DynamoDeviceRegistry } from "@driftwatch/functions/adapters/dynamo-device-registry";
+import { DynamoMetricsStore } from "@driftwatch/functions/adapters/dynamo-metrics-store";
+import { DynamoThresholdsStore } from "@driftwatch/functions/adapters/dynamo-thresholds-store";
+import { createScoreHandler, type ScoreHandlerDeps } from "@driftwatch/functions/kinesis/score";
+import { readConfig, seconds, positiveInt } from "@driftwatch/functions/shared/config";
+import { createPrivacy, readPhiCatalogue } from "@driftwatch/functions/shared/privacy";
+import { z } from "zod";
 import type { LocalContext, LocalService } from "../runtime/context.ts";
+import { createLambdaContext } from "../runtime/lambda-context.ts";
+import { EventSourceMappingEmulator, type KinesisWindowHandler } from "./event-source-mapping.ts";
+import { FileCheckpointStore } from "./file-checkpoint-store.ts";
+import { FileScoreArchive } from "./file-score-archive.ts";
+import { LocalKinesisStream } from "./local-stream.ts";
+import { registerMetricsRoutes } from "./metrics-routes.ts";
 
-/** Local scoring service. (Skeleton: filled in by the scoring work.) */
-export async function startScoring(_context: LocalContext): Promise<LocalService> {
-  return { name: "scoring", stop: async () => {} };
+export interface LocalScoringService extends LocalService {
+  stream: LocalKinesisStream;
+  mapping: EventSourceMappingEmulator;
+  /** Resolves when everything put so far is scored and every ended window is closed. */
+  drained(timeoutMs?: number): Promise<void>;
+}
+
+export interface ScoringServiceOptions {
+  /** Wraps the handler (fault injection in tests); the handler itself runs unchanged. */
+  wrapHandler?: (handler: KinesisWindowHandler) => KinesisWindowHandler;
+}
+
+/**
+ * Local scoring: the `telemetry` Kinesis stream (in-process, durable under `$DATA_DIR/kinesis/`), registered as a
+ * rule target, and the event source mapping emulator invoking the SAME scoring handler as on AWS
+ * (`createScoreHandler`) with local adapters: the DynamoDB adapters on dynalite (registry, metrics, thresholds),
+ * checkpoints under `$DATA_DIR/checkpoints/`, the scores archive under `$DATA_DIR/lake/scores/`, and the
+ * escalation starter of the escalation service (or a logging one when it is not running).
+ *
+ * Environment: `DRIFTWATCH_WINDOW_SECONDS` (via config), `DRIFTWATCH_KINESIS_SHARDS` (1), `DRIFTWATCH_SCORING_BATCH_SIZE`
+ * (500), `DRIFTWATCH_SCORING_BATCHING_WINDOW_MS` (250), `DRIFTWATCH_SCORING_RETRIES` (3),
+ * `DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS` (3600), `DRIFTWATCH_SILENCE_WINDOWS` (3).
+ */
+export async function startScoring(context: LocalContext, options: ScoringServiceOptions = {}): Promise<LocalScoringService> {
+  const { config, status } = context;
+  const storage = context.storage;
+  if (!storage) throw new ConfigurationError("the scoring service needs the storage service to be started first");
+  const settings = readConfig({
+    DRIFTWATCH_KINESIS_SHARDS: positiveInt(1),
+    DRIFTWATCH_SCORING_BATCH_SIZE: positiveInt(500),
+    DRIFTWATCH_SCORING_BATCHING_WINDOW_MS: seconds(250),
+    DRIFTWATCH_SCORING_RETRIES: z.coerce.number().int().nonnegative().default(3),
+    DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS: positiveInt(3600),
+    DRIFTWATCH_SILENCE_WINDOWS: z.coerce.number().int().nonnegative().default(3),
+    DEVICE_NEGATIVE_CACHE_TTL_SECONDS: seconds(5),
+  });
+
+  const stream = new LocalKinesisStream({
+    dir: path.join(config.dataDir, "kinesis", "telemetry"),
+    streamName: "driftwatch-local-telemetry",
+    shardCount: settings.DRIFTWATCH_KINESIS_SHARDS,
+  });
+  const checkpoints = new FileCheckpointStore(path.join(config.dataDir, "checkpoints"));
+  const privacy = createPrivacy({ catalogue: readPhiCatalogue(), tokenKey: storage.tokenKey });
+  const registry = new CachedRegistry(new DynamoDeviceRegistry(storage.dynamo, storage.tableNames.DEVICES_TABLE), {
+    negativeTtlMs: settings.DEVICE_NEGATIVE_CACHE_TTL_SECONDS * 1000,
+  });
+  storage.onDevicesImported((ids) => ids.forEach((id) => registry.invalidate(id)));
+  const metricsStore = new DynamoMetricsStore(storage.dynamo, storage.tableNames.METRICS_TABLE);
+  const thresholdsStore = new DynamoThresholdsStore(storage.dynamo, storage.tableNames.THRESHOLDS_TABLE, (scope) =>
+    context.log("scoring", `invalid threshold rule ignored: ${scope}`),
+  );
+  const thresholds = new CachedThresholds(thresholdsStore, systemClock, { ttlMs: 5_000 });
+  const fallbackStarted = new Set<string>();
+  const escalation: EscalationStarter = {
+    // Resolved per call: the escalation service may publish its starter after this service started.
+    start: async (alert: Alert, name: string) => {
+      if (context.escalationStarter) return context.escalationStarter.start(alert, name);
+      if (fallbackStarted.has(name)) return { started: false };
+      fallbackStarted.add(name);
+      context.log("scoring", `alert ${name}: ${alert.rule} on ${alert.deviceId} (no escalation service running)`);
+      return { started: true };
+    },
+  };
+  const deps: ScoreHandlerDeps = {
+    preparer: createReadingPreparer({ registry, deidentifier: privacy.deidentifier }),
+    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, (key, error) =>
+      context.log("scoring", `checkpoint of ${key} unreadable (${(error as Error).name}); starting a fresh model`),
+    ),
+    thresholds,
+    escalation,
+    metrics: metricsStore,
+    archive: new FileScoreArchive(path.join(config.dataDir, "lake")),
+    checkpoints,
+    clock: systemClock,
+    options: { windowMs: config.windowSeconds * 1000, silenceWindows: settings.DRIFTWATCH_SILENCE_WINDOWS },
+  };
+  const observer: ScoringObserver = {
+    metric(name, value) {
+      if (name === "RecordsScored") status.inc("scoring.records", value);
+      else if (name === "AnomalousRecords") status.inc("scoring.anomalies", value);
+      else if (name === "RecordsRejected") status.inc("scoring.rejected", value);
+      else if (name === "EscalationsStarted") status.inc("scoring.escalations", value);
+      else if (name === "PartialFlushes") status.inc("scoring.flushes", value);
+    },
+    warn: (message, fields) => context.log("scoring", `${message} ${JSON.stringify(fields ?? {})}`),
+  };
+  // The same handler as the Lambda; only the event source and the adapters are local.
+  const lambdaHandler = createScoreHandler(async () => deps, { observer });
+  const base: KinesisWindowHandler = async (event, lambdaContext) => lambdaHandler(event as never, lambdaContext);
+  const handler = options.wrapHandler ? options.wrapHandler(base) : base;
+
+  const mapping = new EventSourceMappingEmulator({
+    stream,
+    handler,
+    createContext: () => createLambdaContext({ functionName: "driftwatch-local-score", timeoutMs: 300_000, memoryLimitInMB: 1769 }),
+    timeoutMs: 300_000,
+    stateDir: path.join(config.dataDir, "checkpoints", "esm"),
+    dlqDir: path.join(config.dataDir, "dlq"),
+    windowSeconds: config.windowSeconds,
+    batchSize: settings.DRIFTWATCH_SCORING_BATCH_SIZE,
+    batchingWindowMs: settings.DRIFTWATCH_SCORING_BATCHING_WINDOW_MS,
+    retryAttempts: settings.DRIFTWATCH_SCORING_RETRIES,
+    maxRecordAgeSeconds: settings.DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS,
+    bisectBatchOnError: true,
+    log: (message) => context.log("esm", message),
+    onInvoke: (info) => {
+      if (info.final && info.ok) status.inc("scoring.windows");
+      if (!info.ok) status.inc("scoring.failedInvocations");
+    },
+  });
+
+  context.ruleTargets.push({
+    name: "kinesis:telemetry",
+    async deliver(envelope, partitionKey) {
+      stream.put(partitionKey, Buffer.from(JSON.stringify(envelope), "utf8"));
+      status.inc("kinesis.records");
+    },
+  });
+  registerMetricsRoutes(context.http, metricsStore, thresholdsStore, () => thresholds.clear());
+  status.inc("scoring.records", 0);
+  status.inc("scoring.anomalies", 0);
+  mapping.start();
+  context.log("scoring", `telemetry stream with ${stream.shardIds.length} shard(s); tumbling window ${config.windowSeconds} s`);
+
+  return {
+    name: "scoring",
+    stream,
+    mapping,
+    drained: (timeoutMs) => mapping.drained(timeoutMs),
+    async stop() {
+      await mapping.stop();
+      stream.close();
+    },
+  };
 }

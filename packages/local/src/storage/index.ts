@@ -1,6 +1,94 @@
+import path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { defaultRegistryDevices } from "@driftwatch/core/simulator/devices";
+import { DynamoDeviceRegistry } from "@driftwatch/functions/adapters/dynamo-device-registry";
+import { tables } from "@driftwatch/functions/shared/tables";
 import type { LocalContext, LocalService } from "../runtime/context.ts";
+import { LOCAL_REGION } from "../runtime/lambda-context.ts";
+import { registerDeviceRoutes } from "./device-routes.ts";
+import { createDeviceStore } from "./dynamo-device-store.ts";
+import { startDynalite } from "./dynalite-server.ts";
+import { loadOrCreateKey } from "./key-files.ts";
+import { createLocalKeyProvider } from "./local-key-provider.ts";
+import type { LocalStorage } from "./local-storage.ts";
+import { ensureTables, listedTables, localTableName, tableEnv } from "./local-tables.ts";
+import { createZoneCipher } from "./zone-cipher.ts";
 
-/** Local storage service. (Skeleton: filled in by the storage work.) */
-export async function startStorage(_context: LocalContext): Promise<LocalService> {
-  return { name: "storage", stop: async () => {} };
+export type { LocalStorage } from "./local-storage.ts";
+
+/** Dummy credentials: dynalite accepts any; the SDK insists on some. */
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+/**
+ * Local storage: the DynamoDB API (dynalite on 127.0.0.1, a free port, LevelDB under `$DATA_DIR/dynamodb/`),
+ * every table of `packages/functions/src/shared/tables.ts` (created if missing), the simulator's devices seeded
+ * into a new registry, the local keys under `$DATA_DIR/keys/`, the handlers' environment, and the registry API
+ * (`/api/devices`). Publishes `context.storage` for the services started after it.
+ */
+export async function startStorage(context: LocalContext): Promise<LocalService> {
+  const { config } = context;
+  const server = await startDynalite({ dir: path.join(config.dataDir, "dynamodb"), host: config.host });
+  const dynamo = new DynamoDBClient({
+    endpoint: server.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    const definitions = listedTables();
+    const created = await ensureTables(dynamo, config.stage, definitions);
+    const tableNames = tableEnv(config.stage, definitions);
+    context.setHandlerEnv({
+      AWS_ENDPOINT_URL_DYNAMODB: server.endpoint,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      ...tableNames,
+    });
+
+    const devicesTable = localTableName(config.stage, tables.devices);
+    const devices = createDeviceStore(dynamo, devicesTable, new DynamoDeviceRegistry(dynamo, devicesTable));
+    if (created.includes(devicesTable)) {
+      const seed = defaultRegistryDevices();
+      await devices.putMany(seed);
+      context.log("storage", `seeded ${seed.length} simulated devices into ${devicesTable}`);
+    }
+
+    const keysDir = path.join(config.dataDir, "keys");
+    const importListeners: ((deviceIds: readonly string[]) => void)[] = [];
+    const storage: LocalStorage = {
+      dynamoEndpoint: server.endpoint,
+      dynamo,
+      tableNames,
+      devices,
+      vaultKeys: createLocalKeyProvider(keysDir),
+      tokenKey: new Uint8Array(loadOrCreateKey(keysDir, "token")),
+      rawCipher: createZoneCipher(keysDir, "raw"),
+      keysDir,
+      onDevicesImported: (listener) => importListeners.push(listener),
+    };
+    context.storage = storage;
+    registerDeviceRoutes(context.http, devices, (deviceIds) => {
+      context.status.inc("registry.imported", deviceIds.length);
+      context.log("storage", `imported ${deviceIds.length} device(s)`);
+      for (const listener of importListeners) listener(deviceIds);
+    });
+    context.log(
+      "storage",
+      `DynamoDB API at ${server.endpoint}; tables ${Object.values(tableNames).join(", ")}`,
+    );
+    if (created.length > 0) context.log("storage", `created tables ${created.join(", ")}`);
+  } catch (error) {
+    dynamo.destroy();
+    await server.close();
+    throw error;
+  }
+
+  return {
+    name: "storage",
+    async stop() {
+      dynamo.destroy();
+      await server.close();
+    },
+  };
 }

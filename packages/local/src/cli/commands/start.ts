@@ -2,6 +2,14 @@ import type { Command } from "commander";
 import { readLocalConfig } from "../../runtime/config.ts";
 import { startLocalRuntime } from "../../runtime/local-runtime.ts";
 
+/**
+ * `npm start` / `npx driftwatch start`: runs local mode until Ctrl-C (or SIGTERM), which stops the broker,
+ * flushes the Firehose buffer and the open windows, and exits.
+ *
+ * Output: a banner with the addresses, then one status line (rewritten in place on a TTY, every 10 s
+ * otherwise). Everything else that would reach stdout while running (handler logs that bypass the log sink,
+ * stray console output) goes to `$DATA_DIR/logs/local.log`, so nothing garbles the status line.
+ */
 export function registerStart(program: Command): void {
   program
     .command("start")
@@ -9,14 +17,33 @@ export function registerStart(program: Command): void {
     .option("--quiet", "no status line")
     .action(async (options: { quiet?: boolean }) => {
       const config = readLocalConfig();
-      const runtime = await startLocalRuntime(config);
-      const { status } = runtime.context;
+      // The SDK's "Node 22 will be required from 2027" notice is for deployers, not for local mode's output.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
       const out = process.stdout;
-      out.write(
+      const write = out.write.bind(out) as (text: string) => boolean;
+      let runtime;
+      try {
+        runtime = await startLocalRuntime(config);
+      } catch (error) {
+        process.stderr.write(`driftwatch: local mode did not start: ${(error as Error).message}\n`);
+        process.exit(1);
+      }
+      const { status, log } = runtime.context;
+      // From here on stdout belongs to the status line; route stray writes to the log file.
+      out.write = ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
+        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+        if (text.trim() !== "") log("stdout", text.trimEnd());
+        const done = typeof encoding === "function" ? encoding : callback;
+        if (typeof done === "function") done();
+        return true;
+      }) as typeof out.write;
+
+      write(
         `Driftwatch local mode\n` +
           `  MQTT    mqtt://${config.host}:${config.mqttPort}\n` +
           `  HTTP    http://${config.host}:${config.httpPort}  (API under /api)\n` +
           `  Data    ${config.dataDir}\n` +
+          `  Lake    ${config.dataDir}/lake/{readings,errors,raw}/  (Firehose buffer ${config.firehoseBufferSeconds} s)\n` +
           `  Logs    ${config.dataDir}/logs/local.log\n` +
           `Ctrl-C stops and flushes what is buffered.\n`,
       );
@@ -25,9 +52,9 @@ export function registerStart(program: Command): void {
       const timer = setInterval(() => {
         if (options.quiet) return;
         const line = status.line();
-        if (tty) out.write(`\r\x1b[2K${line}`);
+        if (tty) write(`\r\x1b[2K${line}`);
         else if (Date.now() - lastPrinted >= 10_000) {
-          out.write(`${line}\n`);
+          write(`${line}\n`);
           lastPrinted = Date.now();
         }
       }, 1000);
@@ -36,9 +63,9 @@ export function registerStart(program: Command): void {
         if (stopping) return;
         stopping = true;
         clearInterval(timer);
-        out.write(`${tty ? "\n" : ""}${signal}: flushing and stopping…\n`);
+        write(`${tty ? "\n" : ""}${signal}: flushing and stopping…\n`);
         await runtime.stop();
-        out.write(`stopped. ${status.line()}\n`);
+        write(`stopped. ${status.line()}\n`);
         process.exit(0);
       };
       process.on("SIGINT", () => void shutdown("SIGINT"));

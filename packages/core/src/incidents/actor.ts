@@ -1,0 +1,14 @@
+import { InvalidActorError } from "./errors.ts";
+
+/**
+ * Normalizes who acknowledged or resolved: printable, at most 64 characters. Operators' names or ids only; the
+ * UI never asks for patient data.
+ */
+export function normalizeActor(raw: string | undefined | null, fallback?: string): string {
+  const value = (raw ?? "").replace(/[\u0000-\u001f\u007f<>"'`]/g, "").trim().slice(0, 64);
+  if (value) return value;
+  if (fallback) return fallback;
+  throw new InvalidActorError("who acknowledged or resolved is required", {
+    issues: [{ path: "by", message: "required" }],
+  });
+}

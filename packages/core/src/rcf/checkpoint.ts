@@ -1,0 +1,47 @@
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { ByteReader, ByteWriter } from "./binary.ts";
+import { CheckpointFormatError, CheckpointVersionError } from "./errors.ts";
+
+/** "DWRC": Driftwatch random cut forest checkpoint. */
+const MAGIC = [0x44, 0x57, 0x52, 0x43];
+/** The newest format this build writes and reads. Bump on any layout change; readers refuse newer ones. */
+export const CHECKPOINT_VERSION = 1;
+const FLAG_DEFLATE = 1;
+
+/** Wraps a body in the versioned envelope: magic, version (u16), flags (u16), body (optionally deflated). */
+export function sealCheckpoint(body: Uint8Array, compress: boolean): Uint8Array {
+  const payload = compress ? new Uint8Array(deflateRawSync(body, { level: 6 })) : body;
+  const w = new ByteWriter();
+  for (const b of MAGIC) w.u8(b);
+  w.u16(CHECKPOINT_VERSION);
+  w.u16(compress ? FLAG_DEFLATE : 0);
+  w.bytes(payload);
+  return w.finish();
+}
+
+/** Checks the envelope and returns a reader over the (inflated) body. */
+export function openCheckpoint(bytes: Uint8Array): { version: number; reader: ByteReader } {
+  if (!(bytes instanceof Uint8Array)) throw new CheckpointFormatError("checkpoint must be a Uint8Array");
+  if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new CheckpointFormatError("not a Driftwatch detector checkpoint (bad magic)");
+  }
+  const head = new ByteReader(bytes);
+  head.bytes(4);
+  const version = head.u16();
+  const flags = head.u16();
+  if (version < 1 || version > CHECKPOINT_VERSION)
+    throw new CheckpointVersionError(version, CHECKPOINT_VERSION);
+  if ((flags & ~FLAG_DEFLATE) !== 0)
+    throw new CheckpointFormatError(`checkpoint uses unknown flags ${flags}`);
+  let body = bytes.subarray(8);
+  if ((flags & FLAG_DEFLATE) !== 0) {
+    try {
+      body = new Uint8Array(inflateRawSync(body));
+    } catch (cause) {
+      throw new CheckpointFormatError("checkpoint body does not inflate", { cause });
+    }
+  }
+  return { version, reader: new ByteReader(body) };
+}
+
+export { ByteReader, ByteWriter };

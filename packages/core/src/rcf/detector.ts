@@ -1,0 +1,129 @@
+import { ByteWriter } from "./binary.ts";
+import { openCheckpoint, sealCheckpoint } from "./checkpoint.ts";
+import { CheckpointFormatError } from "./errors.ts";
+import { readForest, writeForest } from "./forest-state.ts";
+import { RandomCutForest } from "./forest.ts";
+import { forestOptionsSchema, type ForestOptionsInput } from "./options.ts";
+import { Thresholder, thresholderOptionsSchema, type ThresholderOptions } from "./thresholder.ts";
+
+export interface MetricAttribution {
+  /** Metric index in the input point. */
+  index: number;
+  /** This metric's share of the score (high + low); the shares add up to the score. */
+  contribution: number;
+  /** Whether the point is unusual for being above (HIGH) or below (LOW) what the forest has seen. */
+  direction: "HIGH" | "LOW";
+}
+
+export interface DetectorResult {
+  /** Raw RCF score (0 until the forest's `outputAfter`). Inliers score near 1. */
+  score: number;
+  /** In [0, 1]: 0 for normal points, rising with how far the score sits above the recent scores. */
+  grade: number;
+  anomaly: boolean;
+  /** Per metric, sorted by contribution (descending); metrics outside static bounds come first. */
+  attribution: MetricAttribution[];
+}
+
+export interface AnomalyDetectorOptions {
+  forest?: ForestOptionsInput;
+  thresholder?: Partial<ThresholderOptions>;
+}
+
+/**
+ * THE detector of Driftwatch (scoring Lambda, local mode, `nab-score`): a random cut forest plus a thresholder.
+ * `process` validates the point (InvalidPointError, state unchanged), scores it with attribution, then updates
+ * the forest, then decides. Checkpoints restore a detector that behaves exactly like the original.
+ */
+export class AnomalyDetector {
+  readonly dimensions: number;
+  readonly forest: RandomCutForest;
+  readonly thresholder: Thresholder;
+  private readonly high: Float64Array;
+  private readonly low: Float64Array;
+
+  constructor(dimensions: number, options: AnomalyDetectorOptions = {}) {
+    this.forest = new RandomCutForest(dimensions, options.forest);
+    this.thresholder = new Thresholder(options.thresholder);
+    this.dimensions = this.forest.dimensions;
+    this.high = new Float64Array(this.dimensions);
+    this.low = new Float64Array(this.dimensions);
+  }
+
+  process(point: ArrayLike<number>): DetectorResult {
+    this.forest.validate(point);
+    const score = this.forest.scoreWithAttributionUnchecked(point, this.high, this.low);
+    this.forest.updateUnchecked(point);
+    const decision = this.thresholder.decide(score, point);
+    const attribution: MetricAttribution[] = [];
+    for (let i = 0; i < this.dimensions; i++) {
+      const h = this.high[i];
+      const l = this.low[i];
+      attribution.push({ index: i, contribution: h + l, direction: h >= l ? "HIGH" : "LOW" });
+    }
+    const violated = decision.boundsViolations;
+    attribution.sort((a, b) => {
+      const va = violated.includes(a.index) ? 1 : 0;
+      const vb = violated.includes(b.index) ? 1 : 0;
+      return vb - va || b.contribution - a.contribution || a.index - b.index;
+    });
+    for (const i of violated) {
+      const entry = attribution.find((a) => a.index === i);
+      const b = this.thresholder.options.bounds[i];
+      if (entry && b && b.max !== undefined && point[i] > b.max) entry.direction = "HIGH";
+      else if (entry && b && b.min !== undefined && point[i] < b.min) entry.direction = "LOW";
+    }
+    return { score, grade: decision.grade, anomaly: decision.anomaly, attribution };
+  }
+
+  /** Versioned binary state (format in checkpoint.ts / forest-state.ts); `compress` deflates the body. */
+  toCheckpoint(options: { compress?: boolean } = {}): Uint8Array {
+    const w = new ByteWriter();
+    const header = new TextEncoder().encode(
+      JSON.stringify({
+        dimensions: this.dimensions,
+        forest: this.forest.options,
+        thresholder: this.thresholder.options,
+      }),
+    );
+    w.varint(header.length);
+    w.bytes(header);
+    writeForest(w, this.forest);
+    const state = this.thresholder.state();
+    w.varint(state.length);
+    for (const v of state) w.f64(v);
+    return sealCheckpoint(w.finish(), options.compress ?? false);
+  }
+
+  static fromCheckpoint(bytes: Uint8Array): AnomalyDetector {
+    const { reader } = openCheckpoint(bytes);
+    try {
+      const header = JSON.parse(new TextDecoder().decode(reader.bytes(reader.varint()))) as {
+        dimensions: unknown;
+        forest: unknown;
+        thresholder: unknown;
+      };
+      const dimensions = header.dimensions;
+      if (typeof dimensions !== "number" || !Number.isInteger(dimensions) || dimensions < 1) {
+        throw new CheckpointFormatError("checkpoint header has no valid dimensions");
+      }
+      const forestOptions = forestOptionsSchema.parse(header.forest);
+      const thresholderOptions = thresholderOptionsSchema.parse(header.thresholder) as ThresholderOptions;
+      const detector = new AnomalyDetector(dimensions, {
+        forest: forestOptions,
+        thresholder: thresholderOptions,
+      });
+      const forest = readForest(reader, dimensions, forestOptions);
+      (detector as { forest: RandomCutForest }).forest = forest;
+      const n = reader.varint();
+      const state = new Float64Array(n);
+      for (let i = 0; i < n; i++) state[i] = reader.f64();
+      detector.thresholder.restore(state);
+      if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");
+      return detector;
+    } catch (cause) {
+      if (cause instanceof CheckpointFormatError) throw cause;
+      throw new CheckpointFormatError("checkpoint content is malformed", { cause });
+    }
+  }
+}

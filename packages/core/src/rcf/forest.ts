@@ -1,0 +1,246 @@
+import { InvalidPointError } from "./errors.ts";
+import { toFloat32 } from "./float32.ts";
+import { decayRate, resolveForestOptions, type ForestOptions, type ForestOptionsInput } from "./options.ts";
+import { PointStore } from "./point-store.ts";
+import { RNG_WORDS, nextOpenUnit, seedRng } from "./random.ts";
+import { TimeDecaySampler } from "./sampler.ts";
+import { RandomCutTree } from "./tree.ts";
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+export interface Attribution {
+  /** Per input metric: part of the score due to the point lying above what the forest has seen. */
+  high: Float64Array;
+  /** Per input metric: part of the score due to the point lying below. */
+  low: Float64Array;
+}
+
+/**
+ * Robust Random Cut Forest (Guha et al. 2016) with the AWS library's scoring: the score of a point is the average
+ * over trees of its expected inverse isolation depth, scaled by log2 of the tree mass; inliers score near 1.
+ * `dimensions` counts metrics per input point; the forest shingles internally (`shingleSize` consecutive points
+ * make one forest point of `dimensions × shingleSize` values, oldest first). `score` and `attribution` never
+ * change the forest; `update` does. Deterministic for a given seed.
+ */
+export class RandomCutForest {
+  readonly dimensions: number;
+  readonly options: Readonly<ForestOptions>;
+  /** Dimensions of a forest point: dimensions × shingleSize. */
+  readonly shingledDimensions: number;
+  private readonly lambda: number;
+  /** @internal */ readonly trees: RandomCutTree[];
+  /** @internal */ readonly samplers: TimeDecaySampler[];
+  /** @internal */ readonly store: PointStore;
+  /** @internal */ readonly rng: Int32Array;
+  /** The last `shingleSize` input points, oldest first (zeros before any input). */
+  /** @internal */ readonly shingle: Float64Array;
+  /** Input points seen by `update`. */
+  /** @internal */ pointsSeen = 0;
+  /** Forest points (full shingles) that went through the samplers: the sequence index of the next one. */
+  /** @internal */ entriesSeen = 0;
+  private readonly query: Float64Array;
+  private readonly path: Int32Array;
+  private readonly hiScratch: Float64Array;
+  private readonly loScratch: Float64Array;
+  private readonly metricOf: Int32Array;
+
+  constructor(dimensions: number, options?: ForestOptionsInput) {
+    if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > 4096) {
+      throw new InvalidPointError(`dimensions must be an integer in 1..4096, got ${String(dimensions)}`);
+    }
+    const o = resolveForestOptions(options);
+    this.dimensions = dimensions;
+    this.options = Object.freeze({ ...o });
+    const D = dimensions * o.shingleSize;
+    if (D > 65535) throw new InvalidPointError(`dimensions × shingleSize must be at most 65535, got ${D}`);
+    this.shingledDimensions = D;
+    this.lambda = decayRate(o.timeDecay);
+    this.rng = new Int32Array(o.numberOfTrees * RNG_WORDS);
+    this.trees = [];
+    this.samplers = [];
+    for (let t = 0; t < o.numberOfTrees; t++) {
+      seedRng(this.rng, t * RNG_WORDS, o.seed, t);
+      this.trees.push(new RandomCutTree(D, o.sampleSize, this.rng, t * RNG_WORDS));
+      this.samplers.push(new TimeDecaySampler(o.sampleSize));
+    }
+    this.store = new PointStore(D, o.numberOfTrees * o.sampleSize + 1);
+    this.shingle = new Float64Array(D);
+    this.query = new Float64Array(D);
+    this.path = new Int32Array(o.sampleSize + 1);
+    this.hiScratch = new Float64Array(dimensions);
+    this.loScratch = new Float64Array(dimensions);
+    this.metricOf = new Int32Array(D);
+    for (let k = 0; k < D; k++) this.metricOf[k] = k % dimensions;
+  }
+
+  /** True once `outputAfter` forest points have been seen: scores are 0 before. */
+  get isOutputReady(): boolean {
+    return this.entriesSeen >= this.options.outputAfter && this.entriesSeen > 0;
+  }
+
+  /** Total updates (input points) seen. */
+  get totalUpdates(): number {
+    return this.pointsSeen;
+  }
+
+  /** Throws InvalidPointError unless `point` has `dimensions` finite numbers. */
+  validate(point: ArrayLike<number>): void {
+    if (point === null || typeof point !== "object" || typeof point.length !== "number") {
+      throw new InvalidPointError("point must be an array of numbers");
+    }
+    if (point.length !== this.dimensions) {
+      throw new InvalidPointError(`point has ${point.length} values, expected ${this.dimensions}`, {
+        issues: [{ path: "", message: `expected ${this.dimensions} values` }],
+      });
+    }
+    for (let k = 0; k < this.dimensions; k++) {
+      const v = point[k];
+      if (typeof v !== "number" || !Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) {
+        const what =
+          typeof v !== "number"
+            ? "not a number"
+            : Number.isNaN(v)
+              ? "NaN"
+              : Number.isFinite(v)
+                ? "outside the float32 range"
+                : "infinite";
+        throw new InvalidPointError(`point value at index ${k} is ${what}`, {
+          issues: [{ path: String(k), message: what }],
+        });
+      }
+    }
+  }
+
+  /** Anomaly score of `point` (before any update with it); 0 until the forest is ready. */
+  score(point: ArrayLike<number>): number {
+    this.validate(point);
+    if (!this.isOutputReady || !this.shingleFullWith()) return 0;
+    this.buildQuery(point);
+    const pts = this.store.data;
+    const q = this.query;
+    const path = this.path;
+    let sum = 0;
+    const trees = this.trees;
+    for (let t = 0; t < trees.length; t++) sum += trees[t].score(q, pts, path);
+    return sum / trees.length;
+  }
+
+  /**
+   * Directional attribution of the score per input metric: `high[i] + low[i]` summed over metrics equals
+   * `score(point)`. With shingling, the contributions of a metric's positions in the shingle are added up.
+   */
+  attribution(point: ArrayLike<number>): Attribution {
+    const high = new Float64Array(this.dimensions);
+    const low = new Float64Array(this.dimensions);
+    this.scoreWithAttribution(point, high, low);
+    return { high, low };
+  }
+
+  /**
+   * Score and attribution in one pass, written into caller-owned arrays of length `dimensions` (no allocation).
+   * Returns the score. Arrays are zeroed when the forest is not ready.
+   */
+  scoreWithAttribution(point: ArrayLike<number>, high: Float64Array, low: Float64Array): number {
+    this.validate(point);
+    return this.scoreWithAttributionUnchecked(point, high, low);
+  }
+
+  /** @internal `scoreWithAttribution` for a point already validated. */
+  scoreWithAttributionUnchecked(point: ArrayLike<number>, high: Float64Array, low: Float64Array): number {
+    high.fill(0);
+    low.fill(0);
+    if (!this.isOutputReady || !this.shingleFullWith()) return 0;
+    this.buildQuery(point);
+    const pts = this.store.data;
+    const trees = this.trees;
+    const w = 1 / trees.length;
+    let sum = 0;
+    for (let t = 0; t < trees.length; t++) {
+      sum += trees[t].attribute(
+        this.query,
+        pts,
+        this.path,
+        this.metricOf,
+        this.hiScratch,
+        this.loScratch,
+        high,
+        low,
+        w,
+      );
+    }
+    return sum / trees.length;
+  }
+
+  /** Adds `point` to the shingle and, once the shingle is full, offers the forest point to every tree's sampler. */
+  update(point: ArrayLike<number>): void {
+    this.validate(point);
+    this.updateUnchecked(point);
+  }
+
+  /** @internal `update` for a point already validated. */
+  updateUnchecked(point: ArrayLike<number>): void {
+    this.pushShingle(point);
+    this.pointsSeen++;
+    if (this.pointsSeen < this.options.shingleSize) return;
+    const store = this.store;
+    const pi = store.add(this.shingle);
+    const pts = store.data;
+    const seq = this.entriesSeen++;
+    const lambdaSeq = this.lambda * seq;
+    const trees = this.trees;
+    const samplers = this.samplers;
+    const rng = this.rng;
+    for (let t = 0; t < trees.length; t++) {
+      const sampler = samplers[t];
+      const key = Math.log(-Math.log(nextOpenUnit(rng, t * RNG_WORDS))) - lambdaSeq;
+      if (!sampler.accepts(key)) continue;
+      const tree = trees[t];
+      if (sampler.isFull) {
+        const freed = tree.removeOne(sampler.evictMax(), pts);
+        if (freed >= 0) store.release(freed);
+      }
+      const leaf = tree.insert(pi, pts);
+      if (tree.leafPoint[leaf] === pi && tree.leafMass[leaf] === 1) store.addRef(pi);
+      sampler.push(key, leaf);
+    }
+    store.discardIfUnreferenced(pi);
+  }
+
+  /** Bytes held in typed arrays by this forest (trees, samplers, point store, scratch). */
+  bytes(): number {
+    let total = this.store.bytes() + this.rng.byteLength;
+    for (const t of this.trees) total += t.bytes();
+    for (const s of this.samplers) total += s.bytes();
+    total +=
+      this.shingle.byteLength + this.query.byteLength + this.metricOf.byteLength + this.path.byteLength;
+    return total;
+  }
+
+  /** `bytes()` once the point store has grown to its maximum (every tree holding distinct points). */
+  maxBytes(): number {
+    const store = this.store;
+    return this.bytes() - store.bytes() + store.maxPoints * (this.shingledDimensions * 4 + 8);
+  }
+
+  /** Whether the shingle will be full once `point` is appended. */
+  private shingleFullWith(): boolean {
+    return this.pointsSeen + 1 >= this.options.shingleSize;
+  }
+
+  private buildQuery(point: ArrayLike<number>): void {
+    const D = this.shingledDimensions;
+    const d = this.dimensions;
+    const q = this.query;
+    const sh = this.shingle;
+    for (let k = 0; k < D - d; k++) q[k] = sh[k + d];
+    for (let k = 0; k < d; k++) q[D - d + k] = toFloat32(point[k]);
+  }
+
+  private pushShingle(point: ArrayLike<number>): void {
+    const D = this.shingledDimensions;
+    const d = this.dimensions;
+    const sh = this.shingle;
+    sh.copyWithin(0, d);
+    for (let k = 0; k < d; k++) sh[D - d + k] = toFloat32(point[k]);
+  }
+}

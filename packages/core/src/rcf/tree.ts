@@ -1,0 +1,510 @@
+import { float32Below, toFloat32 } from "./float32.ts";
+import { nextUnit } from "./random.ts";
+
+/**
+ * One random cut tree (Guha et al. 2016) stored in typed arrays, no object per node.
+ *
+ * Internal nodes are indices 0..capacity-2 with a cut (dimension, float32 value), a mass and a float32 bounding
+ * box (`box[node·2D .. +D)` = min, `[+D .. +2D)` = max). Leaves are slots 0..capacity-1 holding a row of the
+ * forest's point store and a mass (> 1 for duplicates). A child reference `c` is an internal node when `c >= 0`
+ * and the leaf slot `~c` when `c < 0`. Points whose coordinate is `<= cut` go left.
+ *
+ * Coordinates are float32 values (the forest rounds input), so boxes hold exact copies of point coordinates and
+ * every comparison is exact; cuts are float32 values strictly inside the separating gap.
+ */
+export class RandomCutTree {
+  readonly dimensions: number;
+  readonly capacity: number;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly parent: Int32Array;
+  readonly mass: Int32Array;
+  readonly cutDimension: Uint16Array;
+  readonly cutValue: Float32Array;
+  readonly box: Float32Array;
+  readonly leafPoint: Int32Array;
+  readonly leafMass: Int32Array;
+  readonly leafParent: Int32Array;
+  private readonly freeNodes: Int32Array;
+  private freeNodeTop: number;
+  private readonly freeLeaves: Int32Array;
+  private freeLeafTop: number;
+  /** Child reference of the root (valid when `totalMass > 0`). */
+  rootRef = 0;
+  totalMass = 0;
+  /** Random stream of this tree: `rng[rngOffset .. +4)`. */
+  private readonly rng: Int32Array;
+  private readonly rngOffset: number;
+
+  constructor(dimensions: number, capacity: number, rng: Int32Array, rngOffset: number) {
+    this.dimensions = dimensions;
+    this.capacity = capacity;
+    const nodes = Math.max(1, capacity - 1);
+    this.left = new Int32Array(nodes);
+    this.right = new Int32Array(nodes);
+    this.parent = new Int32Array(nodes);
+    this.mass = new Int32Array(nodes);
+    this.cutDimension = new Uint16Array(nodes);
+    this.cutValue = new Float32Array(nodes);
+    this.box = new Float32Array(nodes * 2 * dimensions);
+    this.leafPoint = new Int32Array(capacity);
+    this.leafMass = new Int32Array(capacity);
+    this.leafParent = new Int32Array(capacity);
+    this.freeNodes = new Int32Array(nodes);
+    this.freeLeaves = new Int32Array(capacity);
+    for (let i = 0; i < nodes; i++) this.freeNodes[i] = nodes - 1 - i;
+    for (let i = 0; i < capacity; i++) this.freeLeaves[i] = capacity - 1 - i;
+    this.freeNodeTop = nodes;
+    this.freeLeafTop = capacity;
+    this.rng = rng;
+    this.rngOffset = rngOffset;
+  }
+
+  bytes(): number {
+    return (
+      this.left.byteLength +
+      this.right.byteLength +
+      this.parent.byteLength +
+      this.mass.byteLength +
+      this.cutDimension.byteLength +
+      this.cutValue.byteLength +
+      this.box.byteLength +
+      this.leafPoint.byteLength +
+      this.leafMass.byteLength +
+      this.leafParent.byteLength +
+      this.freeNodes.byteLength +
+      this.freeLeaves.byteLength
+    );
+  }
+
+  /**
+   * Inserts row `pi` of `pts`. Returns the leaf slot that now represents it: a new leaf holding `pi`, or an
+   * existing leaf with an equal point whose mass was incremented (then `leafPoint[slot] !== pi`).
+   */
+  insert(pi: number, pts: Float32Array): number {
+    const D = this.dimensions;
+    const base = pi * D;
+    if (this.totalMass === 0) {
+      const l = this.allocLeaf();
+      this.leafPoint[l] = pi;
+      this.leafMass[l] = 1;
+      this.leafParent[l] = -1;
+      this.rootRef = ~l;
+      this.totalMass = 1;
+      return l;
+    }
+    this.totalMass++;
+    const box = this.box;
+    let ref = this.rootRef;
+    let parentNode = -1;
+    for (;;) {
+      if (ref < 0) {
+        const l = ~ref;
+        const lb = this.leafPoint[l] * D;
+        let gap = 0;
+        for (let k = 0; k < D; k++) {
+          const diff = pts[base + k] - pts[lb + k];
+          gap += diff < 0 ? -diff : diff;
+        }
+        if (gap === 0) {
+          this.leafMass[l]++;
+          return l;
+        }
+        // The new point and the leaf's point always separate: choose a dimension with probability ∝ |diff|.
+        let r = nextUnit(this.rng, this.rngOffset) * gap;
+        let k = 0;
+        let lastNonZero = -1;
+        for (; k < D; k++) {
+          const diff = pts[base + k] - pts[lb + k];
+          const w = diff < 0 ? -diff : diff;
+          if (w > 0) {
+            lastNonZero = k;
+            if (r < w) break;
+            r -= w;
+          }
+        }
+        if (k === D) {
+          k = lastNonZero;
+          r = Math.abs(pts[base + k] - pts[lb + k]);
+        }
+        const x = pts[base + k];
+        const a = pts[lb + k];
+        const lo = x < a ? x : a;
+        const hi = x < a ? a : x;
+        let c = toFloat32(lo + r);
+        if (c >= hi) c = float32Below(hi);
+        if (c < lo) c = lo;
+        const u = this.allocNode();
+        const nl = this.allocLeaf();
+        this.leafPoint[nl] = pi;
+        this.leafMass[nl] = 1;
+        this.leafParent[nl] = u;
+        this.leafParent[l] = u;
+        this.cutDimension[u] = k;
+        this.cutValue[u] = c;
+        if (x <= c) {
+          this.left[u] = ~nl;
+          this.right[u] = ref;
+        } else {
+          this.left[u] = ref;
+          this.right[u] = ~nl;
+        }
+        const ub = u * 2 * D;
+        for (let j = 0; j < D; j++) {
+          const p = pts[base + j];
+          const q = pts[lb + j];
+          box[ub + j] = p < q ? p : q;
+          box[ub + D + j] = p < q ? q : p;
+        }
+        this.mass[u] = this.leafMass[l] + 1;
+        this.linkParent(parentNode, ref, u);
+        return nl;
+      }
+      const v = ref;
+      const vb = v * 2 * D;
+      let range = 0;
+      let gap = 0;
+      for (let k = 0; k < D; k++) {
+        const mn = box[vb + k];
+        const mx = box[vb + D + k];
+        const x = pts[base + k];
+        range += mx - mn;
+        if (x < mn) gap += mn - x;
+        else if (x > mx) gap += x - mx;
+      }
+      if (gap > 0) {
+        // A random cut of the box extended by the point separates them with probability gap / (range + gap).
+        let r = nextUnit(this.rng, this.rngOffset) * (range + gap);
+        let k = 0;
+        let separated = false;
+        let c = 0;
+        for (; k < D; k++) {
+          const mn = box[vb + k];
+          const mx = box[vb + D + k];
+          const x = pts[base + k];
+          const lo = x < mn ? x : mn;
+          const hi = x > mx ? x : mx;
+          const w = hi - lo;
+          if (r < w) {
+            const position = lo + r;
+            if (x < mn && position < mn) {
+              separated = true;
+              c = toFloat32(position);
+              if (c >= mn) c = float32Below(mn);
+              if (c < x) c = x;
+            } else if (x > mx && position >= mx) {
+              separated = true;
+              c = toFloat32(position);
+              if (c < mx) c = mx;
+              if (c >= x) c = float32Below(x);
+            }
+            break;
+          }
+          r -= w;
+        }
+        if (separated) {
+          const u = this.allocNode();
+          const nl = this.allocLeaf();
+          this.leafPoint[nl] = pi;
+          this.leafMass[nl] = 1;
+          this.leafParent[nl] = u;
+          this.cutDimension[u] = k;
+          this.cutValue[u] = c;
+          if (pts[base + k] <= c) {
+            this.left[u] = ~nl;
+            this.right[u] = v;
+          } else {
+            this.left[u] = v;
+            this.right[u] = ~nl;
+          }
+          const ub = u * 2 * D;
+          for (let j = 0; j < D; j++) {
+            const x = pts[base + j];
+            const mn = box[vb + j];
+            const mx = box[vb + D + j];
+            box[ub + j] = x < mn ? x : mn;
+            box[ub + D + j] = x > mx ? x : mx;
+          }
+          this.mass[u] = this.mass[v] + 1;
+          this.parent[v] = u;
+          this.linkParent(parentNode, v, u);
+          return nl;
+        }
+        for (let j = 0; j < D; j++) {
+          const x = pts[base + j];
+          if (x < box[vb + j]) box[vb + j] = x;
+          else if (x > box[vb + D + j]) box[vb + D + j] = x;
+        }
+      }
+      this.mass[v]++;
+      parentNode = v;
+      ref = pts[base + this.cutDimension[v]] <= this.cutValue[v] ? this.left[v] : this.right[v];
+    }
+  }
+
+  /**
+   * Removes one unit of mass of leaf `l`. Returns the point row the tree no longer references (the leaf is gone)
+   * or -1 when the leaf keeps a positive mass.
+   */
+  removeOne(l: number, pts: Float32Array): number {
+    this.totalMass--;
+    if (this.leafMass[l] > 1) {
+      this.leafMass[l]--;
+      for (let v = this.leafParent[l]; v !== -1; v = this.parent[v]) this.mass[v]--;
+      return -1;
+    }
+    const pi = this.leafPoint[l];
+    const p = this.leafParent[l];
+    this.freeLeaf(l);
+    if (p === -1) {
+      this.rootRef = 0;
+      return pi;
+    }
+    const sibling = this.left[p] === ~l ? this.right[p] : this.left[p];
+    const g = this.parent[p];
+    this.linkParent(g, p, sibling);
+    this.freeNode(p);
+    let recompute = true;
+    for (let v = g; v !== -1; v = this.parent[v]) {
+      this.mass[v]--;
+      if (recompute) recompute = this.recomputeBox(v, pts);
+    }
+    return pi;
+  }
+
+  /**
+   * Anomaly score of the float32-rounded point `q` in this tree, scaled by log2(mass + 1): expected inverse depth
+   * at which a random cut would isolate `q` (scoreUnseen = 1/(depth+1), scoreSeen = 1/(depth + log2(m+1)) damped
+   * by 1 − m/(2·mass) for a duplicate of a leaf of mass m), as in the AWS library's default visitor.
+   */
+  score(q: Float64Array, pts: Float32Array, path: Int32Array): number {
+    const total = this.totalMass;
+    if (total === 0) return 0;
+    const D = this.dimensions;
+    const box = this.box;
+    let ref = this.rootRef;
+    let depth = 0;
+    while (ref >= 0) {
+      path[depth++] = ref;
+      ref = q[this.cutDimension[ref]] <= this.cutValue[ref] ? this.left[ref] : this.right[ref];
+    }
+    const l = ~ref;
+    const lb = this.leafPoint[l] * D;
+    let equal = true;
+    for (let k = 0; k < D; k++) {
+      if (pts[lb + k] !== q[k]) {
+        equal = false;
+        break;
+      }
+    }
+    let s: number;
+    if (equal) {
+      const m = this.leafMass[l];
+      s = (1 - m / (2 * total)) / (depth + Math.log2(m + 1));
+    } else {
+      s = 1 / (depth + 1);
+      for (let i = depth - 1; i >= 0; i--) {
+        const vb = path[i] * 2 * D;
+        let range = 0;
+        let gap = 0;
+        for (let k = 0; k < D; k++) {
+          const mn = box[vb + k];
+          const mx = box[vb + D + k];
+          const x = q[k];
+          range += mx - mn;
+          if (x < mn) gap += mn - x;
+          else if (x > mx) gap += x - mx;
+        }
+        if (gap === 0) break; // inside this box, hence inside every ancestor's box
+        const prob = gap / (range + gap);
+        s = prob / (i + 1) + (1 - prob) * s;
+      }
+    }
+    return s * Math.log2(total + 1);
+  }
+
+  /**
+   * Score with directional attribution (the library's DiVector): per metric, the part of the score due to `q`
+   * lying above (`high`) or below (`low`) the sampled points. Dimension k of the (shingled) point belongs to
+   * metric `metricOf[k]`; the recursion is linear, so contributions are accumulated per metric directly
+   * (`hi`/`lo` are per-metric scratch). Adds `weight ×` the normalized values to `high`/`low` and returns the
+   * normalized score, which equals the sum of what was added divided by `weight`.
+   */
+  attribute(
+    q: Float64Array,
+    pts: Float32Array,
+    path: Int32Array,
+    metricOf: Int32Array,
+    hi: Float64Array,
+    lo: Float64Array,
+    high: Float64Array,
+    low: Float64Array,
+    weight: number,
+  ): number {
+    const total = this.totalMass;
+    if (total === 0) return 0;
+    const D = this.dimensions;
+    const M = hi.length;
+    const box = this.box;
+    let ref = this.rootRef;
+    let depth = 0;
+    while (ref >= 0) {
+      path[depth++] = ref;
+      ref = q[this.cutDimension[ref]] <= this.cutValue[ref] ? this.left[ref] : this.right[ref];
+    }
+    const l = ~ref;
+    const lb = this.leafPoint[l] * D;
+    let gap = 0;
+    for (let k = 0; k < D; k++) {
+      const diff = q[k] - pts[lb + k];
+      gap += diff < 0 ? -diff : diff;
+    }
+    let s: number;
+    if (gap === 0) {
+      const m = this.leafMass[l];
+      s = (1 - m / (2 * total)) / (depth + Math.log2(m + 1));
+      const share = s / (2 * M);
+      for (let j = 0; j < M; j++) {
+        hi[j] = share;
+        lo[j] = share;
+      }
+    } else {
+      s = 1 / (depth + 1);
+      for (let j = 0; j < M; j++) {
+        hi[j] = 0;
+        lo[j] = 0;
+      }
+      const f = s / gap;
+      for (let k = 0; k < D; k++) {
+        const diff = q[k] - pts[lb + k];
+        if (diff > 0) hi[metricOf[k]] += diff * f;
+        else if (diff < 0) lo[metricOf[k]] -= diff * f;
+      }
+      for (let i = depth - 1; i >= 0; i--) {
+        const vb = path[i] * 2 * D;
+        let range = 0;
+        let g = 0;
+        for (let k = 0; k < D; k++) {
+          const mn = box[vb + k];
+          const mx = box[vb + D + k];
+          const x = q[k];
+          range += mx - mn;
+          if (x < mn) g += mn - x;
+          else if (x > mx) g += x - mx;
+        }
+        if (g === 0) break;
+        const sum = range + g;
+        const keep = 1 - g / sum;
+        const unseen = 1 / (i + 1);
+        for (let j = 0; j < M; j++) {
+          hi[j] *= keep;
+          lo[j] *= keep;
+        }
+        const a = unseen / sum;
+        for (let k = 0; k < D; k++) {
+          const x = q[k];
+          const mn = box[vb + k];
+          if (x < mn) lo[metricOf[k]] += (mn - x) * a;
+          else {
+            const mx = box[vb + D + k];
+            if (x > mx) hi[metricOf[k]] += (x - mx) * a;
+          }
+        }
+        s = (g / sum) * unseen + keep * s;
+      }
+    }
+    const scale = Math.log2(total + 1);
+    const f = scale * weight;
+    for (let j = 0; j < M; j++) {
+      high[j] += hi[j] * f;
+      low[j] += lo[j] * f;
+    }
+    return s * scale;
+  }
+
+  /** Number of internal nodes in use. */
+  get nodeCount(): number {
+    return this.freeNodes.length - this.freeNodeTop;
+  }
+
+  /** Number of leaves in use. */
+  get leafCount(): number {
+    return this.capacity - this.freeLeafTop;
+  }
+
+  /** Rebuilds every box and mass, and the total mass, bottom-up from a non-empty structure (after restore). */
+  rebuildBoxes(pts: Float32Array): void {
+    const visit = (ref: number): number => {
+      if (ref < 0) return this.leafMass[~ref];
+      const m = visit(this.left[ref]) + visit(this.right[ref]);
+      this.mass[ref] = m;
+      this.recomputeBox(ref, pts);
+      return m;
+    };
+    this.totalMass = visit(this.rootRef);
+  }
+
+  /** Allocates a node/leaf for restore. */
+  allocNode(): number {
+    return this.freeNodes[--this.freeNodeTop];
+  }
+
+  allocLeaf(): number {
+    return this.freeLeaves[--this.freeLeafTop];
+  }
+
+  /** Sets the parent of child reference `ref`. */
+  setParentOf(ref: number, parent: number): void {
+    if (ref >= 0) this.parent[ref] = parent;
+    else this.leafParent[~ref] = parent;
+  }
+
+  private freeNode(v: number): void {
+    this.freeNodes[this.freeNodeTop++] = v;
+  }
+
+  private freeLeaf(l: number): void {
+    this.freeLeaves[this.freeLeafTop++] = l;
+  }
+
+  /** Replaces child `oldRef` of internal node `p` (or the root when p = -1) by `newRef`. */
+  private linkParent(p: number, oldRef: number, newRef: number): void {
+    if (p === -1) this.rootRef = newRef;
+    else if (this.left[p] === oldRef) this.left[p] = newRef;
+    else this.right[p] = newRef;
+    this.setParentOf(newRef, p);
+  }
+
+  /** Box of `v` = union of its children's boxes; returns whether it changed. */
+  private recomputeBox(v: number, pts: Float32Array): boolean {
+    const D = this.dimensions;
+    const box = this.box;
+    const vb = v * 2 * D;
+    const a = this.left[v];
+    const b = this.right[v];
+    let changed = false;
+    for (let k = 0; k < D; k++) {
+      let mnA: number, mxA: number, mnB: number, mxB: number;
+      if (a >= 0) {
+        mnA = box[a * 2 * D + k];
+        mxA = box[a * 2 * D + D + k];
+      } else {
+        mnA = mxA = pts[this.leafPoint[~a] * D + k];
+      }
+      if (b >= 0) {
+        mnB = box[b * 2 * D + k];
+        mxB = box[b * 2 * D + D + k];
+      } else {
+        mnB = mxB = pts[this.leafPoint[~b] * D + k];
+      }
+      const mn = mnA < mnB ? mnA : mnB;
+      const mx = mxA > mxB ? mxA : mxB;
+      if (box[vb + k] !== mn || box[vb + D + k] !== mx) {
+        changed = true;
+        box[vb + k] = mn;
+        box[vb + D + k] = mx;
+      }
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { attributionEntrySchema } from "../alerts/alert.ts";
+
+/**
+ * One scored reading, as archived to `lake/scores/` (NDJSON). De-identified like `lake/readings/` (the reading was
+ * prepared without the vault: tokens, no PHI). `shardId` + `sequenceNumber` identify a Kinesis record, so
+ * at-least-once duplicates can be removed downstream.
+ */
+export const scoredRecordSchema = z.object({
+  deviceId: z.string(),
+  ts: z.string(),
+  receivedAt: z.string(),
+  /** When the record was written to the stream (its window is by this time). */
+  arrivedAt: z.string(),
+  windowStart: z.string(),
+  shardId: z.string(),
+  sequenceNumber: z.string(),
+  modelKey: z.string(),
+  detectorKey: z.string(),
+  manufacturer: z.string(),
+  model: z.string(),
+  site: z.string().optional(),
+  metrics: z.record(z.number()),
+  tags: z.record(z.string()).default({}),
+  score: z.number(),
+  grade: z.number(),
+  anomaly: z.boolean(),
+  attribution: z.array(attributionEntrySchema),
+  /** Alert rules this reading raised (`anomaly`, `bound:<metric>:<side>`). */
+  rules: z.array(z.string()),
+  /** Milliseconds from arrival in the stream to the end of scoring. */
+  latencyMs: z.number(),
+});
+export type ScoredRecord = z.infer<typeof scoredRecordSchema>;

@@ -1,0 +1,469 @@
+import type { Alert, AttributionEntry } from "../alerts/alert.ts";
+import type { CheckpointStore } from "../ports/checkpoint-store.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { EscalationStarter } from "../ports/escalation-starter.ts";
+import type { MetricsStore } from "../ports/metrics-store.ts";
+import type { ScoreArchive } from "../ports/score-archive.ts";
+import { ValidationError } from "../shared/errors.ts";
+import type { Envelope } from "../telemetry/envelope.ts";
+import { parseEnvelopeBase64 } from "../telemetry/envelope-codec.ts";
+import type { Reading } from "../telemetry/reading.ts";
+import { boundViolations, isAnomalous, type BoundViolation } from "../thresholds/evaluate.ts";
+import type { EffectiveThresholds } from "../thresholds/resolve.ts";
+import type { ScopedDevice } from "../thresholds/threshold-rule.ts";
+import { PresenceTracker } from "../window/presence.ts";
+import type { AggregatePart } from "../window/stored-part.ts";
+import { DEFAULT_STATE_BUDGET_BYTES, WindowAccumulator, stateSizeBytes, type WindowSegment } from "../window/window-accumulator.ts";
+import { detectorKeyOf, type DetectorPool } from "./detector-pool.ts";
+import { executionName } from "./execution-name.ts";
+import type { ScoredRecord } from "./scored-record.ts";
+
+/** A Kinesis record as the scorer needs it (the handler maps Lambda's event onto this). */
+export interface StreamRecord {
+  sequenceNumber: string;
+  partitionKey: string;
+  /** `approximateArrivalTimestamp`, ms since epoch. */
+  arrivalMs: number;
+  /** Base64 of the record data (the JSON of an `Envelope`). */
+  data: string;
+}
+
+/** One invocation of the tumbling-window event source mapping. */
+export interface WindowBatch {
+  shardId: string;
+  window: { startMs: number; endMs: number };
+  state: Record<string, unknown> | undefined;
+  isFinalInvokeForWindow: boolean;
+  isWindowTerminatedEarly: boolean;
+  records: readonly StreamRecord[];
+}
+
+export interface WindowBatchResult {
+  /** The window state to hand back to Lambda (`{}` after a final invoke). */
+  state: Record<string, string>;
+  /** First record NOT processed because of a retryable failure: report it in `batchItemFailures`. */
+  failedSequenceNumber?: string;
+  summary: BatchSummary;
+}
+
+export interface BatchSummary {
+  records: number;
+  scored: number;
+  rejected: number;
+  alertsRaised: number;
+  /** Records that raised at least one alert rule (RCF anomaly or a bound). */
+  anomalous: number;
+  escalationsStarted: number;
+  partsWritten: number;
+  flushes: number;
+  checkpointsWritten: number;
+  checkpointMs: number;
+  silenced: number;
+  stateBytes: number;
+}
+
+/** Prepares a reading exactly as the ingest transform does (the same core code), here without the vault write. */
+export interface RecordPreparer {
+  prepare(envelope: Envelope, options?: { vault?: boolean }): Promise<{ reading: Reading; modelKey: string }>;
+}
+
+export interface ThresholdResolver {
+  resolve(device: ScopedDevice): Promise<EffectiveThresholds>;
+}
+
+/** Observability hooks (the handler maps them to Powertools metrics and logs). Never given PHI. */
+export interface ScoringObserver {
+  metric(name: string, value: number, unit: "Count" | "Bytes" | "Milliseconds"): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface WindowScorerOptions {
+  /** Window length, ms (for silence detection). */
+  windowMs: number;
+  /** Flush a partial segment before the encoded state could exceed this (default 900 KiB of Lambda's 1 MiB). */
+  stateBudgetBytes?: number;
+  /** Quiet windows before `silence`, unless a threshold scope sets `silenceWindows`; 0 disables. Default 3. */
+  silenceWindows?: number;
+  /** Forget silenced devices quiet for longer than this many windows. Default 10,080 (a week of minutes). */
+  forgetAfterWindows?: number;
+  /** Seconds after the window end that stored aggregates live (DynamoDB TTL). Default 30 days. */
+  metricsTtlSeconds?: number;
+}
+
+export interface WindowScorerDeps {
+  preparer: RecordPreparer;
+  detectors: DetectorPool;
+  thresholds: ThresholdResolver;
+  escalation: EscalationStarter;
+  metrics: MetricsStore;
+  archive: ScoreArchive;
+  /** Holds the per-shard presence snapshot (next to the model checkpoints). */
+  checkpoints: CheckpointStore;
+  clock: Clock;
+  observer?: ScoringObserver;
+  options: WindowScorerOptions;
+}
+
+const noopObserver: ScoringObserver = { metric: () => {}, warn: () => {} };
+
+export function presenceKeyOf(shardId: string): string {
+  return `presence/${encodeURIComponent(shardId)}.json`;
+}
+
+/**
+ * The scoring path of one Lambda invocation (pure orchestration over core's ports): per record decode → prepare
+ * (vault off) → RCF score with attribution → thresholds → alerts started at once → window aggregates; partial
+ * flushes near the state cap; on the final invoke: aggregates, model checkpoints, silence alerts.
+ */
+export class WindowScorer {
+  private readonly observer: ScoringObserver;
+  private readonly presence = new Map<string, PresenceTracker>();
+  private readonly started = new Set<string>();
+  private readonly budget: number;
+
+  constructor(private readonly deps: WindowScorerDeps) {
+    this.observer = deps.observer ?? noopObserver;
+    this.budget = deps.options.stateBudgetBytes ?? DEFAULT_STATE_BUDGET_BYTES;
+  }
+
+  async processBatch(batch: WindowBatch): Promise<WindowBatchResult> {
+    const { shardId, window } = batch;
+    const acc = WindowAccumulator.fromState(batch.state, window.startMs, this.budget);
+    const presence = await this.presenceOf(shardId);
+    const summary: BatchSummary = {
+      records: batch.records.length,
+      scored: 0,
+      rejected: 0,
+      alertsRaised: 0,
+      anomalous: 0,
+      escalationsStarted: 0,
+      partsWritten: 0,
+      flushes: 0,
+      checkpointsWritten: 0,
+      checkpointMs: 0,
+      silenced: 0,
+      stateBytes: 0,
+    };
+    const scored: ScoredRecord[] = [];
+    let failedSequenceNumber: string | undefined;
+    const deviceInfo = new Map<string, ScopedDevice & { site?: string }>();
+
+    for (const record of batch.records) {
+      try {
+        const outcome = await this.scoreRecord(record, batch, acc, presence, deviceInfo, summary);
+        if (outcome) scored.push(outcome);
+      } catch (error) {
+        if (error instanceof ValidationError) {
+          summary.rejected += 1;
+          this.observer.warn("record rejected", { code: error.code, sequenceNumber: record.sequenceNumber, shardId });
+          continue;
+        }
+        failedSequenceNumber = record.sequenceNumber;
+        this.observer.warn("record failed, will be retried", {
+          error: (error as Error).name,
+          code: (error as { code?: string }).code,
+          sequenceNumber: record.sequenceNumber,
+          shardId,
+        });
+        break;
+      }
+    }
+
+    // Archive what was processed (a failure here fails the invocation; Lambda retries the batch).
+    if (scored.length > 0) await this.deps.archive.putMany(scored);
+
+    let state: Record<string, string>;
+    if (batch.isFinalInvokeForWindow && failedSequenceNumber === undefined) {
+      await this.finishWindow(batch, acc, presence, deviceInfo, summary);
+      state = {};
+    } else {
+      state = acc.toState();
+    }
+    summary.stateBytes = stateSizeBytes(state);
+    this.emit(summary);
+    return { state, failedSequenceNumber, summary };
+  }
+
+  private async scoreRecord(
+    record: StreamRecord,
+    batch: WindowBatch,
+    acc: WindowAccumulator,
+    presence: PresenceTracker,
+    deviceInfo: Map<string, ScopedDevice & { site?: string }>,
+    summary: BatchSummary,
+  ): Promise<ScoredRecord> {
+    const { shardId, window } = batch;
+    const envelope = parseEnvelopeBase64(record.data);
+    const { reading, modelKey } = await this.deps.preparer.prepare(envelope, { vault: false });
+    const metricNames = Object.keys(reading.metrics).sort();
+    if (metricNames.length === 0) throw new ValidationError("reading has no metrics", { code: "NO_METRICS" });
+    const values = metricNames.map((m) => reading.metrics[m]);
+    const detectorKey = detectorKeyOf(modelKey, metricNames);
+    const device = { deviceId: reading.deviceId, manufacturer: reading.manufacturer, model: reading.model };
+
+    // Everything that can fail runs before the record touches the window state, so a failed record leaves the
+    // state exactly as it was and its retry counts it once.
+    const thresholds = await this.deps.thresholds.resolve(device);
+    const detector = await this.deps.detectors.get(shardId, detectorKey, metricNames.length);
+    const result = detector.process(values);
+    const anomaly = isAnomalous(result.score, result.anomaly, thresholds);
+    const violations = boundViolations(reading.metrics, thresholds);
+    const attribution: AttributionEntry[] = result.attribution.map((a) => ({
+      metric: metricNames[a.index],
+      value: values[a.index],
+      contribution: a.contribution,
+      direction: a.direction,
+    }));
+    const grade = Math.min(1, Math.max(0, result.grade));
+    const rules: string[] = [];
+    if (anomaly) {
+      rules.push("anomaly");
+      await this.raise(
+        {
+          kind: "anomaly",
+          rule: "anomaly",
+          reading,
+          modelKey,
+          windowStartMs: window.startMs,
+          score: result.score,
+          grade,
+          attribution,
+          message: `Anomalous reading from ${reading.deviceId}: RCF score ${result.score.toFixed(3)}${
+            attribution[0] ? `, mostly ${attribution[0].metric} ${attribution[0].direction}` : ""
+          }`,
+        },
+        summary,
+      );
+    }
+    for (const v of violations) {
+      rules.push(v.rule);
+      await this.raise(
+        {
+          kind: "threshold",
+          rule: v.rule,
+          reading,
+          modelKey,
+          windowStartMs: window.startMs,
+          score: result.score,
+          grade,
+          attribution,
+          message: describeViolation(reading.deviceId, v),
+        },
+        summary,
+      );
+    }
+
+    if (acc.wouldExceed(reading.deviceId, metricNames)) await this.flush(batch, acc, presence, summary);
+
+    const eventMs = Date.parse(reading.ts);
+    const violated = new Set(violations.map((v) => v.metric));
+    acc.beginRecord(record.sequenceNumber);
+    for (let i = 0; i < metricNames.length; i++) {
+      acc.add(reading.deviceId, metricNames[i], {
+        value: values[i],
+        eventMs: Number.isFinite(eventMs) ? eventMs : record.arrivalMs,
+        score: result.score,
+        anomaly: anomaly || violated.has(metricNames[i]),
+      });
+    }
+    deviceInfo.set(reading.deviceId, { ...device, site: reading.site });
+    summary.scored += 1;
+    if (rules.length > 0) summary.anomalous += 1;
+    return {
+      deviceId: reading.deviceId,
+      ts: reading.ts,
+      receivedAt: reading.receivedAt,
+      arrivedAt: new Date(record.arrivalMs).toISOString(),
+      windowStart: new Date(window.startMs).toISOString(),
+      shardId,
+      sequenceNumber: record.sequenceNumber,
+      modelKey,
+      detectorKey,
+      manufacturer: reading.manufacturer,
+      model: reading.model,
+      ...(reading.site !== undefined ? { site: reading.site } : {}),
+      metrics: reading.metrics,
+      tags: reading.tags ?? {},
+      score: result.score,
+      grade,
+      anomaly,
+      attribution,
+      rules,
+      latencyMs: Math.max(0, this.deps.clock.now() - record.arrivalMs),
+    };
+  }
+
+  private async raise(
+    input: {
+      kind: Alert["kind"];
+      rule: string;
+      reading: Reading;
+      modelKey: string;
+      windowStartMs: number;
+      score?: number;
+      grade?: number;
+      attribution?: AttributionEntry[];
+      message: string;
+    },
+    summary: BatchSummary,
+  ): Promise<void> {
+    const { reading } = input;
+    await this.start(
+      {
+        alertId: executionName(reading.deviceId, input.rule, input.windowStartMs),
+        kind: input.kind,
+        rule: input.rule,
+        deviceId: reading.deviceId,
+        ...(reading.site !== undefined ? { site: reading.site } : {}),
+        manufacturer: reading.manufacturer,
+        model: reading.model,
+        modelKey: input.modelKey,
+        ts: reading.ts,
+        windowStart: new Date(input.windowStartMs).toISOString(),
+        ...(input.score !== undefined ? { score: input.score } : {}),
+        ...(input.grade !== undefined ? { grade: input.grade } : {}),
+        metrics: reading.metrics,
+        attribution: input.attribution ?? [],
+        message: input.message,
+      },
+      summary,
+    );
+  }
+
+  /** Starts the escalation for an alert once per process (the execution name makes it once overall). */
+  private async start(alert: Alert, summary: BatchSummary): Promise<void> {
+    summary.alertsRaised += 1;
+    if (this.started.has(alert.alertId)) return;
+    const { started } = await this.deps.escalation.start(alert, alert.alertId);
+    if (started) summary.escalationsStarted += 1;
+    if (this.started.size >= 50_000) this.started.clear();
+    this.started.add(alert.alertId);
+  }
+
+  private partsOf(batch: WindowBatch, segment: WindowSegment): AggregatePart[] {
+    return segment.series.map((s) => ({
+      deviceId: s.deviceId,
+      metric: s.metric,
+      windowStartMs: batch.window.startMs,
+      windowEndMs: batch.window.endMs,
+      shardId: batch.shardId,
+      segment: segment.firstSequenceNumber,
+      agg: s.agg,
+    }));
+  }
+
+  /** Writes the current segment as parts, then starts an empty segment (only once the write succeeded). */
+  private async flush(batch: WindowBatch, acc: WindowAccumulator, presence: PresenceTracker, summary: BatchSummary): Promise<void> {
+    if (acc.isEmpty) return;
+    const segment = acc.segment();
+    const parts = this.partsOf(batch, segment);
+    await this.deps.metrics.putParts(parts);
+    for (const deviceId of acc.deviceIds()) presence.markSeen(deviceId, batch.window.startMs);
+    await this.savePresence(batch.shardId, presence);
+    acc.drain();
+    summary.flushes += 1;
+    summary.partsWritten += parts.length;
+  }
+
+  private async finishWindow(
+    batch: WindowBatch,
+    acc: WindowAccumulator,
+    presence: PresenceTracker,
+    deviceInfo: Map<string, ScopedDevice & { site?: string }>,
+    summary: BatchSummary,
+  ): Promise<void> {
+    const { shardId, window } = batch;
+    const devices = acc.deviceIds();
+    if (!acc.isEmpty) {
+      const parts = this.partsOf(batch, acc.segment());
+      await this.deps.metrics.putParts(parts);
+      summary.partsWritten += parts.length;
+    }
+    for (const deviceId of devices) {
+      const info = deviceInfo.get(deviceId);
+      presence.markSeen(deviceId, window.startMs, info ? { manufacturer: info.manufacturer, model: info.model, site: info.site } : {});
+    }
+    if (!batch.isWindowTerminatedEarly) await this.detectSilence(batch, presence, summary);
+    const report = await this.deps.detectors.checkpoint(shardId);
+    summary.checkpointsWritten = report.written;
+    summary.checkpointMs = report.ms;
+    if (presence.dirty) await this.savePresence(shardId, presence);
+  }
+
+  private async detectSilence(batch: WindowBatch, presence: PresenceTracker, summary: BatchSummary): Promise<void> {
+    const { options } = this.deps;
+    const defaultWindows = options.silenceWindows ?? 3;
+    const windowMs = options.windowMs;
+    const limits = new Map<string, number>();
+    for (const [deviceId, entry] of presence.entries()) {
+      // Only devices quiet for at least a window can be due; only they need a thresholds lookup.
+      if (entry.silenced || batch.window.startMs - entry.lastSeenMs < windowMs) continue;
+      let limit = defaultWindows;
+      if (entry.manufacturer && entry.model) {
+        const t = await this.deps.thresholds.resolve({ deviceId, manufacturer: entry.manufacturer, model: entry.model });
+        if (t.silenceWindows) limit = t.silenceWindows.value;
+      }
+      limits.set(deviceId, limit);
+    }
+    const due = presence.dueForSilence(batch.window.startMs, windowMs, (id) => limits.get(id) ?? defaultWindows);
+    for (const silent of due) {
+      const lastSeenIso = new Date(silent.entry.lastSeenMs).toISOString();
+      await this.start(
+        {
+          // Keyed by the last window the device reported in: one escalation per quiet spell.
+          alertId: executionName(silent.deviceId, "silence", silent.entry.lastSeenMs),
+          kind: "silence",
+          rule: "silence",
+          deviceId: silent.deviceId,
+          ...(silent.entry.site !== undefined ? { site: silent.entry.site } : {}),
+          ...(silent.entry.manufacturer !== undefined ? { manufacturer: silent.entry.manufacturer } : {}),
+          ...(silent.entry.model !== undefined ? { model: silent.entry.model } : {}),
+          ts: new Date(batch.window.startMs).toISOString(),
+          windowStart: lastSeenIso,
+          metrics: {},
+          attribution: [],
+          message: `Device ${silent.deviceId} has been silent for ${silent.quietWindows} windows (last reported in the window starting ${lastSeenIso})`,
+        },
+        summary,
+      );
+      presence.markSilenced(silent.deviceId);
+      summary.silenced += 1;
+    }
+    presence.prune(batch.window.startMs, (options.forgetAfterWindows ?? 10_080) * windowMs);
+  }
+
+  private async presenceOf(shardId: string): Promise<PresenceTracker> {
+    let tracker = this.presence.get(shardId);
+    if (!tracker) {
+      tracker = PresenceTracker.fromBytes(await this.deps.checkpoints.get(presenceKeyOf(shardId)));
+      this.presence.set(shardId, tracker);
+    }
+    return tracker;
+  }
+
+  private async savePresence(shardId: string, presence: PresenceTracker): Promise<void> {
+    await this.deps.checkpoints.put(presenceKeyOf(shardId), presence.toBytes());
+  }
+
+  private emit(summary: BatchSummary): void {
+    const o = this.observer;
+    o.metric("RecordsReceived", summary.records, "Count");
+    o.metric("RecordsScored", summary.scored, "Count");
+    if (summary.rejected) o.metric("RecordsRejected", summary.rejected, "Count");
+    if (summary.alertsRaised) o.metric("AlertsRaised", summary.alertsRaised, "Count");
+    if (summary.anomalous) o.metric("AnomalousRecords", summary.anomalous, "Count");
+    if (summary.escalationsStarted) o.metric("EscalationsStarted", summary.escalationsStarted, "Count");
+    if (summary.flushes) o.metric("PartialFlushes", summary.flushes, "Count");
+    if (summary.partsWritten) o.metric("AggregatePartsWritten", summary.partsWritten, "Count");
+    if (summary.checkpointsWritten) {
+      o.metric("CheckpointsWritten", summary.checkpointsWritten, "Count");
+      o.metric("CheckpointTime", summary.checkpointMs, "Milliseconds");
+    }
+    if (summary.silenced) o.metric("SilenceAlerts", summary.silenced, "Count");
+    o.metric("WindowStateSize", summary.stateBytes, "Bytes");
+  }
+}
+
+function describeViolation(deviceId: string, v: BoundViolation): string {
+  return `${v.metric} of ${deviceId} is ${v.value}, ${v.side === "high" ? "above the maximum" : "below the minimum"} ${v.limit} (${v.scope})`;
+}

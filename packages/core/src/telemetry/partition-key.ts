@@ -1,0 +1,38 @@
+import { resolvePayloadSource } from "./payload-sources.ts";
+
+/**
+ * The Kinesis partition key of a message: its device id, computed exactly as the IoT rule's Kinesis action
+ * template for the topic computes it (`${topic(3)}` canonical, `${device_id}` medical, `${topic(4)}` weather,
+ * `${FANID}` fan). All readings of a device therefore land on one shard, in order.
+ *
+ * `payload` may be the raw bytes, the text, or the parsed object. Returns undefined when the template would be
+ * empty (unknown topic, payload not JSON, device field missing): on AWS the Kinesis action then fails and the
+ * rule's error action records it; the Firehose path still turns the message into an error record.
+ */
+export function derivePartitionKey(
+  topic: string,
+  payload: Uint8Array | string | Record<string, unknown> | undefined,
+): string | undefined {
+  const source = resolvePayloadSource(topic);
+  if (source === undefined) return undefined;
+  return source.partitionKey(topic, toObject(payload));
+}
+
+function toObject(
+  payload: Uint8Array | string | Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  if (payload === undefined) return undefined;
+  if (typeof payload === "object" && !(payload instanceof Uint8Array)) return payload;
+  try {
+    const text =
+      typeof payload === "string"
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { eventTimeSchema } from "../event-time.ts";
+import {
+  assertFiniteMetrics,
+  deviceIdSchema,
+  parseWithSchema,
+  requireDeviceId,
+  templateValue,
+  type PayloadSource,
+} from "./payload-source.ts";
+
+/** The five measurements of seed 003's life-support device; the seed's field names are the metric names. */
+export const medicalMetricNames = [
+  "temperature",
+  "pulse",
+  "oxygen_percent",
+  "systolic",
+  "diastolic",
+] as const;
+
+/**
+ * Seed 003's record on `LifeSupportDevice/Sensor`. `patient_id`, `name` and `dob` are PHI: they are not part of
+ * this schema (the de-identifier handles catalogued fields for every shape) and never reach a reading in clear.
+ */
+export const medicalPayloadSchema = z.object({
+  device_id: deviceIdSchema,
+  timestamp: eventTimeSchema,
+  temperature: z.number(),
+  pulse: z.number(),
+  oxygen_percent: z.number(),
+  systolic: z.number(),
+  diastolic: z.number(),
+});
+export type MedicalPayload = z.infer<typeof medicalPayloadSchema>;
+
+export const medicalSource: PayloadSource = {
+  source: "medical",
+  topicFilter: "LifeSupportDevice/Sensor",
+  partitionKeyTemplate: "${device_id}",
+  deviceIdField: "device_id",
+  partitionKey: (_topic, payload) => templateValue(payload?.device_id),
+  parse(_topic, payload) {
+    requireDeviceId(payload.device_id, "device_id");
+    const parsed = parseWithSchema(medicalPayloadSchema, payload, "medical");
+    const metrics: Record<string, number> = {};
+    for (const name of medicalMetricNames) metrics[name] = parsed[name];
+    assertFiniteMetrics(metrics);
+    return { deviceId: parsed.device_id, tsMs: parsed.timestamp, metrics, tags: {} };
+  },
+};

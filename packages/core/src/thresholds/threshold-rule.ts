@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+/**
+ * Threshold rules, stored one item per scope in the thresholds table and resolved per device:
+ * device > model > manufacturer > global (the most specific scope that defines a setting wins).
+ *
+ * Scope keys: `global`, `manufacturer#<manufacturer>`, `model#<manufacturer>#<model>`, `device#<deviceId>`.
+ */
+export const metricBoundsSchema = z
+  .object({
+    min: z.number().finite().optional(),
+    max: z.number().finite().optional(),
+  })
+  .strict()
+  .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, {
+    message: "min must not exceed max",
+  });
+export type MetricBounds = z.infer<typeof metricBoundsSchema>;
+
+export const thresholdScopeSchema = z
+  .string()
+  .regex(/^(global|manufacturer#[^#]+|model#[^#]+#[^#]+|device#.+)$/, "scope must be global, manufacturer#m, model#m#model or device#id");
+
+export const thresholdRuleSchema = z.object({
+  scope: thresholdScopeSchema,
+  /** Per-metric static bounds; a reading outside raises `bound:<metric>:<high|low>`. */
+  bounds: z.record(metricBoundsSchema).default({}),
+  /**
+   * Raw RCF score above which a reading is an anomaly (like the seeds' `WHERE ANOMALY_SCORE > 6`). When no scope
+   * sets it, the detector's adaptive thresholder decides.
+   */
+  scoreThreshold: z.number().positive().finite().optional(),
+  /** A device that reported and then stays quiet for this many windows raises `silence`. */
+  silenceWindows: z.number().int().min(1).max(10_000).optional(),
+  updatedAt: z.string().optional(),
+});
+export type ThresholdRule = z.infer<typeof thresholdRuleSchema>;
+
+export interface ScopedDevice {
+  deviceId: string;
+  manufacturer: string;
+  model: string;
+}
+
+/** Scope keys of a device, most specific first. */
+export function scopeKeysOf(device: ScopedDevice): string[] {
+  return [
+    `device#${device.deviceId}`,
+    `model#${device.manufacturer}#${device.model}`,
+    `manufacturer#${device.manufacturer}`,
+    "global",
+  ];
+}

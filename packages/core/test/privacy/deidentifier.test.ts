@@ -1,0 +1,76 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  createDeidentifier,
+  defaultPhiCatalogue,
+  phiCatalogueSchema,
+} from "../../src/privacy/deidentifier.ts";
+import { ConfigurationError } from "../../src/shared/errors.ts";
+import { medicalRecord } from "../telemetry/seed-payloads.ts";
+
+const key = Buffer.alloc(32, 1);
+
+describe("createDeidentifier", () => {
+  it("tokens are stable for a key, differ across keys and fields, and look like tok_…", () => {
+    const a = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: key });
+    const b = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: Buffer.from(key) });
+    const other = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: Buffer.alloc(32, 2) });
+    expect(a.tokenize("patient_id", "patient2605")).toBe(b.tokenize("patient_id", "patient2605"));
+    expect(a.tokenize("patient_id", "patient2605")).not.toBe(other.tokenize("patient_id", "patient2605"));
+    expect(a.tokenize("patient_id", "x")).not.toBe(a.tokenize("mrn", "x"));
+    expect(a.tokenize("PATIENT_ID", "x")).toBe(a.tokenize("patient_id", "x"));
+    expect(a.tokenize("patient_id", "patient2605")).toMatch(/^tok_[A-Za-z0-9_-]{22}$/);
+  });
+
+  it("no two distinct identifiers share a token (sampled)", () => {
+    const d = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: key });
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (x, y) => {
+        fc.pre(x !== y);
+        expect(d.tokenize("patient_id", x)).not.toBe(d.tokenize("patient_id", y));
+      }),
+    );
+  });
+
+  it("finds vaulted values and tokenized identifiers; the subject is the identifier's token", () => {
+    const d = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: key });
+    const found = d.deidentify(medicalRecord);
+    expect(found.tokens).toEqual({ patient_id: d.tokenize("patient_id", "patient2605") });
+    expect(found.phi.map((entry) => [entry.field, entry.value])).toEqual([
+      ["name", "Eugenia Gottlieb"],
+      ["dob", "08/27/1977"],
+    ]);
+    expect(found.subject).toBe(found.tokens.patient_id);
+    expect(found.catalogued).toEqual(["patient_id", "name", "dob"]);
+    // The value fingerprint is keyed and stable, and says nothing readable.
+    expect(found.phi[0].mac).toBe(d.deidentify(medicalRecord).phi[0].mac);
+    expect(found.phi[0].mac).not.toContain("Eugenia");
+  });
+
+  it("matches field names case-insensitively and handles non-string values", () => {
+    const d = createDeidentifier({ catalogue: { vault: ["Name"], tokenize: ["MRN"] }, tokenKey: key });
+    const found = d.deidentify({ NAME: { first: "A" }, mrn: 1234, other: 1 });
+    expect(found.phi).toEqual([expect.objectContaining({ field: "NAME", value: '{"first":"A"}' })]);
+    expect(found.tokens.mrn).toBe(d.tokenize("mrn", "1234"));
+  });
+
+  it("validates the catalogue and the key", () => {
+    expect(phiCatalogueSchema.parse({})).toEqual(defaultPhiCatalogue);
+    expect(() => phiCatalogueSchema.parse({ vault: ["x"], tokenize: ["X"] })).toThrow();
+    expect(() => phiCatalogueSchema.parse({ vault: ["x"], extra: [] })).toThrow();
+    expect(() => createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: Buffer.alloc(16) })).toThrow(
+      ConfigurationError,
+    );
+  });
+
+  it("strip removes vaulted fields everywhere and tokenizes identifiers", () => {
+    const d = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: key });
+    const { value, removed } = d.strip({
+      list: [{ name: "A", keep: 1 }],
+      patient_id: "p1",
+      patient: { patient_id: { x: 1 } },
+    });
+    expect(value).toEqual({ list: [{ keep: 1 }], patient_id: d.tokenize("patient_id", "p1"), patient: {} });
+    expect(removed).toEqual(["list[0].name", "patient_id", "patient.patient_id"]);
+  });
+});

@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import {
+  AnomalyDetector,
+  CHECKPOINT_VERSION,
+  CheckpointFormatError,
+  CheckpointVersionError,
+  InvalidPointError,
+  Thresholder,
+} from "../../src/rcf/index.ts";
+import { gaussian, lcg } from "./helpers.ts";
+
+function stream(d: number, seed: number, n: number): number[][] {
+  const g = gaussian(lcg(seed));
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: d }, (_, k) => 5 * Math.sin(i / 15 + k) + g()),
+  );
+}
+
+describe("AnomalyDetector", () => {
+  it("flags a spike with a grade in (0,1] and names the culprit metric and direction", () => {
+    const det = new AnomalyDetector(3, { forest: { seed: 1 } });
+    const points = stream(3, 2, 1500);
+    const flagged: number[] = [];
+    points.forEach((p, i) => {
+      const r = det.process(p);
+      expect(r.grade).toBeGreaterThanOrEqual(0);
+      expect(r.grade).toBeLessThanOrEqual(1);
+      expect(r.anomaly).toBe(r.grade > 0);
+      if (r.anomaly) flagged.push(i);
+    });
+    expect(flagged.length).toBeLessThan(10);
+    const spike = [...points[points.length - 1]];
+    spike[1] -= 30;
+    const r = det.process(spike);
+    expect(r.anomaly).toBe(true);
+    expect(r.grade).toBeGreaterThan(0);
+    expect(r.attribution[0]).toMatchObject({ index: 1, direction: "LOW" });
+    const total = r.attribution.reduce((a, b) => a + b.contribution, 0);
+    expect(total).toBeCloseTo(r.score, 9);
+    expect(r.attribution.map((a) => a.contribution)).toEqual(
+      [...r.attribution.map((a) => a.contribution)].sort((a, b) => b - a),
+    );
+  });
+
+  it("scores 0 and never flags before the forest is ready", () => {
+    const det = new AnomalyDetector(1);
+    for (let i = 0; i < 256; i++) {
+      const r = det.process([i % 7 === 0 ? 1000 : 1]);
+      expect(r.score).toBe(0);
+      expect(r.anomaly).toBe(false);
+    }
+  });
+
+  it("static bounds flag a point at once with grade 1, culprit first", () => {
+    const det = new AnomalyDetector(2, { thresholder: { bounds: [null, { max: 50 }] } });
+    const r = det.process([1, 60]);
+    expect(r).toMatchObject({ grade: 1, anomaly: true });
+    expect(r.attribution[0]).toMatchObject({ index: 1, direction: "HIGH" });
+  });
+
+  it("rejects bad points with InvalidPointError and leaves the detector unchanged", () => {
+    const det = new AnomalyDetector(2, { forest: { numberOfTrees: 20 } });
+    for (const p of stream(2, 3, 400)) det.process(p);
+    const before = det.toCheckpoint();
+    for (const bad of [[NaN, 0], [0, Infinity], [-Infinity, 1], [1], [1, 2, 3]]) {
+      expect(() => det.process(bad)).toThrow(InvalidPointError);
+    }
+    expect(det.toCheckpoint()).toEqual(before);
+  });
+
+  for (const compress of [false, true]) {
+    it(`restores from a ${compress ? "compressed" : "plain"} checkpoint and then scores exactly like the original`, () => {
+      const det = new AnomalyDetector(3, { forest: { seed: 7, shingleSize: 2 } });
+      const points = stream(3, 4, 2400);
+      for (const p of points.slice(0, 1600)) det.process(p);
+      const bytes = det.toCheckpoint({ compress });
+      const restored = AnomalyDetector.fromCheckpoint(bytes);
+      expect(restored.dimensions).toBe(3);
+      for (const p of points.slice(1600)) {
+        const spiked = p.map((v, k) => (k === 0 && p[1] > 5 ? v + 9 : v));
+        expect(restored.process(spiked)).toEqual(det.process(spiked));
+      }
+      expect(restored.toCheckpoint()).toEqual(det.toCheckpoint());
+    });
+  }
+
+  it("keeps a kda checkpoint with 5 metrics under 1 MB", () => {
+    const det = new AnomalyDetector(5, { forest: { timeDecay: 500 } });
+    for (const p of stream(5, 9, 4000)) det.process(p);
+    const plain = det.toCheckpoint();
+    const compressed = det.toCheckpoint({ compress: true });
+    expect(plain.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(compressed.length).toBeLessThan(plain.length);
+  });
+
+  it("refuses newer versions, foreign bytes and truncated checkpoints with clear errors", () => {
+    const det = new AnomalyDetector(1, { forest: { numberOfTrees: 5 } });
+    for (let i = 0; i < 300; i++) det.process([Math.sin(i)]);
+    const bytes = det.toCheckpoint();
+    const newer = bytes.slice();
+    new DataView(newer.buffer).setUint16(4, CHECKPOINT_VERSION + 1, true);
+    expect(() => AnomalyDetector.fromCheckpoint(newer)).toThrow(CheckpointVersionError);
+    expect(() => AnomalyDetector.fromCheckpoint(newer)).toThrow(/version 2 is not supported/);
+    expect(() => AnomalyDetector.fromCheckpoint(new TextEncoder().encode("hello world!"))).toThrow(
+      CheckpointFormatError,
+    );
+    expect(() => AnomalyDetector.fromCheckpoint(bytes.slice(0, bytes.length - 20))).toThrow(
+      CheckpointFormatError,
+    );
+    const compressed = det.toCheckpoint({ compress: true });
+    const broken = compressed.slice();
+    broken.fill(0xff, 8, 40);
+    expect(() => AnomalyDetector.fromCheckpoint(broken)).toThrow(CheckpointFormatError);
+  });
+});
+
+describe("Thresholder", () => {
+  it("adapts to the score level: the same score is anomalous in a quiet stream and not in a noisy one", () => {
+    const quiet = new Thresholder({ warmup: 50, suppression: 0 });
+    const noisy = new Thresholder({ warmup: 50, suppression: 0 });
+    const rand = lcg(3);
+    for (let i = 0; i < 500; i++) {
+      quiet.decide(1 + 0.05 * rand(), [0]);
+      noisy.decide(1 + 1.5 * rand(), [0]);
+    }
+    expect(quiet.decide(2.5, [0]).anomaly).toBe(true);
+    expect(noisy.decide(2.5, [0]).anomaly).toBe(false);
+  });
+
+  it("suppresses repeated alerts for the configured number of points, and grades grow with the excess", () => {
+    const t = new Thresholder({ warmup: 20, suppression: 5, smoothing: 1 });
+    for (let i = 0; i < 200; i++) t.decide(1 + 0.01 * (i % 3), [0]);
+    const first = t.decide(3, [0]);
+    expect(first.anomaly).toBe(true);
+    for (let i = 0; i < 5; i++) expect(t.decide(4, [0]).anomaly).toBe(false);
+    const again = t.decide(6, [0]);
+    expect(again.anomaly).toBe(true);
+    const fresh = new Thresholder({ warmup: 20, smoothing: 1 });
+    const fresh2 = new Thresholder({ warmup: 20, smoothing: 1 });
+    for (let i = 0; i < 200; i++) {
+      fresh.decide(1 + 0.01 * (i % 3), [0]);
+      fresh2.decide(1 + 0.01 * (i % 3), [0]);
+    }
+    expect(fresh2.decide(5, [0]).grade).toBeGreaterThan(fresh.decide(2, [0]).grade);
+  });
+});

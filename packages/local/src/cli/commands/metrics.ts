@@ -1,0 +1,64 @@
+import type { Command } from "commander";
+import type { WindowAggregateView } from "@driftwatch/core/window/stored-part";
+import { readLocalConfig } from "../../runtime/config.ts";
+
+/** Thrown for anything the user can fix; printed without a stack. */
+class MetricsCommandError extends Error {
+  override name = "MetricsCommandError";
+}
+
+/** Fetches a device's stored window aggregates from the running local instance (`GET /api/metrics`). */
+export async function fetchMetrics(deviceId: string, options: { url?: string; from?: string; to?: string } = {}): Promise<WindowAggregateView[]> {
+  const config = readLocalConfig();
+  const base = (options.url ?? `http://${config.host}:${config.httpPort}`).replace(/\/+$/, "");
+  const query = new URLSearchParams({ deviceId });
+  if (options.from) query.set("from", options.from);
+  if (options.to) query.set("to", options.to);
+  let response: Response;
+  try {
+    response = await fetch(`${base}/api/metrics?${query}`, { signal: AbortSignal.timeout(60_000) });
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code === "ECONNREFUSED" || code === "ECONNRESET") {
+      throw new MetricsCommandError(`no Driftwatch local instance is running at ${base} (start one with \`npm start\`; set HTTP_PORT or --url)`);
+    }
+    throw new MetricsCommandError(`could not reach ${base}: ${(error as Error).message}`);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {
+      // keep the text
+    }
+    throw new MetricsCommandError(`${response.status}: ${message}`);
+  }
+  return JSON.parse(text) as WindowAggregateView[];
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(3));
+
+export function formatMetricsTable(rows: readonly WindowAggregateView[]): string {
+  if (rows.length === 0) return "no stored window aggregates for this device (yet: windows are written when they close)\n";
+  const header = ["windowStart", "metric", "count", "sum", "min", "max", "avg", "stddev", "maxScore", "anomalies"];
+  const body = rows.map((r) => [r.windowStart, r.metric, fmt(r.count), fmt(r.sum), fmt(r.min), fmt(r.max), fmt(r.avg), fmt(r.stddev), fmt(r.maxScore), fmt(r.anomalies)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), ...body.map(line)].join("\n") + "\n";
+}
+
+export function registerMetrics(program: Command): void {
+  program
+    .command("metrics")
+    .description("Print a device's stored window aggregates (count, sum, min, max, avg, stddev, max score, anomalies)")
+    .requiredOption("--device <id>", "device id (weather: the station id; metrics are the sensor types)")
+    .option("--json", "print the JSON array (times ISO 8601)")
+    .option("--from <time>", "first window start (ISO 8601 or epoch ms)")
+    .option("--to <time>", "last window start (ISO 8601 or epoch ms)")
+    .option("--url <url>", "base URL of the local instance (default http://127.0.0.1:$HTTP_PORT)")
+    .action(async (options: { device: string; json?: boolean; from?: string; to?: string; url?: string }) => {
+      const rows = await fetchMetrics(options.device, options);
+      process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMetricsTable(rows));
+    });
+}

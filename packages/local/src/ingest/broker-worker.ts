@@ -1,0 +1,81 @@
+/**
+ * The MQTT 3.1.1 broker (aedes) in its own worker thread, so that parsing and socket work never compete with
+ * the handlers on the main thread. Every client PUBLISH (and will message) is forwarded to the main thread
+ * from aedes' `authorizePublish` hook, and the hook only returns once the main thread has acked the message,
+ * i.e. once every rule action holds it. Aedes sends PUBACK (QoS 1) / PUBREC (QoS 2) only after the hook, and
+ * reads no further packets from that client until the batch is done, so:
+ *  - an acked QoS 1/2 message is never lost by the broker (the client retransmits otherwise), and
+ *  - a slow pipeline pushes back on the publishers through TCP instead of growing queues without bound.
+ */
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import { parentPort, workerData } from "node:worker_threads";
+import { Aedes } from "aedes";
+import type { BrokerCommand, BrokerEvent, BrokerWorkerData } from "./broker-protocol.ts";
+
+const port = parentPort;
+if (!port) throw new Error("broker-worker must run in a worker thread");
+const data = workerData as BrokerWorkerData;
+const send = (event: BrokerEvent, transfer: ArrayBuffer[] = []) => port.postMessage(event, transfer);
+
+const pending = new Map<number, (error?: Error | null) => void>();
+let nextId = 1;
+let closing = false;
+
+const broker = await Aedes.createBroker({
+  // The broker id shows in $SYS topics only.
+  id: "driftwatch-local",
+  authorizePublish(_client, packet, callback) {
+    if (closing) {
+      callback(new Error("broker is shutting down"));
+      return;
+    }
+    const id = nextId++;
+    // Copy: aedes' payload may be a view into a pooled socket buffer.
+    const bytes = new Uint8Array(packet.payload.length);
+    bytes.set(typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload);
+    pending.set(id, callback);
+    send(
+      { type: "publish", id, topic: packet.topic, payload: bytes, receivedAt: Date.now(), qos: packet.qos },
+      [bytes.buffer as ArrayBuffer],
+    );
+  },
+});
+
+const server = net.createServer(broker.handle);
+let connected = 0;
+broker.on("client", () => send({ type: "clients", connected: ++connected }));
+broker.on("clientDisconnect", () =>
+  send({ type: "clients", connected: (connected = Math.max(0, connected - 1)) }),
+);
+broker.on("clientError", (_client, error) => send({ type: "client-error", message: error.message }));
+broker.on("connectionError", (_client, error) => send({ type: "client-error", message: error.message }));
+
+port.on("message", (command: BrokerCommand) => {
+  if (command.type === "ack") {
+    for (const id of command.ids) {
+      const callback = pending.get(id);
+      pending.delete(id);
+      callback?.(null);
+    }
+  } else if (command.type === "close") {
+    void close();
+  }
+});
+
+async function close(): Promise<void> {
+  if (closing) return;
+  closing = true;
+  // Stop accepting, then disconnect clients. Messages already forwarded are the main thread's to finish;
+  // unacked QoS 1/2 messages are retransmitted by their clients when they reconnect.
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
+  for (const callback of pending.values()) callback(new Error("broker closed"));
+  pending.clear();
+  send({ type: "closed" });
+}
+
+server.on("error", (error) => send({ type: "fatal", message: error.message }));
+server.listen(data.port, data.host, () => {
+  send({ type: "ready", port: (server.address() as AddressInfo).port });
+});

@@ -1,0 +1,104 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { encodeEnvelope, type Envelope } from "@driftwatch/core/telemetry/envelope";
+import { derivePartitionKey } from "@driftwatch/core/telemetry/partition-key";
+import type { RuleTarget } from "../runtime/context.ts";
+import type { StatusBoard } from "../runtime/status-board.ts";
+import type { PublishedMessage } from "./mqtt-broker.ts";
+import { matchRules, unmatchedRule } from "./topic-rules.ts";
+
+export interface RuleRouterOptions {
+  /** Read on every message, so targets registered after start (the Kinesis stream) are used at once. */
+  targets: () => readonly RuleTarget[];
+  /** `$DATA_DIR/rule-errors`: the local error action writes one JSON line per failed action here. */
+  errorDir: string;
+  status?: StatusBoard;
+  log?: (message: string) => void;
+  /** Attempts per action before the error action (default 3), with backoff from `retryDelayMs` (default 100). */
+  attempts?: number;
+  retryDelayMs?: number;
+}
+
+/**
+ * The IoT rules engine of local mode. For each published message: evaluate the rules (core's topic filters);
+ * build the `Envelope` (the rules' SELECT); run every action: the Firehose stream always (a message that
+ * matches no rule still goes there through the catch-all, and becomes an UNKNOWN_TOPIC error record), the
+ * other targets (Kinesis) when a rule matched and the partition key template has a value. An action that fails
+ * after retries triggers the rule's error action: a PHI-free line in `$DATA_DIR/rule-errors/<date>.jsonl` (rule,
+ * action, topic, receive time, error, payload size and SHA-256 — never the payload) and the `rules.errors`
+ * counter. The returned promise settles when every action holds the message (the broker then acks it).
+ */
+export function createRuleRouter(options: RuleRouterOptions): (message: PublishedMessage) => Promise<void> {
+  const attempts = options.attempts ?? 3;
+  const delay = options.retryDelayMs ?? 100;
+  const status = options.status;
+
+  const errorAction = (rule: string, target: string, message: PublishedMessage, error: Error) => {
+    status?.inc("rules.errors");
+    const day = new Date(message.receivedAt).toISOString().slice(0, 10);
+    const line = JSON.stringify({
+      rule,
+      action: target,
+      topic: message.topic,
+      receivedAt: new Date(message.receivedAt).toISOString(),
+      error: { name: error.name, message: error.message },
+      payloadBytes: message.payload.length,
+      payloadSha256: crypto.createHash("sha256").update(message.payload).digest("hex"),
+    });
+    try {
+      fs.mkdirSync(options.errorDir, { recursive: true });
+      fs.appendFileSync(path.join(options.errorDir, `${day}.jsonl`), `${line}\n`);
+    } catch (writeError) {
+      options.log?.(`rule error action could not write: ${(writeError as Error).message}`);
+    }
+    options.log?.(
+      `rule ${rule}: action ${target} failed for a message on ${message.topic}: ${error.name}: ${error.message}`,
+    );
+  };
+
+  const run = async (
+    rule: string,
+    target: RuleTarget,
+    message: PublishedMessage,
+    envelope: Envelope,
+    key: string,
+  ) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await target.deliver(envelope, key);
+        return;
+      } catch (error) {
+        if (attempt >= attempts) {
+          errorAction(rule, target.name, message, error as Error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay * 2 ** (attempt - 1)));
+      }
+    }
+  };
+
+  return async (message) => {
+    status?.inc("mqtt.messages");
+    status?.inc("mqtt.bytes", message.payload.length);
+    const matched = matchRules(message.topic);
+    const rule = matched[0] ?? unmatchedRule;
+    if (matched.length === 0) status?.inc("rules.unmatched");
+    const envelope = encodeEnvelope(message.topic, message.payload, message.receivedAt);
+    const key = matched.length > 0 ? derivePartitionKey(message.topic, message.payload) : undefined;
+    const actions: Promise<void>[] = [];
+    for (const target of options.targets()) {
+      if (target.catchAll) actions.push(run(rule.name, target, message, envelope, key ?? message.topic));
+      else if (key !== undefined) actions.push(run(rule.name, target, message, envelope, key));
+      else if (matched.length > 0) {
+        errorAction(
+          rule.name,
+          target.name,
+          message,
+          new Error("the partition key template evaluated to an empty string"),
+        );
+      }
+    }
+    await Promise.all(actions);
+  };
+}

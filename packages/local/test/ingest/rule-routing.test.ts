@@ -1,0 +1,132 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Envelope } from "@driftwatch/core/telemetry/envelope";
+import { createRuleRouter } from "../../src/ingest/rule-routing.ts";
+import { matchRules, topicRules } from "../../src/ingest/topic-rules.ts";
+import type { RuleTarget } from "../../src/runtime/context.ts";
+import { StatusBoard } from "../../src/runtime/status-board.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+class Recorder implements RuleTarget {
+  readonly got: { envelope: Envelope; key: string }[] = [];
+  failures = 0;
+  constructor(
+    readonly name: string,
+    readonly catchAll = false,
+  ) {}
+  async deliver(envelope: Envelope, key: string) {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error("throttled");
+    }
+    this.got.push({ envelope, key });
+  }
+}
+
+function setup() {
+  const errorDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "driftwatch-rules-")), "rule-errors");
+  dirs.push(path.dirname(errorDir));
+  const firehose = new Recorder("firehose:ingest", true);
+  const kinesis = new Recorder("kinesis:telemetry");
+  const status = new StatusBoard();
+  const route = createRuleRouter({ targets: () => [firehose, kinesis], errorDir, status, retryDelayMs: 1 });
+  const message = (topic: string, payload: string | Buffer) => ({
+    topic,
+    payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+    receivedAt: Date.parse("2024-05-01T12:00:00Z"),
+    qos: 1 as const,
+  });
+  const errorLines = () =>
+    fs.existsSync(errorDir)
+      ? fs.readdirSync(errorDir).flatMap((f) =>
+          fs
+            .readFileSync(path.join(errorDir, f), "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l)),
+        )
+      : [];
+  return { firehose, kinesis, status, route, message, errorLines };
+}
+
+describe("topic rules", () => {
+  it("has one rule per accepted payload shape, matching the seeds' topics and nothing else", () => {
+    expect(topicRules.map((r) => r.topicFilter).sort()).toEqual(
+      ["IoT_TOPIC/recieve", "LifeSupportDevice/Sensor", "dt/+/+/telemetry", "weather/+/+/+/+/+"].sort(),
+    );
+    expect(matchRules("dt/plant-a/pump-1/telemetry").map((r) => r.name)).toEqual(["canonical"]);
+    expect(matchRules("weather/wa/seattle/ST1/temp/S1").map((r) => r.name)).toEqual(["weather"]);
+    expect(matchRules("IoT_TOPIC/recieve").map((r) => r.name)).toEqual(["fan"]);
+    expect(matchRules("LifeSupportDevice/Sensor").map((r) => r.name)).toEqual(["medical"]);
+    for (const topic of [
+      "dt/a/telemetry",
+      "dt/a/b/c/telemetry",
+      "weather/wa/seattle/ST1/temp",
+      "IoT_TOPIC/receive",
+      "x",
+    ]) {
+      expect(matchRules(topic), topic).toEqual([]);
+    }
+  });
+});
+
+describe("createRuleRouter", () => {
+  it("builds the envelope and delivers to every target with the device id as partition key", async () => {
+    const { firehose, kinesis, route, message, status } = setup();
+    await route(
+      message("IoT_TOPIC/recieve", '{"TIME":"2024-05-01T12:00:00","FANID":"ABC123456","FREQ":40,"RPM":1200}'),
+    );
+    const envelope = firehose.got[0].envelope;
+    expect(envelope.topic).toBe("IoT_TOPIC/recieve");
+    expect(envelope.receivedAt).toBe(Date.parse("2024-05-01T12:00:00Z"));
+    expect(JSON.parse(Buffer.from(envelope.payload, "base64").toString()).FANID).toBe("ABC123456");
+    expect(kinesis.got).toEqual([{ envelope, key: "ABC123456" }]);
+    expect(status.get("mqtt.messages")).toBe(1);
+  });
+
+  it("sends an unmatched topic to the catch-all target only, without an error action", async () => {
+    const { firehose, kinesis, route, message, status, errorLines } = setup();
+    await route(message("factory/line-1", "hello"));
+    expect(firehose.got).toHaveLength(1);
+    expect(kinesis.got).toHaveLength(0);
+    expect(status.get("rules.unmatched")).toBe(1);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it("records the Kinesis action's failure when the partition key template is empty, without the payload", async () => {
+    const { firehose, kinesis, route, message, errorLines } = setup();
+    const payload = '{"timestamp":"2018-01-27T05:11:50","name":"Eugenia Gottlieb","dob":"08/27/1977"}';
+    await route(message("LifeSupportDevice/Sensor", payload));
+    expect(firehose.got).toHaveLength(1);
+    expect(kinesis.got).toHaveLength(0);
+    const [line] = errorLines();
+    expect(line).toMatchObject({
+      rule: "medical",
+      action: "kinesis:telemetry",
+      topic: "LifeSupportDevice/Sensor",
+      payloadBytes: payload.length,
+    });
+    expect(JSON.stringify(line)).not.toContain("Eugenia");
+  });
+
+  it("retries a failing action, then runs the error action; other actions are unaffected", async () => {
+    const { firehose, kinesis, route, message, status, errorLines } = setup();
+    kinesis.failures = 2;
+    await route(message("dt/a/pump-1/telemetry", "{}"));
+    expect(kinesis.got).toHaveLength(1);
+    expect(errorLines()).toEqual([]);
+    kinesis.failures = 5;
+    await route(message("dt/a/pump-1/telemetry", "{}"));
+    expect(firehose.got).toHaveLength(2);
+    expect(kinesis.got).toHaveLength(1);
+    expect(errorLines()).toHaveLength(1);
+    expect(errorLines()[0].error).toEqual({ name: "Error", message: "throttled" });
+    expect(status.get("rules.errors")).toBe(1);
+  });
+});

@@ -1,0 +1,27 @@
+import type { SSTConfig } from "sst";
+import { APP_NAME, DEFAULT_REGION, configureApp } from "./stacks/constructs/app-defaults.ts";
+import { Storage } from "./stacks/Storage.ts";
+import { Ingest } from "./stacks/Ingest.ts";
+import { Scoring } from "./stacks/Scoring.ts";
+import { Escalation } from "./stacks/Escalation.ts";
+
+/**
+ * Driftwatch SST v2 app. Stage defaults (removal policy, function runtime/arch/tracing/Powertools env) live in
+ * `stacks/constructs/app-defaults.ts`, shared with the offline stack tests (`stacks/test/harness.ts`).
+ */
+export default {
+  config(input) {
+    return {
+      name: APP_NAME,
+      region: input.region ?? process.env.AWS_REGION ?? DEFAULT_REGION,
+    };
+  },
+  stacks(app) {
+    configureApp(app);
+    app.stack(Storage).stack(Ingest);
+    app.stack(Scoring);
+    app.stack(Escalation);
+    // Scoring → Escalation go here, in this order (they `use(Storage)` / `use(Ingest)`):
+    // app.stack(Scoring).stack(Escalation);
+  },
+} satisfies SSTConfig;

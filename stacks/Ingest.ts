@@ -1,0 +1,347 @@
+import {
+  Duration,
+  Size,
+  Stack,
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cloudwatchActions,
+  aws_iam as iam,
+  aws_iot as iot,
+  aws_kinesis as kinesis,
+  aws_kinesisfirehose as firehose,
+  aws_kms as kms,
+  aws_logs as logs,
+  aws_sqs as sqs,
+} from "aws-cdk-lib";
+import { Function as SstFunction, use, type StackContext } from "sst/constructs";
+import { ingestRuleSql, payloadSources } from "@driftwatch/core/telemetry/payload-sources";
+import {
+  firehoseDataPrefix,
+  firehoseErrorPrefix,
+  firehoseRawPrefix,
+} from "@driftwatch/functions/shared/lake-layout";
+import { tables } from "@driftwatch/functions/shared/tables";
+import { isProductionStage } from "./constructs/app-defaults.ts";
+import { firehoseDeliveryRoleName } from "./constructs/names.ts";
+import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
+import { stageConfig } from "./constructs/stage-config.ts";
+import { unmatchedTopicSql } from "./constructs/topic-rule-sql.ts";
+import { Storage } from "./Storage.ts";
+
+/** The Firehose transformation handler (written in packages/functions). */
+export const TRANSFORM_HANDLER = "packages/functions/src/firehose/transform.handler";
+
+/** Where Firehose writes backup records it could not deliver (expressions in a prefix require an error prefix). */
+export const firehoseRawErrorPrefix =
+  "raw/firehose-errors/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/";
+
+/**
+ * Ingest: IoT topic rules → Firehose `ingest` (transformation Lambda, dynamic partitioning into the lake, source
+ * record backup into raw/ under the raw-zone key) and the Kinesis `telemetry` stream (consumed by Scoring).
+ * Every rule has an error action into an encrypted SQS queue, with an alarm, so no failure is silent.
+ */
+export function Ingest({ app, stack }: StackContext) {
+  const storage = use(Storage);
+  const config = stageConfig(app.stage);
+  const production = isProductionStage(app.stage);
+
+  // ── Kinesis `telemetry` ────────────────────────────────────────────────────────────────────────────────────
+  const telemetryStream = new kinesis.Stream(stack, "Telemetry", {
+    streamMode:
+      config.kinesis.mode === "on-demand" ? kinesis.StreamMode.ON_DEMAND : kinesis.StreamMode.PROVISIONED,
+    shardCount: config.kinesis.mode === "on-demand" ? undefined : config.kinesis.shardCount,
+    retentionPeriod: Duration.hours(config.kinesis.retentionHours),
+    encryption: kinesis.StreamEncryption.MANAGED,
+  });
+
+  // ── Transformation Lambda ─────────────────────────────────────────────────────────────────────────────────
+  const transform = new SstFunction(stack, "Transform", {
+    handler: TRANSFORM_HANDLER,
+    description: "Firehose transformation: validate, normalize, de-identify, enrich telemetry",
+    // Firehose waits up to 5 minutes for a transformation invocation; a 1 MiB batch takes well under a minute.
+    timeout: "2 minutes",
+    memorySize: "1024 MB",
+    environment: {
+      [tables.devices.envVar]: storage.devicesTable.tableName,
+      [tables.vault.envVar]: storage.vaultTable.tableName,
+      VAULT_KEY_ID: storage.vaultKey.keyArn,
+      TOKEN_KEY_ID: storage.tokenKey.keyArn,
+    },
+  });
+  storage.devicesTable.grantReadData(transform);
+  // The vault is written idempotently (conditional PutItem) and never read by the ingest path.
+  storage.vaultTable.grant(transform, "dynamodb:PutItem");
+  // The vault key is both the table's SSE key (DynamoDB calls KMS on the caller's behalf: Encrypt/Decrypt/
+  // GenerateDataKey/DescribeKey) and the envelope key of PHI values (GenerateDataKey with an encryption context).
+  storage.vaultKey.grant(transform, "kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey");
+  storage.tokenKey.grant(transform, "kms:GenerateMac");
+  suppress(
+    transform,
+    functionBaselineSuppressions({
+      dlqReason:
+        "Invoked synchronously by Firehose, which retries failed invocations and then writes the records to the error prefix; an async DLQ never applies.",
+      concurrencyReason:
+        "Firehose bounds concurrent transformation invocations itself; reserved concurrency would only add a failure mode.",
+    }),
+  );
+
+  // ── Firehose `ingest` ─────────────────────────────────────────────────────────────────────────────────────
+  const firehoseLogs = new logs.LogGroup(stack, "FirehoseLogs", {
+    encryptionKey: storage.logsKey,
+    retention: config.logRetentionDays as logs.RetentionDays,
+  });
+  const deliveryRole = new iam.Role(stack, "FirehoseRole", {
+    // A fixed name: the raw-zone key policy (Storage) names this role.
+    roleName: firehoseDeliveryRoleName(app),
+    assumedBy: new iam.ServicePrincipal("firehose.amazonaws.com", {
+      conditions: { StringEquals: { "aws:SourceAccount": Stack.of(stack).account } },
+    }),
+    description: "Firehose ingest: invokes the transformation, writes the lake and the raw/ backup",
+  });
+  const buffering = {
+    bufferingInterval: Duration.seconds(config.firehose.bufferSeconds),
+    bufferingSize: Size.mebibytes(config.firehose.bufferMiB),
+    compression: firehose.Compression.GZIP,
+  };
+  const deliveryStream = new firehose.DeliveryStream(stack, "IngestStream", {
+    encryption: firehose.StreamEncryption.awsOwnedKey(),
+    role: deliveryRole.withoutPolicyUpdates(),
+    destination: new firehose.S3Bucket(storage.lake, {
+      role: deliveryRole.withoutPolicyUpdates(),
+      dataOutputPrefix: firehoseDataPrefix,
+      errorOutputPrefix: firehoseErrorPrefix,
+      encryptionKey: storage.lakeKey,
+      ...buffering,
+      loggingConfig: new firehose.EnableLogging(firehoseLogs),
+      processor: new firehose.LambdaFunctionProcessor(transform, {
+        bufferSize: Size.mebibytes(config.firehose.processorBufferMiB),
+        bufferInterval: Duration.seconds(config.firehose.processorBufferSeconds),
+        retries: config.firehose.processorRetries,
+      }),
+      s3Backup: {
+        mode: firehose.BackupMode.ALL,
+        bucket: storage.lake,
+        dataOutputPrefix: firehoseRawPrefix,
+        errorOutputPrefix: firehoseRawErrorPrefix,
+        encryptionKey: storage.rawKey,
+        compression: firehose.Compression.GZIP,
+        bufferingInterval: Duration.seconds(config.firehose.bufferSeconds),
+        bufferingSize: Size.mebibytes(config.firehose.bufferMiB),
+        loggingConfig: new firehose.EnableLogging(firehoseLogs),
+      },
+    }),
+  });
+  // What the L2 lacks: dynamic partitioning by the Lambda's partition keys (zone/date/hour).
+  const cfnDeliveryStream = deliveryStream.node.defaultChild as firehose.CfnDeliveryStream;
+  cfnDeliveryStream.addPropertyOverride(
+    "ExtendedS3DestinationConfiguration.DynamicPartitioningConfiguration",
+    {
+      Enabled: true,
+      RetryOptions: { DurationInSeconds: config.firehose.partitioningRetrySeconds },
+    },
+  );
+  // Least privilege, written out: the L2's own grants (bucket read/write incl. delete) are ignored via
+  // `withoutPolicyUpdates()` on the role given to it. Firehose never reads or deletes lake objects.
+  const deliveryPolicy = new iam.Policy(stack, "FirehosePolicy", {
+    roles: [deliveryRole],
+    statements: [
+      new iam.PolicyStatement({
+        sid: "WriteLakeObjects",
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        resources: [storage.lake.arnForObjects("*")],
+      }),
+      new iam.PolicyStatement({
+        sid: "LakeBucketMetadata",
+        actions: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+        resources: [storage.lake.bucketArn],
+      }),
+      new iam.PolicyStatement({
+        sid: "EncryptLakeAndRawZone",
+        // Decrypt: S3 needs it to complete multipart uploads of SSE-KMS objects.
+        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+        resources: [storage.lakeKey.keyArn, storage.rawKey.keyArn],
+        conditions: { StringEquals: { "kms:ViaService": `s3.${Stack.of(stack).region}.amazonaws.com` } },
+      }),
+      new iam.PolicyStatement({
+        sid: "InvokeTransformation",
+        actions: ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+        resources: [transform.functionArn],
+      }),
+      new iam.PolicyStatement({
+        sid: "DeliveryLogs",
+        actions: ["logs:PutLogEvents", "logs:CreateLogStream"],
+        resources: [firehoseLogs.logGroupArn],
+      }),
+    ],
+  });
+  cfnDeliveryStream.node.addDependency(deliveryPolicy);
+  suppress(deliveryPolicy, [
+    {
+      id: "AwsSolutions-IAM5",
+      reason:
+        "Firehose writes objects under dynamic, time-based prefixes of the lake bucket (readings/, errors/, raw/), so the object resource is the bucket's `/*`; actions are PutObject/AbortMultipartUpload only.",
+      appliesTo: [arnRef(storage.lake, "/*")],
+    },
+    {
+      id: "HIPAA.Security-IAMNoInlinePolicy",
+      reason:
+        "The delivery role's one policy, written out least-privilege for this stream's bucket, keys, function and log group.",
+    },
+  ]);
+
+  // ── IoT rule failures: encrypted queue (messages carry the original payload) + alarm ───────────────────────
+  const ruleErrorsKey = new kms.Key(stack, "RuleErrorsKey", {
+    description: `${app.stage} driftwatch: IoT rule error action queue (messages carry original payloads)`,
+    enableKeyRotation: true,
+  });
+  const ruleErrors = new sqs.Queue(stack, "RuleErrors", {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: ruleErrorsKey,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  // Break-glass may inspect and redrive failed messages (they hold original payloads). The policy lives in this
+  // stack so Storage (deployed first) does not depend on Ingest.
+  const breakGlassRuleErrors = new iam.Policy(stack, "BreakGlassRuleErrorsPolicy", {
+    roles: [storage.breakGlassRole],
+    statements: [
+      new iam.PolicyStatement({
+        actions: [
+          "sqs:ReceiveMessage",
+          "sqs:DeleteMessage",
+          "sqs:ChangeMessageVisibility",
+          "sqs:GetQueueAttributes",
+        ],
+        resources: [ruleErrors.queueArn],
+      }),
+      new iam.PolicyStatement({ actions: ["kms:Decrypt"], resources: [ruleErrorsKey.keyArn] }),
+    ],
+  });
+  suppress(breakGlassRuleErrors, [
+    {
+      id: "HIPAA.Security-IAMNoInlinePolicy",
+      reason: "Scoped to the one rule-errors queue and its key, attached to the break-glass role only.",
+    },
+  ]);
+  suppress(ruleErrors, [
+    {
+      id: "AwsSolutions-SQS3",
+      reason:
+        "This queue is itself the terminal sink of the IoT rules' error actions (a dead-letter destination); it has no consumer to fail.",
+    },
+  ]);
+  const ruleErrorsAlarm = new cloudwatch.Alarm(stack, "RuleErrorsAlarm", {
+    alarmDescription: "An IoT topic rule action failed (message kept in the RuleErrors queue)",
+    metric: ruleErrors.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: "Maximum",
+    }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  ruleErrorsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(storage.alarmTopic));
+
+  // ── IoT topic rules ───────────────────────────────────────────────────────────────────────────────────────
+  const rules: Record<string, iot.CfnTopicRule> = {};
+  const ruleSpecs = [
+    ...payloadSources.map((source) => ({
+      name: source.source,
+      sql: ingestRuleSql(source.topicFilter),
+      partitionKey: source.partitionKeyTemplate as string | undefined,
+    })),
+    // Topics no shape accepts: Firehose only, so the transformation records them under errors/ (unknown topic).
+    {
+      name: "unmatched",
+      sql: unmatchedTopicSql(payloadSources.map((s) => s.topicFilter)),
+      partitionKey: undefined,
+    },
+  ];
+  for (const spec of ruleSpecs) {
+    const id = pascal(spec.name);
+    const role = new iam.Role(stack, `${id}RuleRole`, {
+      assumedBy: new iam.ServicePrincipal("iot.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(stack).account } },
+      }),
+      description: `IoT rule ${spec.name}: put to the ingest Firehose${spec.partitionKey ? " and the telemetry stream" : ""}, report failures`,
+    });
+    const policy = new iam.Policy(stack, `${id}RulePolicy`, {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ["firehose:PutRecord", "firehose:PutRecordBatch"],
+          resources: [deliveryStream.deliveryStreamArn],
+        }),
+        ...(spec.partitionKey
+          ? [
+              new iam.PolicyStatement({
+                actions: ["kinesis:PutRecord"],
+                resources: [telemetryStream.streamArn],
+              }),
+            ]
+          : []),
+        new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [ruleErrors.queueArn] }),
+        new iam.PolicyStatement({
+          actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+          resources: [ruleErrorsKey.keyArn],
+        }),
+      ],
+    });
+    suppress(policy, [
+      {
+        id: "HIPAA.Security-IAMNoInlinePolicy",
+        reason:
+          "One least-privilege policy per IoT rule role, naming only this rule's stream, queue and key.",
+      },
+    ]);
+    const actions: iot.CfnTopicRule.ActionProperty[] = [
+      {
+        firehose: {
+          deliveryStreamName: deliveryStream.deliveryStreamName,
+          roleArn: role.roleArn,
+          separator: "\n",
+          batchMode: false,
+        },
+      },
+    ];
+    if (spec.partitionKey) {
+      actions.push({
+        kinesis: {
+          streamName: telemetryStream.streamName,
+          partitionKey: spec.partitionKey,
+          roleArn: role.roleArn,
+        },
+      });
+    }
+    const rule = new iot.CfnTopicRule(stack, `${id}Rule`, {
+      ruleName: ruleName(app.stage, spec.name),
+      topicRulePayload: {
+        description: `driftwatch ${app.stage}: ${spec.name} telemetry → Firehose ingest${spec.partitionKey ? " + Kinesis telemetry" : ""}`,
+        sql: spec.sql,
+        awsIotSqlVersion: "2016-03-23",
+        ruleDisabled: false,
+        actions,
+        errorAction: { sqs: { queueUrl: ruleErrors.queueUrl, roleArn: role.roleArn, useBase64: false } },
+      },
+    });
+    rule.node.addDependency(policy);
+    rules[spec.name] = rule;
+  }
+
+  stack.addOutputs({
+    TelemetryStream: telemetryStream.streamName,
+    IngestDeliveryStream: deliveryStream.deliveryStreamName,
+    RuleErrorsQueue: ruleErrors.queueUrl,
+  });
+
+  return { telemetryStream, deliveryStream, transform, ruleErrors, rules, production };
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** IoT rule names allow [a-zA-Z0-9_] only. */
+function ruleName(stage: string, name: string): string {
+  return `driftwatch_${stage}_${name}`.replace(/[^A-Za-z0-9_]/g, "_");
+}

@@ -1,0 +1,272 @@
+import {
+  Duration,
+  Size,
+  Stack,
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cloudwatchActions,
+  aws_iam as iam,
+  aws_kinesisfirehose as firehose,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_lambda_event_sources as sources,
+  aws_logs as logs,
+  aws_sqs as sqs,
+} from "aws-cdk-lib";
+import { Function as SstFunction, use, type StackContext } from "sst/constructs";
+import { firehoseScoresPrefix } from "@driftwatch/functions/shared/lake-layout";
+import { tables } from "@driftwatch/functions/shared/tables";
+import { isProductionStage } from "./constructs/app-defaults.ts";
+import { escalationStateMachineName } from "./constructs/names.ts";
+import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
+import { scoringConfig } from "./constructs/scoring-config.ts";
+import { tableFromDefinition } from "./constructs/table.ts";
+import { Ingest } from "./Ingest.ts";
+import { Storage } from "./Storage.ts";
+
+export const SCORE_HANDLER = "packages/functions/src/kinesis/score.handler";
+/** Model checkpoints and per-shard presence snapshots, in the lake bucket (KMS, versioned, SSL-only). */
+export const CHECKPOINT_PREFIX = "checkpoints/scoring/";
+export const firehoseScoresErrorPrefix =
+  "errors/firehose-scores/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/";
+
+/**
+ * Scoring: the Flink-free replacement of the seeds' Kinesis Data Analytics application. The `telemetry` stream
+ * feeds the scoring Lambda through an event source mapping with a tumbling window; the handler keeps window
+ * aggregates in the window state, scores with RCF, starts escalations, writes aggregates to the `Metrics` table,
+ * model checkpoints to S3 and every scored record to the `scores` Firehose (lake `scores/`).
+ */
+export function Scoring({ app, stack }: StackContext) {
+  const storage = use(Storage);
+  const ingest = use(Ingest);
+  const config = scoringConfig(app.stage);
+  const production = isProductionStage(app.stage);
+  const { region, account, partition } = Stack.of(stack);
+
+  const metricsTable = tableFromDefinition(stack, tables.metrics, { retain: production });
+  const thresholdsTable = tableFromDefinition(stack, tables.thresholds, { retain: production });
+  for (const table of [metricsTable, thresholdsTable]) {
+    suppress(table, [
+      {
+        id: "HIPAA.Security-DynamoDBInBackupPlan",
+        reason: "Point-in-time recovery (35 days, continuous) is on; AWS Backup plans are managed at the organization level, not per app.",
+      },
+    ]);
+  }
+
+  // ── On-failure destination: batches that exhausted their retries or aged out (metadata, not payloads) ─────
+  const dlqKey = new kms.Key(stack, "ScoringDlqKey", {
+    description: `${app.stage} driftwatch: scoring on-failure destination`,
+    enableKeyRotation: true,
+  });
+  const failures = new sqs.Queue(stack, "ScoringFailures", {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: dlqKey,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  suppress(failures, [
+    {
+      id: "AwsSolutions-SQS3",
+      reason:
+        "This queue IS the on-failure destination of the scoring event source mapping (a dead-letter destination); it has no consumer that could fail into another queue.",
+    },
+  ]);
+
+  // ── Scores archive: Firehose → lake scores/ ───────────────────────────────────────────────────────────────
+  const scoresLogs = new logs.LogGroup(stack, "ScoresFirehoseLogs", {
+    encryptionKey: storage.logsKey,
+    retention: (production ? 365 : 30) as logs.RetentionDays,
+  });
+  const scoresRole = new iam.Role(stack, "ScoresFirehoseRole", {
+    assumedBy: new iam.ServicePrincipal("firehose.amazonaws.com", {
+      conditions: { StringEquals: { "aws:SourceAccount": account } },
+    }),
+    description: "Firehose scores: writes scored records to the lake's scores/ prefix",
+  });
+  const scoresStream = new firehose.DeliveryStream(stack, "ScoresStream", {
+    encryption: firehose.StreamEncryption.awsOwnedKey(),
+    role: scoresRole.withoutPolicyUpdates(),
+    destination: new firehose.S3Bucket(storage.lake, {
+      role: scoresRole.withoutPolicyUpdates(),
+      dataOutputPrefix: firehoseScoresPrefix,
+      errorOutputPrefix: firehoseScoresErrorPrefix,
+      encryptionKey: storage.lakeKey,
+      compression: firehose.Compression.GZIP,
+      bufferingInterval: Duration.seconds(config.scoresBufferSeconds),
+      bufferingSize: Size.mebibytes(64),
+      loggingConfig: new firehose.EnableLogging(scoresLogs),
+    }),
+  });
+  const scoresPolicy = new iam.Policy(stack, "ScoresFirehosePolicy", {
+    roles: [scoresRole],
+    statements: [
+      new iam.PolicyStatement({
+        sid: "WriteScores",
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        resources: [
+          storage.lake.arnForObjects("scores/*"),
+          storage.lake.arnForObjects("errors/firehose-scores/*"),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: "LakeBucketMetadata",
+        actions: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+        resources: [storage.lake.bucketArn],
+      }),
+      new iam.PolicyStatement({
+        sid: "EncryptLake",
+        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+        resources: [storage.lakeKey.keyArn],
+        conditions: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } },
+      }),
+      new iam.PolicyStatement({
+        sid: "DeliveryLogs",
+        actions: ["logs:PutLogEvents", "logs:CreateLogStream"],
+        resources: [scoresLogs.logGroupArn],
+      }),
+    ],
+  });
+  (scoresStream.node.defaultChild as firehose.CfnDeliveryStream).node.addDependency(scoresPolicy);
+  suppress(scoresPolicy, [
+    {
+      id: "AwsSolutions-IAM5",
+      reason:
+        "Firehose writes objects under time-partitioned keys below scores/ (and its error prefix), so object resources end in `/*`; actions are PutObject/AbortMultipartUpload only.",
+      appliesTo: [arnRef(storage.lake, "/scores/*"), arnRef(storage.lake, "/errors/firehose-scores/*")],
+    },
+    {
+      id: "HIPAA.Security-IAMNoInlinePolicy",
+      reason:
+        "The scores delivery role's one policy, least privilege for this stream's prefixes, key and log group.",
+    },
+  ]);
+
+  // ── The scoring function ──────────────────────────────────────────────────────────────────────────────────
+  const stateMachineArn = `arn:${partition}:states:${region}:${account}:stateMachine:${escalationStateMachineName(app)}`;
+  const score = new SstFunction(stack, "Score", {
+    handler: SCORE_HANDLER,
+    description: "Scoring: tumbling-window aggregates, RCF scores, thresholds, alerts → escalation",
+    memorySize: `${config.memoryMiB} MB` as `${number} MB`,
+    // A batch of 1,000 records scores in well under 10 s; the final invoke also writes aggregates and checkpoints.
+    timeout: "5 minutes",
+    environment: {
+      [tables.devices.envVar]: storage.devicesTable.tableName,
+      [tables.metrics.envVar]: metricsTable.tableName,
+      [tables.thresholds.envVar]: thresholdsTable.tableName,
+      TOKEN_KEY_ID: storage.tokenKey.keyArn,
+      CHECKPOINT_BUCKET: storage.lake.bucketName,
+      CHECKPOINT_PREFIX: CHECKPOINT_PREFIX,
+      ESCALATION_STATE_MACHINE_ARN: stateMachineArn,
+      SCORES_DELIVERY_STREAM: scoresStream.deliveryStreamName,
+      WINDOW_SECONDS: String(config.windowSeconds),
+      SILENCE_WINDOWS: String(config.silenceWindows),
+      METRICS_TTL_DAYS: String(config.metricsTtlDays),
+    },
+  });
+  storage.devicesTable.grantReadData(score);
+  storage.tokenKey.grant(score, "kms:GenerateMac");
+  metricsTable.grant(score, "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query");
+  thresholdsTable.grant(score, "dynamodb:BatchGetItem", "dynamodb:GetItem");
+  score.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "ModelCheckpoints",
+      actions: ["s3:GetObject", "s3:PutObject"],
+      resources: [storage.lake.arnForObjects(`${CHECKPOINT_PREFIX}*`)],
+    }),
+  );
+  // GetObject of a missing key answers 404 (not 403) only with ListBucket; scoped to the checkpoint prefix.
+  score.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "ModelCheckpointsList",
+      actions: ["s3:ListBucket"],
+      resources: [storage.lake.bucketArn],
+      conditions: { StringLike: { "s3:prefix": [`${CHECKPOINT_PREFIX}*`] } },
+    }),
+  );
+  storage.lakeKey.grant(score, "kms:GenerateDataKey", "kms:Decrypt");
+  score.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "ArchiveScores",
+      actions: ["firehose:PutRecordBatch"],
+      resources: [scoresStream.deliveryStreamArn],
+    }),
+  );
+  score.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "StartEscalation",
+      actions: ["states:StartExecution"],
+      resources: [stateMachineArn],
+    }),
+  );
+
+  score.addEventSource(
+    new sources.KinesisEventSource(ingest.telemetryStream, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: config.batchSize,
+      maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
+      tumblingWindow: Duration.seconds(config.windowSeconds),
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: config.retryAttempts,
+      maxRecordAge: Duration.seconds(config.maxRecordAgeSeconds),
+      // Tumbling windows need one invocation per shard at a time, in order.
+      parallelizationFactor: 1,
+      onFailure: new sources.SqsDlq(failures),
+    }),
+  );
+  suppress(score, [
+    ...functionBaselineSuppressions({
+      dlqReason:
+        "Invoked synchronously by a Kinesis event source mapping whose on-failure destination (the encrypted ScoringFailures queue) keeps failed batches; an async DLQ never applies.",
+      concurrencyReason:
+        "Concurrency is one invocation per shard (parallelization factor 1, required by tumbling windows); reserving concurrency would only add a failure mode.",
+    }),
+    {
+      id: "AwsSolutions-IAM5",
+      reason:
+        "Checkpoints are objects below the checkpoint prefix (one per shard and model key), so the object resource ends in `/*`; GetObject/PutObject only.",
+      appliesTo: [arnRef(storage.lake, `/${CHECKPOINT_PREFIX}*`)],
+    },
+    {
+      id: "AwsSolutions-IAM5",
+      reason: "CDK's grant for the SQS on-failure destination (SendMessage to a KMS-encrypted queue) uses kms:GenerateDataKey*/ReEncrypt*, scoped to the one queue key.",
+      appliesTo: ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+    },
+  ]);
+
+  // ── Alarms ────────────────────────────────────────────────────────────────────────────────────────────────
+  const alarmAction = new cloudwatchActions.SnsAction(storage.alarmTopic);
+  const iteratorAge = new cloudwatch.Alarm(stack, "IteratorAgeAlarm", {
+    alarmDescription: `Scoring is falling behind: the oldest unprocessed telemetry record is older than ${config.iteratorAgeAlarmSeconds} s`,
+    metric: score.metric("IteratorAge", { period: Duration.minutes(1), statistic: "Maximum" }),
+    threshold: config.iteratorAgeAlarmSeconds * 1000,
+    evaluationPeriods: 5,
+    datapointsToAlarm: 3,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  iteratorAge.addAlarmAction(alarmAction);
+  const dlqDepth = new cloudwatch.Alarm(stack, "ScoringFailuresAlarm", {
+    alarmDescription:
+      "A telemetry batch could not be scored after its retries (see the ScoringFailures queue)",
+    metric: failures.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: "Maximum",
+    }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  dlqDepth.addAlarmAction(alarmAction);
+
+  stack.addOutputs({
+    ScoreFunction: score.functionName,
+    MetricsTable: metricsTable.tableName,
+    ThresholdsTable: thresholdsTable.tableName,
+    ScoresDeliveryStream: scoresStream.deliveryStreamName,
+    ScoringFailuresQueue: failures.queueUrl,
+  });
+
+  return { score, metricsTable, thresholdsTable, scoresStream, failures, stateMachineArn, config };
+}

@@ -1,0 +1,178 @@
+/**
+ * Offline stack-test harness: synthesizes SST v2 stacks without an AWS account and runs cdk-nag.
+ *
+ * Usage (one synth per test file — SST bundles every Function with esbuild during synthesis, so it is slow):
+ *
+ *   import { beforeAll, describe, expect, it } from "vitest";
+ *   import { synthStacks, type SynthResult } from "./harness.ts";
+ *   import { Storage } from "../Storage.ts";
+ *   import { Scoring } from "../Scoring.ts";
+ *
+ *   let synth: SynthResult;
+ *   beforeAll(async () => { synth = await synthStacks([Storage, Scoring], { stage: "test" }); });
+ *   it("has no unsuppressed cdk-nag findings", () => expect(formatFindings(synth.findings)).toEqual([]));
+ *   it("…", () => synth.templates.Scoring.hasResourceProperties("AWS::Lambda::Function", { … }));
+ *
+ * - Pass the stack functions in dependency order (the order `sst.config.ts` adds them); stacks you `use()` must be
+ *   in the list. `templates` is keyed by the stack function's name (`Storage`, `Ingest`, …).
+ * - The app is configured with `configureApp` (the same defaults as `sst.config.ts`): stage "test" (default) is a
+ *   non-production stage (removal policy destroy); pass `{ stage: "production" }` to check retention.
+ * - `findings` lists every UNSUPPRESSED cdk-nag error and warning from the AwsSolutions and HIPAA.Security packs
+ *   (and rule evaluation errors), deduplicated. Suppress inside the stack with a reason (`suppress()` and
+ *   `functionBaselineSuppressions()` in `stacks/constructs/nag.ts`). Resources SST/CDK add to every stack on their
+ *   own (SST's CustomResourceHandler, CDK's LogRetention provider) are suppressed by `suppressPlatformResources`.
+ * - Requires `NODE_ENV=test` (the vitest `stacks` project sets it): otherwise SST looks up its bootstrap stack.
+ * - Several synths in one process are fine (each call builds a fresh App); they run one at a time.
+ */
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Aspects } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import {
+  AwsSolutionsChecks,
+  HIPAASecurityChecks,
+  NagMessageLevel,
+  type INagLogger,
+  type NagLoggerErrorData,
+  type NagLoggerNonComplianceData,
+} from "cdk-nag";
+import { initProject, useProject } from "sst/project.js";
+import { App, type StackContext } from "sst/constructs";
+import { configureApp } from "../constructs/app-defaults.ts";
+import { suppressPlatformResources } from "../constructs/nag.ts";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StackFn = (ctx: StackContext) => any;
+
+export interface NagFinding {
+  /** "AwsSolutions" or "HIPAA.Security". */
+  pack: string;
+  /** e.g. "AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled"; with a finding id for granular rules. */
+  ruleId: string;
+  level: "Error" | "Warning" | "RuleError";
+  /** Construct path of the offending resource, e.g. "test-driftwatch-Storage/Lake/Resource". */
+  resourcePath: string;
+  info: string;
+}
+
+export interface SynthResult {
+  templates: Record<string, Template>;
+  findings: NagFinding[];
+  app: App;
+  stage: string;
+}
+
+export interface SynthOptions {
+  /** Stage name, default "test" (non-production). */
+  stage?: string;
+  /** Skip cdk-nag (faster), default false. */
+  skipNag?: boolean;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+class CollectingLogger implements INagLogger {
+  readonly findings = new Map<string, NagFinding>();
+
+  onNonCompliance(data: NagLoggerNonComplianceData): void {
+    if (data.ruleLevel === NagMessageLevel.INFO) return;
+    const ruleId = data.findingId ? `${data.ruleId}[${data.findingId}]` : data.ruleId;
+    this.add({
+      pack: data.nagPackName,
+      ruleId,
+      level: data.ruleLevel === NagMessageLevel.ERROR ? "Error" : "Warning",
+      resourcePath: data.resource.node.path,
+      info: data.ruleInfo,
+    });
+  }
+
+  onError(data: NagLoggerErrorData): void {
+    this.add({
+      pack: data.nagPackName,
+      ruleId: data.ruleId,
+      level: "RuleError",
+      resourcePath: data.resource.node.path,
+      info: data.errorMessage,
+    });
+  }
+
+  onCompliance(): void {}
+  onSuppressed(): void {}
+  onSuppressedError(): void {}
+  onNotApplicable(): void {}
+
+  private add(finding: NagFinding): void {
+    this.findings.set(`${finding.ruleId}|${finding.resourcePath}`, finding);
+  }
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Synthesizes `stackFns` (in order) offline and runs cdk-nag over the result. */
+export function synthStacks(stackFns: StackFn[], options: SynthOptions = {}): Promise<SynthResult> {
+  const run = queue.then(() => synthNow(stackFns, options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function synthNow(stackFns: StackFn[], options: SynthOptions): Promise<SynthResult> {
+  if (process.env.NODE_ENV !== "test") {
+    throw new Error("synthStacks needs NODE_ENV=test (run it in the vitest `stacks` project)");
+  }
+  const stage = options.stage ?? "test";
+  const cwd = process.cwd();
+  // SST resolves handler paths and writes .sst/ relative to the project root.
+  process.chdir(repoRoot);
+  try {
+    await initProject({ stage, root: repoRoot });
+    const project = useProject();
+    const app = new App(
+      {
+        mode: "deploy",
+        stage,
+        name: project.config.name,
+        region: project.config.region ?? "us-east-1",
+        account: "123456789012",
+      },
+      // Feature flags from cdk.json, as `sst deploy` passes them.
+      { outdir: mkdtempSync(path.join(os.tmpdir(), "driftwatch-synth-")), context: cdkJsonContext() },
+    );
+    configureApp(app);
+    for (const fn of stackFns) {
+      // app.stack returns a promise for async stack functions.
+      await app.stack(fn);
+    }
+    await app.finish();
+    suppressPlatformResources(app);
+
+    const logger = new CollectingLogger();
+    if (!options.skipNag) {
+      const nagProps = { verbose: true, reports: false, additionalLoggers: [logger] };
+      Aspects.of(app).add(new AwsSolutionsChecks(nagProps));
+      Aspects.of(app).add(new HIPAASecurityChecks(nagProps));
+    }
+    app.synth();
+
+    const templates: Record<string, Template> = {};
+    for (const fn of stackFns) {
+      const stack = app.node.findChild(app.logicalPrefixedName(fn.name));
+      templates[fn.name] = Template.fromStack(stack as unknown as import("aws-cdk-lib").Stack);
+    }
+    return { templates, findings: [...logger.findings.values()], app, stage };
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+function cdkJsonContext(): Record<string, unknown> {
+  const file = path.join(repoRoot, "cdk.json");
+  if (!existsSync(file)) return {};
+  return (JSON.parse(readFileSync(file, "utf8")) as { context?: Record<string, unknown> }).context ?? {};
+}
+
+/** One line per finding, for readable `expect(formatFindings(findings)).toEqual([])` failures. */
+export function formatFindings(findings: NagFinding[]): string[] {
+  return findings.map((f) => `${f.level} ${f.ruleId} at ${f.resourcePath}: ${f.info}`);
+}

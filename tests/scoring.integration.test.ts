@@ -1,0 +1,127 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMqtt, endMqtt, publish, runCli, startLocalInstance, type LocalInstance } from "../packages/local/test/helpers/local-instance.ts";
+
+/**
+ * Done-when of the scoring issue, end to end in local mode (`driftwatch start` as a child process): seed 000 weather
+ * payloads over MQTT for several tumbling windows (DRIFTWATCH_WINDOW_SECONDS=3) → `driftwatch metrics --device <id>
+ * --json` equals what the seed's KDA SQL computes per sensor, station and window (COUNT(*), SUM(value),
+ * AVG(value), AVG(smoothed)); injected spikes reach the escalation starter exactly once each.
+ */
+const WINDOW_S = 3;
+const WINDOWS = 4;
+const stations = ["qwbKAMlbZW", "kZr81Lp0QA", "Tn4sWx0Pe7"];
+const sensors = ["temp", "hum"];
+
+let instance: LocalInstance;
+let env: Record<string, string>;
+const expected = new Map<string, { count: number; sum: number; smoothedSum: number }>();
+const spikes: { station: string; windowStart: number }[] = [];
+
+beforeAll(async () => {
+  instance = await startLocalInstance({ env: { DRIFTWATCH_WINDOW_SECONDS: String(WINDOW_S), DRIFTWATCH_ACK_TIMEOUT_SECONDS: "600" } });
+  env = { HTTP_PORT: String(instance.httpPort) };
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dw-scoring-")), "devices.json");
+  fs.writeFileSync(file, JSON.stringify(stations.map((deviceId) => ({ deviceId, manufacturer: "Davis", model: "Vantage Pro2", site: "seattle" }))));
+  const imported = await runCli(["devices", "import", file], env);
+  expect(imported.code, imported.stderr).toBe(0);
+  const rule = await fetch(`http://127.0.0.1:${instance.httpPort}/api/thresholds/global`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ bounds: { temp: { max: 200 } } }),
+  });
+  expect(rule.status).toBe(200);
+
+  const client = await connectMqtt(instance.mqttPort);
+  const windowMs = WINDOW_S * 1000;
+  let n = 0;
+  for (let w = 0; w < WINDOWS; w++) {
+    // Publish in the middle of each window, so every message's arrival falls in a known window.
+    const now = Date.now();
+    const windowStart = Math.ceil((now + 200) / windowMs) * windowMs;
+    await new Promise((r) => setTimeout(r, windowStart + 400 - Date.now()));
+    for (let i = 0; i < 6; i++) {
+      for (const [s, station] of stations.entries()) {
+        for (const sensor of sensors) {
+          n += 1;
+          const spike = sensor === "temp" && i === 3 && w === s + 1; // one spike per station, in windows 1..3
+          const value = spike ? 500 : Math.round((sensor === "temp" ? 60 + s + ((n * 7) % 10) / 10 : 40 + ((n * 3) % 9)) * 1000) / 1000;
+          const smoothed = Math.round(value * 0.9 * 1000) / 1000;
+          const payload = { value, direction: (n % 3) - 1, smoothed, timestamp: Date.now() };
+          await publish(client, `weather/wa/seattle/${station}/${sensor}/${station}-${sensor}-1`, JSON.stringify(payload));
+          const key = `${station}|${sensor}|${windowStart}`;
+          const e = expected.get(key) ?? { count: 0, sum: 0, smoothedSum: 0 };
+          e.count += 1;
+          e.sum += value;
+          e.smoothedSum += smoothed;
+          expected.set(key, e);
+          if (spike) spikes.push({ station, windowStart });
+        }
+      }
+    }
+    expect(Date.now()).toBeLessThan(windowStart + windowMs - 300);
+  }
+  await endMqtt(client);
+}, 120_000);
+
+afterAll(async () => {
+  const code = await instance?.stop();
+  expect(code).toBe(0);
+});
+
+async function metricsOf(deviceId: string) {
+  const res = await runCli(["metrics", "--device", deviceId, "--json"], env);
+  expect(res.code, res.stderr).toBe(0);
+  return JSON.parse(res.stdout) as { deviceId: string; metric: string; windowStart: string; windowEnd: string; count: number; sum: number; avg: number; min: number; max: number; stddev: number; maxScore: number; anomalies: number }[];
+}
+
+describe("scoring in local mode (seed 000 weather → window aggregates)", () => {
+  it("stores per-sensor, per-station window aggregates equal to the seed SQL's COUNT, SUM and AVG", async () => {
+    const deadline = Date.now() + 60_000;
+    let all: Awaited<ReturnType<typeof metricsOf>> = [];
+    while (Date.now() < deadline) {
+      all = (await Promise.all(stations.map(metricsOf))).flat();
+      if (all.filter((r) => sensors.includes(r.metric)).length >= expected.size) break;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    for (const [key, e] of expected) {
+      const [station, sensor, windowStart] = key.split("|");
+      const iso = new Date(Number(windowStart)).toISOString();
+      const row = all.find((r) => r.deviceId === station && r.metric === sensor && r.windowStart === iso);
+      expect(row, key).toBeDefined();
+      expect(row!.count, key).toBe(e.count); // 60sec_number_of_msg
+      expect(row!.sum, key).toBeCloseTo(e.sum, 6); // 60sec_sum_of_sensor_value
+      expect(row!.avg, key).toBeCloseTo(e.sum / e.count, 6); // sensor_avg_value
+      expect(row!.windowEnd).toBe(new Date(Number(windowStart) + WINDOW_S * 1000).toISOString());
+      const smoothed = all.find((r) => r.deviceId === station && r.metric === `${sensor}_smoothed` && r.windowStart === iso);
+      expect(smoothed!.avg, key).toBeCloseTo(e.smoothedSum / e.count, 6); // sensor_smooth_avg_value
+      expect(smoothed!.count).toBe(e.count);
+    }
+    const tempRows = all.filter((r) => r.metric === "temp");
+    expect(tempRows.filter((r) => r.anomalies > 0).map((r) => `${r.deviceId}|${Date.parse(r.windowStart)}`).sort()).toEqual(
+      spikes.map((s) => `${s.station}|${s.windowStart}`).sort(),
+    );
+    // The table view of the same command.
+    const table = await runCli(["metrics", "--device", stations[0]], env);
+    expect(table.stdout).toMatch(/windowStart\s+metric\s+count/);
+  });
+
+  it("sends each injected spike to the escalation starter exactly once", async () => {
+    const deadline = Date.now() + 30_000;
+    let incidents: { deviceId: string; rule: string; occurrences: number }[] = [];
+    while (Date.now() < deadline) {
+      const res = await fetch(`http://127.0.0.1:${instance.httpPort}/api/incidents`);
+      incidents = (await res.json()) as typeof incidents;
+      if (incidents.length >= spikes.length) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const spikeIncidents = incidents.filter((i) => i.rule === "bound:temp:high");
+    expect(spikeIncidents.map((i) => i.deviceId).sort()).toEqual(spikes.map((s) => s.station).sort());
+    for (const incident of spikeIncidents) expect(incident.occurrences).toBe(1);
+    expect(incidents.filter((i) => i.rule !== "bound:temp:high" && i.rule !== "silence")).toEqual([]);
+    const log = fs.readFileSync(path.join(instance.dataDir, "logs", "local.log"), "utf8");
+    expect(log).not.toMatch(/unreadable/);
+  });
+});
