@@ -16,6 +16,8 @@ export interface CachedThresholdsOptions {
  */
 export class CachedThresholds {
   private readonly cache = new Map<string, { rule: ThresholdRule | undefined; expiresAt: number }>();
+  /** Resolutions per device (the hot path asks once per record), valid while all their scopes are. */
+  private readonly resolved = new Map<string, { value: EffectiveThresholds; expiresAt: number }>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
 
@@ -30,6 +32,9 @@ export class CachedThresholds {
 
   async resolve(device: ScopedDevice): Promise<EffectiveThresholds> {
     const now = this.clock.now();
+    const deviceKey = `${device.deviceId}\u0000${device.manufacturer}\u0000${device.model}`;
+    const hit = this.resolved.get(deviceKey);
+    if (hit && hit.expiresAt > now) return hit.value;
     const scopes = scopeKeysOf(device);
     const missing = scopes.filter((scope) => {
       const hit = this.cache.get(scope);
@@ -48,15 +53,21 @@ export class CachedThresholds {
       }
     }
     const rules: ThresholdRule[] = [];
+    let expiresAt = Infinity;
     for (const scope of scopes) {
-      const rule = this.cache.get(scope)?.rule;
-      if (rule) rules.push(rule);
+      const entry = this.cache.get(scope);
+      if (entry?.rule) rules.push(entry.rule);
+      expiresAt = Math.min(expiresAt, entry?.expiresAt ?? now);
     }
-    return resolveThresholds(device, rules);
+    const value = resolveThresholds(device, rules);
+    if (this.resolved.size >= this.maxEntries) this.resolved.clear();
+    this.resolved.set(deviceKey, { value, expiresAt });
+    return value;
   }
 
   /** Forgets everything (after an edit through the API in the same process). */
   clear(): void {
     this.cache.clear();
+    this.resolved.clear();
   }
 }

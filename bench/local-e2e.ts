@@ -1,0 +1,184 @@
+/**
+ * Local end-to-end scoring benchmark (issue 4, "Performance"): the simulator publishes 1,000 messages/s for 60 s
+ * through local mode; every reading must be scored and aggregated (zero loss); latency from publish to score.
+ *
+ *   npx tsx bench/local-e2e.ts [--rate 1000] [--duration 60] [--devices 200] [--window 10]
+ *
+ * Method: `driftwatch start` runs as a CHILD process (as `npm start` does: temp DATA_DIR, free ports, tumbling
+ * window `--window` seconds so the last windows close soon after publishing). The simulator (`driftwatch simulate
+ * --register --json`, another child process, QoS 1, all four device types, spikes injected) publishes. Afterwards
+ * the benchmark waits until the scores archive (`lake/scores/`, one line per scored record) holds as many distinct
+ * records (shard + sequence number) as were sent, then one more window, and reads the stored aggregates of every
+ * device through `GET /api/metrics`. Zero loss means: scored = sent, and the aggregates' counts add up to the
+ * number of (record, metric) pairs scored. Latency = scoring end (arrival in the stream + the handler's
+ * `latencyMs`) − broker receive time (`receivedAt`), per record. Prints a table, writes
+ * `bench/results/local-e2e.json`; figures in docs/benchmarks/scoring.md.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "..");
+const cli = path.join(repoRoot, "packages/local/bin/driftwatch.js");
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const RATE = arg("rate", 1000);
+const DURATION = arg("duration", 60);
+const DEVICES = arg("devices", 200);
+const WINDOW = arg("window", 10);
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dw-e2e-"));
+const env = { ...process.env, DRIFTWATCH_DATA_DIR: dataDir, MQTT_PORT: "0", HTTP_PORT: "0", DRIFTWATCH_WINDOW_SECONDS: String(WINDOW), DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "10", NODE_ENV: "production" };
+
+async function startInstance(): Promise<{ child: ChildProcess; mqttPort: number; httpPort: number; output: () => string }> {
+  const child = spawn(process.execPath, [cli, "start", "--quiet"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+  const deadline = Date.now() + 90_000;
+  while (!/Ctrl-C stops/.test(output)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local mode did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    mqttPort: Number(/mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]),
+    httpPort: Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]),
+    output: () => output,
+  };
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Scored {
+  deviceId: string;
+  shardId: string;
+  sequenceNumber: string;
+  receivedAt: string;
+  arrivedAt: string;
+  latencyMs: number;
+  metrics: Record<string, number>;
+}
+
+function readScores(): Map<string, Scored> {
+  const dir = path.join(dataDir, "lake", "scores");
+  const out = new Map<string, Scored>();
+  if (!fs.existsSync(dir)) return out;
+  const walk = (d: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith(".gz")) {
+        for (const line of zlib.gunzipSync(fs.readFileSync(full)).toString("utf8").split("\n")) {
+          if (!line) continue;
+          const r = JSON.parse(line) as Scored;
+          out.set(`${r.shardId}|${r.sequenceNumber}`, r);
+        }
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+const instance = await startInstance();
+let peakRssMiB = 0;
+const rssTimer = setInterval(() => {
+  try {
+    const status = fs.readFileSync(`/proc/${instance.child.pid}/status`, "utf8");
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    peakRssMiB = Math.max(peakRssMiB, hwm);
+  } catch {
+    // not Linux, or exited
+  }
+}, 1000);
+try {
+  process.stderr.write(`local mode up (MQTT ${instance.mqttPort}, HTTP ${instance.httpPort}); publishing ${RATE} msg/s for ${DURATION} s…\n`);
+  const sim = await run([
+    "simulate", "--rate", String(RATE), "--duration", String(DURATION), "--devices", String(DEVICES),
+    "--mqtt", `mqtt://127.0.0.1:${instance.mqttPort}`, "--register", "--http", `http://127.0.0.1:${instance.httpPort}`,
+    "--anomalies", "spike", "--anomaly-rate", "0.001", "--json", "--no-progress", "--qos", "1",
+  ]);
+  if (sim.code !== 0) throw new Error(`simulate failed: ${sim.stderr}`);
+  const summary = JSON.parse(sim.stdout.slice(sim.stdout.indexOf("{"))) as { sent: number; failed: number; achievedRate: number };
+  process.stderr.write(`sent ${summary.sent} (${summary.achievedRate.toFixed(0)} msg/s); waiting for scoring…\n`);
+
+  const publishedAt = Date.now();
+  let scores = readScores();
+  while (scores.size < summary.sent && Date.now() - publishedAt < 180_000) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    scores = readScores();
+  }
+  const drainMs = Date.now() - publishedAt;
+  await new Promise((r) => setTimeout(r, (WINDOW + 3) * 1000)); // the last window closes and writes its aggregates
+  scores = readScores();
+
+  const devices = [...new Set([...scores.values()].map((s) => s.deviceId))];
+  let aggregated = 0;
+  for (const deviceId of devices) {
+    const res = await fetch(`http://127.0.0.1:${instance.httpPort}/api/metrics?deviceId=${encodeURIComponent(deviceId)}`);
+    for (const row of (await res.json()) as { count: number }[]) aggregated += row.count;
+  }
+  const expectedPairs = [...scores.values()].reduce((a, s) => a + Object.keys(s.metrics).length, 0);
+  const latencies = [...scores.values()].map((s) => Date.parse(s.arrivedAt) + s.latencyMs - Date.parse(s.receivedAt));
+  const dlq = fs.existsSync(path.join(dataDir, "dlq")) ? fs.readdirSync(path.join(dataDir, "dlq")).length : 0;
+
+  const result = {
+    config: { rate: RATE, durationSeconds: DURATION, devices: DEVICES, windowSeconds: WINDOW, machineCpus: os.cpus().length, node: process.version },
+    sent: summary.sent,
+    publishFailed: summary.failed,
+    achievedRate: Math.round(summary.achievedRate),
+    scored: scores.size,
+    lost: summary.sent - scores.size,
+    aggregatedMetricValues: aggregated,
+    expectedMetricValues: expectedPairs,
+    aggregatesMatch: aggregated === expectedPairs,
+    dlqEntries: dlq,
+    latencyMs: { p50: pct(latencies, 50), p90: pct(latencies, 90), p99: pct(latencies, 99), max: Math.max(...latencies) },
+    drainAfterPublishMs: drainMs,
+    peakRssMiB: Math.round(peakRssMiB),
+  };
+  const rows: [string, string][] = [
+    ["sent (QoS 1 acknowledged)", `${result.sent} at ${result.achievedRate} msg/s`],
+    ["scored (distinct records in lake/scores)", String(result.scored)],
+    ["lost", String(result.lost)],
+    ["aggregated metric values / expected", `${result.aggregatedMetricValues} / ${result.expectedMetricValues} (${result.aggregatesMatch ? "match" : "MISMATCH"})`],
+    ["on-failure destination entries", String(result.dlqEntries)],
+    ["publish → score latency p50 / p90 / p99", `${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} ms (max ${result.latencyMs.max})`],
+    ["scored all after publishing ended", `${(drainMs / 1000).toFixed(1)} s`],
+    ["peak RSS of local mode", `${result.peakRssMiB} MiB`],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(`Local end-to-end scoring (${RATE} msg/s × ${DURATION} s, ${DEVICES} devices, window ${WINDOW} s)\n`);
+  for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
+  const out = path.join(here, "results", "local-e2e.json");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`wrote ${path.relative(process.cwd(), out)}\n`);
+} finally {
+  clearInterval(rssTimer);
+  instance.child.kill("SIGINT");
+  await new Promise((r) => instance.child.once("exit", r));
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,199 @@
+/**
+ * Scoring benchmark: the scoring handler (`createScoreHandler`, the real Lambda code) at KDA settings with 5 metrics
+ * and 50 model keys, against the raw detector (`AnomalyDetector.process`, the same RCF configuration) on the same
+ * points, in one thread; memory of 50 warmed models; checkpoint time and size of 50 models.
+ *
+ *   npx tsx bench/scoring.ts            (SCORING_BENCH_RUNS=3, SCORING_BENCH_RECORDS=20000)
+ *
+ * Prints a table, writes bench/results/scoring.json. Method and figures: docs/benchmarks/scoring.md.
+ * Ports are in-memory (the stores are not what is measured; DynamoDB/S3/Firehose latency is not part of it).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
+import vm from "node:vm";
+import type { Context } from "aws-lambda";
+import { AnomalyDetector } from "../packages/core/src/rcf/index.ts";
+import { DetectorPool } from "../packages/core/src/scoring/detector-pool.ts";
+import { rcfDetectorFactory } from "../packages/core/src/scoring/rcf-detector-factory.ts";
+import { encodeEnvelope } from "../packages/core/src/telemetry/envelope.ts";
+import { CachedThresholds } from "../packages/core/src/thresholds/cached-thresholds.ts";
+import { createScoreHandler, type ScoreEvent } from "../packages/functions/src/kinesis/score.ts";
+import { configureObservability } from "../packages/functions/src/shared/observability.ts";
+import {
+  MemoryArchive,
+  MemoryCheckpointStore,
+  MemoryMetricsStore,
+  MemoryThresholds,
+  RecordingEscalationStarter,
+  testPreparer,
+} from "../packages/core/test/scoring/support.ts";
+
+const RUNS = Number(process.env.SCORING_BENCH_RUNS ?? 3);
+const RECORDS = Number(process.env.SCORING_BENCH_RECORDS ?? 20_000);
+const MODELS = 50;
+const DEVICES_PER_MODEL = 4;
+const WARM_PER_MODEL = 300; // > sample size 256: every forest scores for real during the measurement
+const BATCH = 1_000;
+const METRICS = ["temperature", "pulse", "oxygen_percent", "systolic", "diastolic"];
+
+configureObservability({ logSink: () => {}, metrics: "off", logLevel: "ERROR" });
+const gc: () => void = (() => {
+  v8.setFlagsFromString("--expose-gc");
+  return vm.runInNewContext("gc") as () => void;
+})();
+
+const devices = Array.from({ length: MODELS * DEVICES_PER_MODEL }, (_, i) => ({
+  deviceId: `dev-${i}`,
+  manufacturer: `mfr-${Math.floor(i / DEVICES_PER_MODEL) % 10}`,
+  model: `model-${Math.floor(i / DEVICES_PER_MODEL)}`,
+}));
+
+function pointFor(i: number): number[] {
+  return METRICS.map((_, k) => 50 + 10 * Math.sin(i / 40 + k) + ((i * 7919 + k * 104729) % 1000) / 250);
+}
+
+/** Records round-robin over devices (so over the 50 model keys), with the canonical payload of 5 metrics. */
+function makeRecords(from: number, n: number, t0: number) {
+  const records = [];
+  for (let i = from; i < from + n; i++) {
+    const device = devices[i % devices.length];
+    const p = pointFor(i);
+    const payload = JSON.stringify({ deviceId: device.deviceId, ts: t0 + i, metrics: Object.fromEntries(METRICS.map((m, k) => [m, p[k]])) });
+    const envelope = encodeEnvelope(`dt/site/${device.deviceId}/telemetry`, payload, t0 + i);
+    records.push({ device, point: p, data: Buffer.from(JSON.stringify(envelope)).toString("base64"), seq: String(10n ** 40n + BigInt(i)), arrivalMs: t0 + i });
+  }
+  return records;
+}
+
+const context = { functionName: "bench", awsRequestId: "bench", getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
+
+function event(records: ReturnType<typeof makeRecords>, windowStart: number, state: Record<string, unknown>, final = false): ScoreEvent {
+  return {
+    Records: records.map((r) => ({
+      kinesis: { kinesisSchemaVersion: "1.0", partitionKey: r.device.deviceId, sequenceNumber: r.seq, data: r.data, approximateArrivalTimestamp: r.arrivalMs / 1000 },
+      eventSource: "aws:kinesis",
+      eventVersion: "1.0",
+      eventID: `shardId-000000000000:${r.seq}`,
+      eventName: "aws:kinesis:record",
+      invokeIdentityArn: "arn:aws:iam::000000000000:role/bench",
+      awsRegion: "us-east-1",
+      eventSourceARN: "arn:aws:kinesis:us-east-1:000000000000:stream/bench",
+    })),
+    window: { start: new Date(windowStart).toISOString(), end: new Date(windowStart + 3_600_000).toISOString() },
+    state,
+    shardId: "shardId-000000000000",
+    isFinalInvokeForWindow: final,
+    isWindowTerminatedEarly: false,
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function runHandler() {
+  const checkpoints = new MemoryCheckpointStore();
+  const metrics = new MemoryMetricsStore();
+  const archive = new MemoryArchive();
+  const handler = createScoreHandler(async () => ({
+    preparer: testPreparer(devices),
+    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, { now: () => performance.now() }),
+    thresholds: new CachedThresholds(new MemoryThresholds(), { now: () => Date.now() }),
+    escalation: new RecordingEscalationStarter(),
+    metrics,
+    archive,
+    checkpoints,
+    clock: { now: () => performance.now() },
+    options: { windowMs: 3_600_000, silenceWindows: 0 },
+  }));
+  const t0 = Date.UTC(2024, 0, 1);
+  const windowStart = t0;
+  let state: Record<string, unknown> = {};
+  const warm = makeRecords(0, MODELS * WARM_PER_MODEL, t0);
+  for (let i = 0; i < warm.length; i += BATCH) state = (await handler(event(warm.slice(i, i + BATCH), windowStart, state), context)).state;
+  const measured = makeRecords(warm.length, RECORDS, t0);
+  const started = performance.now();
+  for (let i = 0; i < measured.length; i += BATCH) state = (await handler(event(measured.slice(i, i + BATCH), windowStart, state), context)).state;
+  const seconds = (performance.now() - started) / 1000;
+  const finalStarted = performance.now();
+  await handler(event([], windowStart, state, true), context);
+  const finalMs = performance.now() - finalStarted;
+  const modelKeys = new Set(archive.records.map((r) => r.detectorKey)).size;
+  return { rate: RECORDS / seconds, finalMs, modelKeys, checkpointBytes: [...checkpoints.objects.values()].reduce((a, b) => a + b.length, 0), checkpoints: checkpoints.objects.size };
+}
+
+function runRaw() {
+  const detectors = new Map<string, AnomalyDetector>();
+  const factory = rcfDetectorFactory();
+  const get = (key: string) => {
+    let d = detectors.get(key);
+    if (!d) detectors.set(key, (d = factory.create(METRICS.length) as AnomalyDetector));
+    return d;
+  };
+  const t0 = Date.UTC(2024, 0, 1);
+  const warm = makeRecords(0, MODELS * WARM_PER_MODEL, t0);
+  for (const r of warm) get(`${r.device.manufacturer}#${r.device.model}`).process(r.point);
+  const measured = makeRecords(warm.length, RECORDS, t0);
+  const keys = measured.map((r) => `${r.device.manufacturer}#${r.device.model}`);
+  const started = performance.now();
+  let sink = 0;
+  for (let i = 0; i < measured.length; i++) sink += get(keys[i]).process(measured[i].point).score;
+  const seconds = (performance.now() - started) / 1000;
+  if (!Number.isFinite(sink)) throw new Error("non-finite score");
+  return { rate: RECORDS / seconds, detectors };
+}
+
+function memoryOf50Models() {
+  gc();
+  const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const { detectors } = runRaw();
+  gc();
+  const after = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const checkpointStarted = performance.now();
+  let bytes = 0;
+  for (const d of detectors.values()) bytes += d.toCheckpoint({ compress: true }).length;
+  const checkpointMs = performance.now() - checkpointStarted;
+  const restoreStarted = performance.now();
+  for (const d of detectors.values()) AnomalyDetector.fromCheckpoint(d.toCheckpoint({ compress: true }));
+  const restoreMs = performance.now() - restoreStarted - checkpointMs;
+  return { totalMiB: (after - before) / 2 ** 20, perModelMiB: (after - before) / 2 ** 20 / detectors.size, checkpointMs, checkpointBytes: bytes, restoreMs: Math.max(0, restoreMs) };
+}
+
+const handlerRuns: Awaited<ReturnType<typeof runHandler>>[] = [];
+const rawRates: number[] = [];
+for (let run = 0; run < RUNS; run++) {
+  rawRates.push(runRaw().rate);
+  handlerRuns.push(await runHandler());
+  gc();
+}
+const memory = memoryOf50Models();
+const handlerRate = median(handlerRuns.map((r) => r.rate));
+const rawRate = median(rawRates);
+const result = {
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+  config: { preset: "kda", metrics: METRICS.length, modelKeys: MODELS, devices: devices.length, recordsMeasured: RECORDS, batchSize: BATCH, runs: RUNS },
+  handler: { recordsPerSecond: Math.round(handlerRate), runs: handlerRuns.map((r) => Math.round(r.rate)), modelKeysSeen: handlerRuns[0].modelKeys },
+  rawDetector: { pointsPerSecond: Math.round(rawRate), runs: rawRates.map(Math.round) },
+  ratio: handlerRate / rawRate,
+  finalInvoke: { ms: Math.round(median(handlerRuns.map((r) => r.finalMs))), checkpointsWritten: handlerRuns[0].checkpoints, checkpointBytes: handlerRuns[0].checkpointBytes },
+  memory50Models: { totalMiB: +memory.totalMiB.toFixed(1), perModelMiB: +memory.perModelMiB.toFixed(2) },
+  checkpoint50Models: { serializeMs: Math.round(memory.checkpointMs), bytes: memory.checkpointBytes, restoreMs: Math.round(memory.restoreMs) },
+};
+
+const rows: [string, string][] = [
+  ["handler records/s (median)", `${result.handler.recordsPerSecond} (runs ${result.handler.runs.join(", ")})`],
+  ["raw AnomalyDetector points/s", `${result.rawDetector.pointsPerSecond} (runs ${result.rawDetector.runs.join(", ")})`],
+  ["handler / raw", `${(result.ratio * 100).toFixed(1)} % (target ≥ 80 %)`],
+  ["memory, 50 warmed kda models (5 metrics)", `${result.memory50Models.totalMiB} MiB (${result.memory50Models.perModelMiB} MiB/model)`],
+  ["checkpoint 50 models (serialize, gzip)", `${result.checkpoint50Models.serializeMs} ms, ${(result.checkpoint50Models.bytes / 2 ** 20).toFixed(2)} MiB`],
+  ["restore 50 models", `${result.checkpoint50Models.restoreMs} ms`],
+  ["final invoke (aggregates + 50 checkpoints, in-memory stores)", `${result.finalInvoke.ms} ms`],
+];
+const width = Math.max(...rows.map((r) => r[0].length));
+process.stdout.write(`Scoring benchmark (kda, ${METRICS.length} metrics, ${MODELS} model keys, ${RECORDS} records, ${RUNS} runs)\n`);
+for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
+const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "scoring.json");
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+process.stdout.write(`wrote ${path.relative(process.cwd(), out)}\n`);
