@@ -105,6 +105,21 @@ describe("escalation (local, synthesized definition)", () => {
     await h.waitFor("second incident", async () => ((await h!.incidents()).filter((i) => i.deviceId === "dev-dup").length === 2 ? true : undefined));
   });
 
+  it("folds concurrent alerts of the same anomaly: one incident, one notification", async () => {
+    h = await startEscalationHarness({ ackTimeoutSeconds: 30, retryIntervalMs: 100 });
+    const burst = Array.from({ length: 6 }, () => h!.alert("dev-burst"));
+    await Promise.all(burst.map((a) => h!.start(a)));
+    const incident = await h.waitFor("6 occurrences", async () => {
+      const i = (await h!.incidents()).find((x) => x.deviceId === "dev-burst");
+      return i?.occurrences === 6 ? i : undefined;
+    });
+    await h.waitFor("every execution ended but the escalating one", () =>
+      burst.filter((a) => h!.service.engine.execution(a.alertId)?.status === "SUCCEEDED").length === 5 ? true : undefined,
+    );
+    expect((await h.incidents()).filter((i) => i.deviceId === "dev-burst")).toHaveLength(1);
+    expect(h.outbox().filter((n) => n.incidentId === incident.id)).toHaveLength(1);
+  });
+
   it("retries a failing channel and delivers once it recovers", async () => {
     let failures = 2;
     const wrapNotifier = (outbox: Notifier): Notifier => ({

@@ -5,7 +5,11 @@ import { InvalidActorError } from "./errors.ts";
  * UI never asks for patient data.
  */
 export function normalizeActor(raw: string | undefined | null, fallback?: string): string {
-  const value = (raw ?? "").replace(/[\u0000-\u001f\u007f<>"'`]/g, "").trim().slice(0, 64);
+  const value = [...(raw ?? "")]
+    .filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f && !`<>"'\``.includes(c))
+    .join("")
+    .trim()
+    .slice(0, 64);
   if (value) return value;
   if (fallback) return fallback;
   throw new InvalidActorError("who acknowledged or resolved is required", {

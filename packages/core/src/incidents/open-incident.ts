@@ -10,7 +10,8 @@ export function summarizeAlert(alert: Alert): string {
     .map((a) => `${a.metric} ${a.direction}`);
   const score = alert.score === undefined ? "" : ` score ${alert.score.toFixed(2)}`;
   const detail = top.length ? ` (${top.join(", ")})` : "";
-  return `${alert.kind} ${alert.rule} on ${alert.deviceId}${score}${detail}`.slice(0, 300);
+  const what = alert.rule === alert.kind ? alert.kind : `${alert.kind} ${alert.rule}`;
+  return `${what} on ${alert.deviceId}${score}${detail}`.slice(0, 300);
 }
 
 /** The incident a new alert opens (state `open`, tier 0 until notified, one occurrence). */

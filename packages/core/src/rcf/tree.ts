@@ -22,6 +22,8 @@ export class RandomCutTree {
   readonly cutDimension: Uint16Array;
   readonly cutValue: Float32Array;
   readonly box: Float32Array;
+  /** Per internal node: Σ_k (max_k − min_k) of its box, kept in step with `box` (scoring reads it). */
+  readonly boxRange: Float64Array;
   readonly leafPoint: Int32Array;
   readonly leafMass: Int32Array;
   readonly leafParent: Int32Array;
@@ -47,6 +49,7 @@ export class RandomCutTree {
     this.cutDimension = new Uint16Array(nodes);
     this.cutValue = new Float32Array(nodes);
     this.box = new Float32Array(nodes * 2 * dimensions);
+    this.boxRange = new Float64Array(nodes);
     this.leafPoint = new Int32Array(capacity);
     this.leafMass = new Int32Array(capacity);
     this.leafParent = new Int32Array(capacity);
@@ -69,6 +72,7 @@ export class RandomCutTree {
       this.cutDimension.byteLength +
       this.cutValue.byteLength +
       this.box.byteLength +
+      this.boxRange.byteLength +
       this.leafPoint.byteLength +
       this.leafMass.byteLength +
       this.leafParent.byteLength +
@@ -150,12 +154,17 @@ export class RandomCutTree {
           this.right[u] = ~nl;
         }
         const ub = u * 2 * D;
+        let ur = 0;
         for (let j = 0; j < D; j++) {
           const p = pts[base + j];
           const q = pts[lb + j];
-          box[ub + j] = p < q ? p : q;
-          box[ub + D + j] = p < q ? q : p;
+          const mn = p < q ? p : q;
+          const mx = p < q ? q : p;
+          box[ub + j] = mn;
+          box[ub + D + j] = mx;
+          ur += mx - mn;
         }
+        this.boxRange[u] = ur;
         this.mass[u] = this.leafMass[l] + 1;
         this.linkParent(parentNode, ref, u);
         return nl;
@@ -218,23 +227,31 @@ export class RandomCutTree {
             this.right[u] = ~nl;
           }
           const ub = u * 2 * D;
+          let ur = 0;
           for (let j = 0; j < D; j++) {
             const x = pts[base + j];
-            const mn = box[vb + j];
-            const mx = box[vb + D + j];
-            box[ub + j] = x < mn ? x : mn;
-            box[ub + D + j] = x > mx ? x : mx;
+            const mn0 = box[vb + j];
+            const mx0 = box[vb + D + j];
+            const mn = x < mn0 ? x : mn0;
+            const mx = x > mx0 ? x : mx0;
+            box[ub + j] = mn;
+            box[ub + D + j] = mx;
+            ur += mx - mn;
           }
+          this.boxRange[u] = ur;
           this.mass[u] = this.mass[v] + 1;
           this.parent[v] = u;
           this.linkParent(parentNode, v, u);
           return nl;
         }
+        let vr = 0;
         for (let j = 0; j < D; j++) {
           const x = pts[base + j];
           if (x < box[vb + j]) box[vb + j] = x;
           else if (x > box[vb + D + j]) box[vb + D + j] = x;
+          vr += box[vb + D + j] - box[vb + j];
         }
+        this.boxRange[v] = vr;
       }
       this.mass[v]++;
       parentNode = v;
@@ -282,11 +299,15 @@ export class RandomCutTree {
     if (total === 0) return 0;
     const D = this.dimensions;
     const box = this.box;
+    const cutDimension = this.cutDimension;
+    const cutValue = this.cutValue;
+    const left = this.left;
+    const right = this.right;
     let ref = this.rootRef;
     let depth = 0;
     while (ref >= 0) {
       path[depth++] = ref;
-      ref = q[this.cutDimension[ref]] <= this.cutValue[ref] ? this.left[ref] : this.right[ref];
+      ref = q[cutDimension[ref]] <= cutValue[ref] ? left[ref] : right[ref];
     }
     const l = ~ref;
     const lb = this.leafPoint[l] * D;
@@ -302,25 +323,27 @@ export class RandomCutTree {
       const m = this.leafMass[l];
       s = (1 - m / (2 * total)) / (depth + Math.log2(m + 1));
     } else {
+      const boxRange = this.boxRange;
       s = 1 / (depth + 1);
       for (let i = depth - 1; i >= 0; i--) {
-        const vb = path[i] * 2 * D;
-        let range = 0;
+        const v = path[i];
+        const vb = v * 2 * D;
         let gap = 0;
         for (let k = 0; k < D; k++) {
-          const mn = box[vb + k];
-          const mx = box[vb + D + k];
           const x = q[k];
-          range += mx - mn;
+          const mn = box[vb + k];
           if (x < mn) gap += mn - x;
-          else if (x > mx) gap += x - mx;
+          else {
+            const mx = box[vb + D + k];
+            if (x > mx) gap += x - mx;
+          }
         }
         if (gap === 0) break; // inside this box, hence inside every ancestor's box
-        const prob = gap / (range + gap);
+        const prob = gap / (boxRange[v] + gap);
         s = prob / (i + 1) + (1 - prob) * s;
       }
     }
-    return s * Math.log2(total + 1);
+    return s * log2Plus1(total);
   }
 
   /**
@@ -329,6 +352,11 @@ export class RandomCutTree {
    * metric `metricOf[k]`; the recursion is linear, so contributions are accumulated per metric directly
    * (`hi`/`lo` are per-metric scratch). Adds `weight ×` the normalized values to `high`/`low` and returns the
    * normalized score, which equals the sum of what was added divided by `weight`.
+   *
+   * One walk down and one walk up (to the first box that contains `q`), one pass over each box: going up,
+   * level i turns the accumulated attribution A into keep_i·A + c_i with keep_i = range_i/(range_i + gap_i);
+   * the scratch holds A / K where K is the product of the keeps so far, so each box's per-dimension gaps are
+   * added once (scaled by unseen_i/(range_i·K), with range_i cached per node) and nothing is rescaled per level.
    */
   attribute(
     q: Float64Array,
@@ -346,11 +374,15 @@ export class RandomCutTree {
     const D = this.dimensions;
     const M = hi.length;
     const box = this.box;
+    const cutDimension = this.cutDimension;
+    const cutValue = this.cutValue;
+    const left = this.left;
+    const right = this.right;
     let ref = this.rootRef;
     let depth = 0;
     while (ref >= 0) {
       path[depth++] = ref;
-      ref = q[this.cutDimension[ref]] <= this.cutValue[ref] ? this.left[ref] : this.right[ref];
+      ref = q[cutDimension[ref]] <= cutValue[ref] ? left[ref] : right[ref];
     }
     const l = ~ref;
     const lb = this.leafPoint[l] * D;
@@ -359,65 +391,108 @@ export class RandomCutTree {
       const diff = q[k] - pts[lb + k];
       gap += diff < 0 ? -diff : diff;
     }
-    let s: number;
+    const scale = log2Plus1(total);
+    const f = scale * weight;
     if (gap === 0) {
       const m = this.leafMass[l];
-      s = (1 - m / (2 * total)) / (depth + Math.log2(m + 1));
-      const share = s / (2 * M);
+      const s = (1 - m / (2 * total)) / (depth + Math.log2(m + 1));
+      const share = (s / (2 * M)) * f;
       for (let j = 0; j < M; j++) {
-        hi[j] = share;
-        lo[j] = share;
+        high[j] += share;
+        low[j] += share;
       }
-    } else {
-      s = 1 / (depth + 1);
-      for (let j = 0; j < M; j++) {
-        hi[j] = 0;
-        lo[j] = 0;
-      }
-      const f = s / gap;
+      return s * scale;
+    }
+    let s = 1 / (depth + 1);
+    if (M === 1) {
+      // One metric (possibly shingled): the attribution lives in two scalars.
+      let h = 0;
+      let lw = 0;
       for (let k = 0; k < D; k++) {
         const diff = q[k] - pts[lb + k];
-        if (diff > 0) hi[metricOf[k]] += diff * f;
-        else if (diff < 0) lo[metricOf[k]] -= diff * f;
+        if (diff > 0) h += diff;
+        else lw -= diff;
       }
+      h *= s / gap;
+      lw *= s / gap;
+      const boxRange = this.boxRange;
       for (let i = depth - 1; i >= 0; i--) {
-        const vb = path[i] * 2 * D;
-        let range = 0;
-        let g = 0;
-        for (let k = 0; k < D; k++) {
-          const mn = box[vb + k];
-          const mx = box[vb + D + k];
-          const x = q[k];
-          range += mx - mn;
-          if (x < mn) g += mn - x;
-          else if (x > mx) g += x - mx;
-        }
-        if (g === 0) break;
-        const sum = range + g;
-        const keep = 1 - g / sum;
-        const unseen = 1 / (i + 1);
-        for (let j = 0; j < M; j++) {
-          hi[j] *= keep;
-          lo[j] *= keep;
-        }
-        const a = unseen / sum;
+        const v = path[i];
+        const vb = v * 2 * D;
+        let gh = 0;
+        let gl = 0;
         for (let k = 0; k < D; k++) {
           const x = q[k];
           const mn = box[vb + k];
-          if (x < mn) lo[metricOf[k]] += (mn - x) * a;
+          if (x < mn) gl += mn - x;
           else {
             const mx = box[vb + D + k];
-            if (x > mx) hi[metricOf[k]] += (x - mx) * a;
+            if (x > mx) gh += x - mx;
           }
         }
-        s = (g / sum) * unseen + keep * s;
+        const g = gh + gl;
+        if (g === 0) break; // inside this box, hence inside every ancestor's box
+        const sum = boxRange[v] + g;
+        const keep = 1 - g / sum;
+        const a = 1 / ((i + 1) * sum);
+        h = h * keep + gh * a;
+        lw = lw * keep + gl * a;
+        s = g * a + keep * s;
+      }
+      high[0] += h * f;
+      low[0] += lw * f;
+      return s * scale;
+    }
+    for (let j = 0; j < M; j++) {
+      hi[j] = 0;
+      lo[j] = 0;
+    }
+    const f0 = s / gap;
+    for (let k = 0; k < D; k++) {
+      const diff = q[k] - pts[lb + k];
+      if (diff > 0) hi[metricOf[k]] += diff * f0;
+      else if (diff < 0) lo[metricOf[k]] -= diff * f0;
+    }
+    const boxRange = this.boxRange;
+    let product = 1; // K: product of the keeps applied so far; hi/lo hold A / K
+    for (let i = depth - 1; i >= 0; i--) {
+      const v = path[i];
+      const vb = v * 2 * D;
+      const range = boxRange[v];
+      // Gaps enter as gap_k · unseen_i / (sum_i · K_new) = gap_k · unseen_i / (range_i · K_old).
+      const a = 1 / ((i + 1) * range * product);
+      let g = 0;
+      for (let k = 0; k < D; k++) {
+        const x = q[k];
+        const mn = box[vb + k];
+        if (x < mn) {
+          g += mn - x;
+          lo[metricOf[k]] += (mn - x) * a;
+        } else {
+          const mx = box[vb + D + k];
+          if (x > mx) {
+            g += x - mx;
+            hi[metricOf[k]] += (x - mx) * a;
+          }
+        }
+      }
+      if (g === 0) break; // inside this box, hence inside every ancestor's box (nothing was added)
+      const sum = range + g;
+      const keep = range / sum;
+      product *= keep;
+      s = g / (sum * (i + 1)) + keep * s;
+      if (product < 1e-150) {
+        for (let j = 0; j < M; j++) {
+          hi[j] *= product;
+          lo[j] *= product;
+        }
+        product = 1;
       }
     }
-    const scale = Math.log2(total + 1);
-    const f = scale * weight;
+    const fk = f * product;
     for (let j = 0; j < M; j++) {
-      high[j] += hi[j] * f;
-      low[j] += lo[j] * f;
+      high[j] += hi[j] * fk;
+      low[j] += lo[j] * fk;
     }
     return s * scale;
   }
@@ -483,6 +558,7 @@ export class RandomCutTree {
     const a = this.left[v];
     const b = this.right[v];
     let changed = false;
+    let range = 0;
     for (let k = 0; k < D; k++) {
       let mnA: number, mxA: number, mnB: number, mxB: number;
       if (a >= 0) {
@@ -504,7 +580,16 @@ export class RandomCutTree {
         box[vb + k] = mn;
         box[vb + D + k] = mx;
       }
+      range += mx - mn;
     }
+    this.boxRange[v] = range;
     return changed;
   }
+}
+
+/** log2(n + 1) for tree masses, from a table up to 65536. */
+const LOG2_TABLE = new Float64Array(65537);
+for (let n = 0; n < LOG2_TABLE.length; n++) LOG2_TABLE[n] = Math.log2(n + 1);
+function log2Plus1(n: number): number {
+  return n < LOG2_TABLE.length ? LOG2_TABLE[n] : Math.log2(n + 1);
 }

@@ -1,7 +1,7 @@
 import "./promise-polyfill.ts";
 import fs from "node:fs";
 import path from "node:path";
-import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import { StateMachine } from "aws-local-stepfunctions";
 import type { Context } from "aws-lambda";
 import type { Alert } from "@driftwatch/core/alerts/alert";
 import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starter";
