@@ -35,16 +35,34 @@ const DEVICES = arg("devices", 200);
 const WINDOW = arg("window", 10);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dw-e2e-"));
-const env = { ...process.env, DRIFTWATCH_DATA_DIR: dataDir, MQTT_PORT: "0", HTTP_PORT: "0", DRIFTWATCH_WINDOW_SECONDS: String(WINDOW), DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "10", NODE_ENV: "production" };
+const env = {
+  ...process.env,
+  DRIFTWATCH_DATA_DIR: dataDir,
+  MQTT_PORT: "0",
+  HTTP_PORT: "0",
+  DRIFTWATCH_WINDOW_SECONDS: String(WINDOW),
+  DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "10",
+  NODE_ENV: "production",
+};
 
-async function startInstance(): Promise<{ child: ChildProcess; mqttPort: number; httpPort: number; output: () => string }> {
-  const child = spawn(process.execPath, [cli, "start", "--quiet"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+async function startInstance(): Promise<{
+  child: ChildProcess;
+  mqttPort: number;
+  httpPort: number;
+  output: () => string;
+}> {
+  const child = spawn(process.execPath, [cli, "start", "--quiet"], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
   const deadline = Date.now() + 90_000;
   while (!/Ctrl-C stops/.test(output)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local mode did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`local mode did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -57,7 +75,11 @@ async function startInstance(): Promise<{ child: ChildProcess; mqttPort: number;
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -114,15 +136,40 @@ const rssTimer = setInterval(() => {
   }
 }, 1000);
 try {
-  process.stderr.write(`local mode up (MQTT ${instance.mqttPort}, HTTP ${instance.httpPort}); publishing ${RATE} msg/s for ${DURATION} s…\n`);
+  process.stderr.write(
+    `local mode up (MQTT ${instance.mqttPort}, HTTP ${instance.httpPort}); publishing ${RATE} msg/s for ${DURATION} s…\n`,
+  );
   const sim = await run([
-    "simulate", "--rate", String(RATE), "--duration", String(DURATION), "--devices", String(DEVICES),
-    "--mqtt", `mqtt://127.0.0.1:${instance.mqttPort}`, "--register", "--http", `http://127.0.0.1:${instance.httpPort}`,
-    "--anomalies", "spike", "--anomaly-rate", "0.001", "--json", "--no-progress", "--qos", "1",
+    "simulate",
+    "--rate",
+    String(RATE),
+    "--duration",
+    String(DURATION),
+    "--devices",
+    String(DEVICES),
+    "--mqtt",
+    `mqtt://127.0.0.1:${instance.mqttPort}`,
+    "--register",
+    "--http",
+    `http://127.0.0.1:${instance.httpPort}`,
+    "--anomalies",
+    "spike",
+    "--anomaly-rate",
+    "0.001",
+    "--json",
+    "--no-progress",
+    "--qos",
+    "1",
   ]);
   if (sim.code !== 0) throw new Error(`simulate failed: ${sim.stderr}`);
-  const summary = JSON.parse(sim.stdout.slice(sim.stdout.indexOf("{"))) as { sent: number; failed: number; achievedRate: number };
-  process.stderr.write(`sent ${summary.sent} (${summary.achievedRate.toFixed(0)} msg/s); waiting for scoring…\n`);
+  const summary = JSON.parse(sim.stdout.slice(sim.stdout.indexOf("{"))) as {
+    sent: number;
+    failed: number;
+    achievedRate: number;
+  };
+  process.stderr.write(
+    `sent ${summary.sent} (${summary.achievedRate.toFixed(0)} msg/s); waiting for scoring…\n`,
+  );
 
   const publishedAt = Date.now();
   let scores = readScores();
@@ -137,15 +184,26 @@ try {
   const devices = [...new Set([...scores.values()].map((s) => s.deviceId))];
   let aggregated = 0;
   for (const deviceId of devices) {
-    const res = await fetch(`http://127.0.0.1:${instance.httpPort}/api/metrics?deviceId=${encodeURIComponent(deviceId)}`);
+    const res = await fetch(
+      `http://127.0.0.1:${instance.httpPort}/api/metrics?deviceId=${encodeURIComponent(deviceId)}`,
+    );
     for (const row of (await res.json()) as { count: number }[]) aggregated += row.count;
   }
   const expectedPairs = [...scores.values()].reduce((a, s) => a + Object.keys(s.metrics).length, 0);
-  const latencies = [...scores.values()].map((s) => Date.parse(s.arrivedAt) + s.latencyMs - Date.parse(s.receivedAt));
+  const latencies = [...scores.values()].map(
+    (s) => Date.parse(s.arrivedAt) + s.latencyMs - Date.parse(s.receivedAt),
+  );
   const dlq = fs.existsSync(path.join(dataDir, "dlq")) ? fs.readdirSync(path.join(dataDir, "dlq")).length : 0;
 
   const result = {
-    config: { rate: RATE, durationSeconds: DURATION, devices: DEVICES, windowSeconds: WINDOW, machineCpus: os.cpus().length, node: process.version },
+    config: {
+      rate: RATE,
+      durationSeconds: DURATION,
+      devices: DEVICES,
+      windowSeconds: WINDOW,
+      machineCpus: os.cpus().length,
+      node: process.version,
+    },
     sent: summary.sent,
     publishFailed: summary.failed,
     achievedRate: Math.round(summary.achievedRate),
@@ -155,7 +213,12 @@ try {
     expectedMetricValues: expectedPairs,
     aggregatesMatch: aggregated === expectedPairs,
     dlqEntries: dlq,
-    latencyMs: { p50: pct(latencies, 50), p90: pct(latencies, 90), p99: pct(latencies, 99), max: Math.max(...latencies) },
+    latencyMs: {
+      p50: pct(latencies, 50),
+      p90: pct(latencies, 90),
+      p99: pct(latencies, 99),
+      max: Math.max(...latencies),
+    },
     drainAfterPublishMs: drainMs,
     peakRssMiB: Math.round(peakRssMiB),
   };
@@ -163,14 +226,22 @@ try {
     ["sent (QoS 1 acknowledged)", `${result.sent} at ${result.achievedRate} msg/s`],
     ["scored (distinct records in lake/scores)", String(result.scored)],
     ["lost", String(result.lost)],
-    ["aggregated metric values / expected", `${result.aggregatedMetricValues} / ${result.expectedMetricValues} (${result.aggregatesMatch ? "match" : "MISMATCH"})`],
+    [
+      "aggregated metric values / expected",
+      `${result.aggregatedMetricValues} / ${result.expectedMetricValues} (${result.aggregatesMatch ? "match" : "MISMATCH"})`,
+    ],
     ["on-failure destination entries", String(result.dlqEntries)],
-    ["publish → score latency p50 / p90 / p99", `${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} ms (max ${result.latencyMs.max})`],
+    [
+      "publish → score latency p50 / p90 / p99",
+      `${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} ms (max ${result.latencyMs.max})`,
+    ],
     ["scored all after publishing ended", `${(drainMs / 1000).toFixed(1)} s`],
     ["peak RSS of local mode", `${result.peakRssMiB} MiB`],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
-  process.stdout.write(`Local end-to-end scoring (${RATE} msg/s × ${DURATION} s, ${DEVICES} devices, window ${WINDOW} s)\n`);
+  process.stdout.write(
+    `Local end-to-end scoring (${RATE} msg/s × ${DURATION} s, ${DEVICES} devices, window ${WINDOW} s)\n`,
+  );
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
   const out = path.join(here, "results", "local-e2e.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -58,7 +58,8 @@ function parseArgs(argv: string[]): Args {
     const raw = get(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new Error(`--${name} must be a positive number, got "${raw}"`);
     return value;
   };
   const rate = num("rate", 1000);
@@ -102,7 +103,11 @@ function keyOfPayload(topic: string, payload: Record<string, unknown>): string |
     medical: ["device_id", "timestamp", () => payload.temperature],
     weather: ["", "timestamp", () => payload.value],
     fan: ["FANID", "TIME", () => payload.FREQ],
-    canonical: ["deviceId", "ts", () => (payload.metrics as Record<string, unknown> | undefined)?.temperature],
+    canonical: [
+      "deviceId",
+      "ts",
+      () => (payload.metrics as Record<string, unknown> | undefined)?.temperature,
+    ],
   };
   const [idField, timeField, value] = fields[source];
   const deviceId = source === "weather" ? topic.split("/")[3] : payload[idField];
@@ -112,7 +117,13 @@ function keyOfPayload(topic: string, payload: Record<string, unknown>): string |
 }
 
 /** Key of a reading in `lake/readings/`. */
-function keyOfReading(reading: { deviceId: string; ts: string; topic: string; source: string; metrics: Record<string, number> }) {
+function keyOfReading(reading: {
+  deviceId: string;
+  ts: string;
+  topic: string;
+  source: string;
+  metrics: Record<string, number>;
+}) {
   const metric = primaryMetric(reading.source, reading.topic);
   return `${reading.deviceId}|${Date.parse(reading.ts)}|${metric}=${String(reading.metrics[metric])}`;
 }
@@ -192,7 +203,10 @@ async function bench(args: Args): Promise<void> {
       `Firehose buffer ${config.firehoseBufferSeconds} s / ${mb(config.firehoseBufferBytes).toFixed(0)} MiB; data ${dataDir}\n`,
   );
 
+  const loadAtStart = os.loadavg();
+  const startupBegan = performance.now();
   const runtime = await startLocalRuntime(config);
+  const startupMs = performance.now() - startupBegan;
   const { status } = runtime.context;
   const memory = { rssPeak: 0, heapUsedPeak: 0, heapTotalPeak: 0, samples: 0, rssSum: 0 };
   const sampler = setInterval(() => {
@@ -268,8 +282,12 @@ async function bench(args: Args): Promise<void> {
     }
   } finally {
     clearInterval(sampler);
-    await runtime.stop();
   }
+  const loadAtEnd = os.loadavg();
+  // Stopping flushes what is still buffered (Firehose; scoring windows if the scoring service runs).
+  const stopBegan = performance.now();
+  await runtime.stop();
+  const stopMs = performance.now() - stopBegan;
   const vmHwm = peakRssFromProc();
 
   // Count every record in the lake.
@@ -302,7 +320,8 @@ async function bench(args: Args): Promise<void> {
       errorRecords++;
       const record = JSON.parse(line) as { code?: string; topic?: string; payload?: Record<string, unknown> };
       errorCodes.set(record.code ?? "?", (errorCodes.get(record.code ?? "?") ?? 0) + 1);
-      const matched = record.topic && record.payload ? note(keyOfPayload(record.topic, record.payload), writtenAt) : false;
+      const matched =
+        record.topic && record.payload ? note(keyOfPayload(record.topic, record.payload), writtenAt) : false;
       if (!matched) unmatchedErrors++;
     }
   }
@@ -320,7 +339,12 @@ async function bench(args: Args): Promise<void> {
   const result = {
     benchmark: "local-ingest",
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+    },
     config: {
       rate: args.rate,
       clients: args.clients,
@@ -365,20 +389,35 @@ async function bench(args: Args): Promise<void> {
       heapUsedPeak: mb(memory.heapUsedPeak),
       heapTotalPeak: mb(memory.heapTotalPeak),
     },
-    mqttMessagesSeenByRuntime: status.get("mqtt.messages"),
+    phasesSeconds: { startup: startupMs / 1000, stopAndFlush: stopMs / 1000 },
+    /** 1-minute load average of the machine (2 cores, shared with other work) before and after publishing. */
+    loadAverage: { start: loadAtStart[0], end: loadAtEnd[0] },
+    /** The runtime's counters at the end: which services ran (scoring.* when the scoring service is wired in). */
+    runtimeStatus: status.snapshot(),
     dataDir,
   };
 
   const rows: [string, string][] = [
-    ["target", `${args.rate} msg/s × ${args.duration} s, ${args.clients} clients, ${args.devices} devices, QoS ${args.qos}`],
+    [
+      "target",
+      `${args.rate} msg/s × ${args.duration} s, ${args.clients} clients, ${args.devices} devices, QoS ${args.qos}`,
+    ],
     ["sent (acknowledged)", `${summary.sent} of ${summary.plan.total} (${summary.failed} failed)`],
-    ["achieved publish rate", `${summary.achievedRate.toFixed(1)} msg/s (max lag ${summary.maxLagMs.toFixed(0)} ms)`],
+    [
+      "achieved publish rate",
+      `${summary.achievedRate.toFixed(1)} msg/s (max lag ${summary.maxLagMs.toFixed(0)} ms)`,
+    ],
     ["lake records", `${readingRecords} readings + ${errorRecords} errors`],
     ["accounted", `${accounted} of ${published.size}`],
     ["lost", String(lost)],
     ["duplicates", String(duplicates)],
     ["unexpected records", String(unexpected + unmatchedErrors)],
-    ["all in lake after publish", deliveredAfterMs === undefined ? "timed out" : `${(deliveredAfterMs / 1000).toFixed(1)} s (buffer ${config.firehoseBufferSeconds} s)`],
+    [
+      "all in lake after publish",
+      deliveredAfterMs === undefined
+        ? "timed out"
+        : `${(deliveredAfterMs / 1000).toFixed(1)} s (buffer ${config.firehoseBufferSeconds} s)`,
+    ],
     [
       "end-to-end publish→lake",
       `p50 ${result.endToEndSeconds.p50.toFixed(1)} s, p99 ${result.endToEndSeconds.p99.toFixed(1)} s, max ${result.endToEndSeconds.max.toFixed(1)} s`,
@@ -388,10 +427,15 @@ async function bench(args: Args): Promise<void> {
       `start ${mb(rssAtStart).toFixed(0)} MB, peak ${mb(memory.rssPeak).toFixed(0)} MB` +
         (vmHwm ? ` (VmHWM ${mb(vmHwm).toFixed(0)} MB)` : ""),
     ],
-    ["runtime heap used peak", `${mb(memory.heapUsedPeak).toFixed(0)} MB (heap total ${mb(memory.heapTotalPeak).toFixed(0)} MB)`],
+    [
+      "runtime heap used peak",
+      `${mb(memory.heapUsedPeak).toFixed(0)} MB (heap total ${mb(memory.heapTotalPeak).toFixed(0)} MB)`,
+    ],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
-  process.stdout.write(`\nlocal-ingest\n${rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join("\n")}\n`);
+  process.stdout.write(
+    `\nlocal-ingest\n${rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join("\n")}\n`,
+  );
   const resultsDir = path.join(here, "results");
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, "local-ingest.json"), `${JSON.stringify(result, null, 2)}\n`);

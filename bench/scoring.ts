@@ -61,19 +61,44 @@ function makeRecords(from: number, n: number, t0: number) {
   for (let i = from; i < from + n; i++) {
     const device = devices[i % devices.length];
     const p = pointFor(i);
-    const payload = JSON.stringify({ deviceId: device.deviceId, ts: t0 + i, metrics: Object.fromEntries(METRICS.map((m, k) => [m, p[k]])) });
+    const payload = JSON.stringify({
+      deviceId: device.deviceId,
+      ts: t0 + i,
+      metrics: Object.fromEntries(METRICS.map((m, k) => [m, p[k]])),
+    });
     const envelope = encodeEnvelope(`dt/site/${device.deviceId}/telemetry`, payload, t0 + i);
-    records.push({ device, point: p, data: Buffer.from(JSON.stringify(envelope)).toString("base64"), seq: String(10n ** 40n + BigInt(i)), arrivalMs: t0 + i });
+    records.push({
+      device,
+      point: p,
+      data: Buffer.from(JSON.stringify(envelope)).toString("base64"),
+      seq: String(10n ** 40n + BigInt(i)),
+      arrivalMs: t0 + i,
+    });
   }
   return records;
 }
 
-const context = { functionName: "bench", awsRequestId: "bench", getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
+const context = {
+  functionName: "bench",
+  awsRequestId: "bench",
+  getRemainingTimeInMillis: () => 300_000,
+} as unknown as Context;
 
-function event(records: ReturnType<typeof makeRecords>, windowStart: number, state: Record<string, unknown>, final = false): ScoreEvent {
+function event(
+  records: ReturnType<typeof makeRecords>,
+  windowStart: number,
+  state: Record<string, unknown>,
+  final = false,
+): ScoreEvent {
   return {
     Records: records.map((r) => ({
-      kinesis: { kinesisSchemaVersion: "1.0", partitionKey: r.device.deviceId, sequenceNumber: r.seq, data: r.data, approximateArrivalTimestamp: r.arrivalMs / 1000 },
+      kinesis: {
+        kinesisSchemaVersion: "1.0",
+        partitionKey: r.device.deviceId,
+        sequenceNumber: r.seq,
+        data: r.data,
+        approximateArrivalTimestamp: r.arrivalMs / 1000,
+      },
       eventSource: "aws:kinesis",
       eventVersion: "1.0",
       eventID: `shardId-000000000000:${r.seq}`,
@@ -82,7 +107,10 @@ function event(records: ReturnType<typeof makeRecords>, windowStart: number, sta
       awsRegion: "us-east-1",
       eventSourceARN: "arn:aws:kinesis:us-east-1:000000000000:stream/bench",
     })),
-    window: { start: new Date(windowStart).toISOString(), end: new Date(windowStart + 3_600_000).toISOString() },
+    window: {
+      start: new Date(windowStart).toISOString(),
+      end: new Date(windowStart + 3_600_000).toISOString(),
+    },
     state,
     shardId: "shardId-000000000000",
     isFinalInvokeForWindow: final,
@@ -111,16 +139,24 @@ async function runHandler() {
   const windowStart = t0;
   let state: Record<string, unknown> = {};
   const warm = makeRecords(0, MODELS * WARM_PER_MODEL, t0);
-  for (let i = 0; i < warm.length; i += BATCH) state = (await handler(event(warm.slice(i, i + BATCH), windowStart, state), context)).state;
+  for (let i = 0; i < warm.length; i += BATCH)
+    state = (await handler(event(warm.slice(i, i + BATCH), windowStart, state), context)).state;
   const measured = makeRecords(warm.length, RECORDS, t0);
   const started = performance.now();
-  for (let i = 0; i < measured.length; i += BATCH) state = (await handler(event(measured.slice(i, i + BATCH), windowStart, state), context)).state;
+  for (let i = 0; i < measured.length; i += BATCH)
+    state = (await handler(event(measured.slice(i, i + BATCH), windowStart, state), context)).state;
   const seconds = (performance.now() - started) / 1000;
   const finalStarted = performance.now();
   await handler(event([], windowStart, state, true), context);
   const finalMs = performance.now() - finalStarted;
   const modelKeys = new Set(archive.records.map((r) => r.detectorKey)).size;
-  return { rate: RECORDS / seconds, finalMs, modelKeys, checkpointBytes: [...checkpoints.objects.values()].reduce((a, b) => a + b.length, 0), checkpoints: checkpoints.objects.size };
+  return {
+    rate: RECORDS / seconds,
+    finalMs,
+    modelKeys,
+    checkpointBytes: [...checkpoints.objects.values()].reduce((a, b) => a + b.length, 0),
+    checkpoints: checkpoints.objects.size,
+  };
 }
 
 function runRaw() {
@@ -157,7 +193,13 @@ function memoryOf50Models() {
   const restoreStarted = performance.now();
   for (const d of detectors.values()) AnomalyDetector.fromCheckpoint(d.toCheckpoint({ compress: true }));
   const restoreMs = performance.now() - restoreStarted - checkpointMs;
-  return { totalMiB: (after - before) / 2 ** 20, perModelMiB: (after - before) / 2 ** 20 / detectors.size, checkpointMs, checkpointBytes: bytes, restoreMs: Math.max(0, restoreMs) };
+  return {
+    totalMiB: (after - before) / 2 ** 20,
+    perModelMiB: (after - before) / 2 ** 20 / detectors.size,
+    checkpointMs,
+    checkpointBytes: bytes,
+    restoreMs: Math.max(0, restoreMs),
+  };
 }
 
 const handlerRuns: Awaited<ReturnType<typeof runHandler>>[] = [];
@@ -172,26 +214,60 @@ const handlerRate = median(handlerRuns.map((r) => r.rate));
 const rawRate = median(rawRates);
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-  config: { preset: "kda", metrics: METRICS.length, modelKeys: MODELS, devices: devices.length, recordsMeasured: RECORDS, batchSize: BATCH, runs: RUNS },
-  handler: { recordsPerSecond: Math.round(handlerRate), runs: handlerRuns.map((r) => Math.round(r.rate)), modelKeysSeen: handlerRuns[0].modelKeys },
+  config: {
+    preset: "kda",
+    metrics: METRICS.length,
+    modelKeys: MODELS,
+    devices: devices.length,
+    recordsMeasured: RECORDS,
+    batchSize: BATCH,
+    runs: RUNS,
+  },
+  handler: {
+    recordsPerSecond: Math.round(handlerRate),
+    runs: handlerRuns.map((r) => Math.round(r.rate)),
+    modelKeysSeen: handlerRuns[0].modelKeys,
+  },
   rawDetector: { pointsPerSecond: Math.round(rawRate), runs: rawRates.map(Math.round) },
   ratio: handlerRate / rawRate,
-  finalInvoke: { ms: Math.round(median(handlerRuns.map((r) => r.finalMs))), checkpointsWritten: handlerRuns[0].checkpoints, checkpointBytes: handlerRuns[0].checkpointBytes },
+  finalInvoke: {
+    ms: Math.round(median(handlerRuns.map((r) => r.finalMs))),
+    checkpointsWritten: handlerRuns[0].checkpoints,
+    checkpointBytes: handlerRuns[0].checkpointBytes,
+  },
   memory50Models: { totalMiB: +memory.totalMiB.toFixed(1), perModelMiB: +memory.perModelMiB.toFixed(2) },
-  checkpoint50Models: { serializeMs: Math.round(memory.checkpointMs), bytes: memory.checkpointBytes, restoreMs: Math.round(memory.restoreMs) },
+  checkpoint50Models: {
+    serializeMs: Math.round(memory.checkpointMs),
+    bytes: memory.checkpointBytes,
+    restoreMs: Math.round(memory.restoreMs),
+  },
 };
 
 const rows: [string, string][] = [
-  ["handler records/s (median)", `${result.handler.recordsPerSecond} (runs ${result.handler.runs.join(", ")})`],
-  ["raw AnomalyDetector points/s", `${result.rawDetector.pointsPerSecond} (runs ${result.rawDetector.runs.join(", ")})`],
+  [
+    "handler records/s (median)",
+    `${result.handler.recordsPerSecond} (runs ${result.handler.runs.join(", ")})`,
+  ],
+  [
+    "raw AnomalyDetector points/s",
+    `${result.rawDetector.pointsPerSecond} (runs ${result.rawDetector.runs.join(", ")})`,
+  ],
   ["handler / raw", `${(result.ratio * 100).toFixed(1)} % (target ≥ 80 %)`],
-  ["memory, 50 warmed kda models (5 metrics)", `${result.memory50Models.totalMiB} MiB (${result.memory50Models.perModelMiB} MiB/model)`],
-  ["checkpoint 50 models (serialize, gzip)", `${result.checkpoint50Models.serializeMs} ms, ${(result.checkpoint50Models.bytes / 2 ** 20).toFixed(2)} MiB`],
+  [
+    "memory, 50 warmed kda models (5 metrics)",
+    `${result.memory50Models.totalMiB} MiB (${result.memory50Models.perModelMiB} MiB/model)`,
+  ],
+  [
+    "checkpoint 50 models (serialize, gzip)",
+    `${result.checkpoint50Models.serializeMs} ms, ${(result.checkpoint50Models.bytes / 2 ** 20).toFixed(2)} MiB`,
+  ],
   ["restore 50 models", `${result.checkpoint50Models.restoreMs} ms`],
   ["final invoke (aggregates + 50 checkpoints, in-memory stores)", `${result.finalInvoke.ms} ms`],
 ];
 const width = Math.max(...rows.map((r) => r[0].length));
-process.stdout.write(`Scoring benchmark (kda, ${METRICS.length} metrics, ${MODELS} model keys, ${RECORDS} records, ${RUNS} runs)\n`);
+process.stdout.write(
+  `Scoring benchmark (kda, ${METRICS.length} metrics, ${MODELS} model keys, ${RECORDS} records, ${RUNS} runs)\n`,
+);
 for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
 const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "scoring.json");
 mkdirSync(path.dirname(out), { recursive: true });

@@ -48,7 +48,8 @@ export function Scoring({ app, stack }: StackContext) {
     suppress(table, [
       {
         id: "HIPAA.Security-DynamoDBInBackupPlan",
-        reason: "Point-in-time recovery (35 days, continuous) is on; AWS Backup plans are managed at the organization level, not per app.",
+        reason:
+          "Point-in-time recovery (35 days, continuous) is on; AWS Backup plans are managed at the organization level, not per app.",
       },
     ]);
   }
@@ -229,7 +230,8 @@ export function Scoring({ app, stack }: StackContext) {
     },
     {
       id: "AwsSolutions-IAM5",
-      reason: "CDK's grant for the SQS on-failure destination (SendMessage to a KMS-encrypted queue) uses kms:GenerateDataKey*/ReEncrypt*, scoped to the one queue key.",
+      reason:
+        "CDK's grant for the SQS on-failure destination (SendMessage to a KMS-encrypted queue) uses kms:GenerateDataKey*/ReEncrypt*, scoped to the one queue key.",
       appliesTo: ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
     },
   ]);

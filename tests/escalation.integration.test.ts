@@ -106,10 +106,11 @@ describe("escalation (local, synthesized definition)", () => {
   });
 
   it("folds concurrent alerts of the same anomaly: one incident, one notification", async () => {
-    h = await startEscalationHarness({ ackTimeoutSeconds: 30, retryIntervalMs: 100 });
+    h = await startEscalationHarness({ ackTimeoutSeconds: 30, retryIntervalMs: 300 });
     const burst = Array.from({ length: 6 }, () => h!.alert("dev-burst"));
     await Promise.all(burst.map((a) => h!.start(a)));
-    const incident = await h.waitFor("6 occurrences", async () => {
+    const statuses = () => burst.map((a) => h!.service.engine.execution(a.alertId)?.status).join(",");
+    const incident = await h.waitFor(() => `6 occurrences (executions ${statuses()})`, async () => {
       const i = (await h!.incidents()).find((x) => x.deviceId === "dev-burst");
       return i?.occurrences === 6 ? i : undefined;
     });

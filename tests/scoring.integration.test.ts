@@ -2,7 +2,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMqtt, endMqtt, publish, runCli, startLocalInstance, type LocalInstance } from "../packages/local/test/helpers/local-instance.ts";
+import {
+  connectMqtt,
+  endMqtt,
+  publish,
+  runCli,
+  startLocalInstance,
+  type LocalInstance,
+} from "../packages/local/test/helpers/local-instance.ts";
 
 /**
  * Done-when of the scoring issue, end to end in local mode (`driftwatch start` as a child process): seed 000 weather
@@ -21,10 +28,22 @@ const expected = new Map<string, { count: number; sum: number; smoothedSum: numb
 const spikes: { station: string; windowStart: number }[] = [];
 
 beforeAll(async () => {
-  instance = await startLocalInstance({ env: { DRIFTWATCH_WINDOW_SECONDS: String(WINDOW_S), DRIFTWATCH_ACK_TIMEOUT_SECONDS: "600" } });
+  instance = await startLocalInstance({
+    env: { DRIFTWATCH_WINDOW_SECONDS: String(WINDOW_S), DRIFTWATCH_ACK_TIMEOUT_SECONDS: "600" },
+  });
   env = { HTTP_PORT: String(instance.httpPort) };
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dw-scoring-")), "devices.json");
-  fs.writeFileSync(file, JSON.stringify(stations.map((deviceId) => ({ deviceId, manufacturer: "Davis", model: "Vantage Pro2", site: "seattle" }))));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      stations.map((deviceId) => ({
+        deviceId,
+        manufacturer: "Davis",
+        model: "Vantage Pro2",
+        site: "seattle",
+      })),
+    ),
+  );
   const imported = await runCli(["devices", "import", file], env);
   expect(imported.code, imported.stderr).toBe(0);
   const rule = await fetch(`http://127.0.0.1:${instance.httpPort}/api/thresholds/global`, {
@@ -47,10 +66,17 @@ beforeAll(async () => {
         for (const sensor of sensors) {
           n += 1;
           const spike = sensor === "temp" && i === 3 && w === s + 1; // one spike per station, in windows 1..3
-          const value = spike ? 500 : Math.round((sensor === "temp" ? 60 + s + ((n * 7) % 10) / 10 : 40 + ((n * 3) % 9)) * 1000) / 1000;
+          const value = spike
+            ? 500
+            : Math.round((sensor === "temp" ? 60 + s + ((n * 7) % 10) / 10 : 40 + ((n * 3) % 9)) * 1000) /
+              1000;
           const smoothed = Math.round(value * 0.9 * 1000) / 1000;
           const payload = { value, direction: (n % 3) - 1, smoothed, timestamp: Date.now() };
-          await publish(client, `weather/wa/seattle/${station}/${sensor}/${station}-${sensor}-1`, JSON.stringify(payload));
+          await publish(
+            client,
+            `weather/wa/seattle/${station}/${sensor}/${station}-${sensor}-1`,
+            JSON.stringify(payload),
+          );
           const key = `${station}|${sensor}|${windowStart}`;
           const e = expected.get(key) ?? { count: 0, sum: 0, smoothedSum: 0 };
           e.count += 1;
@@ -74,7 +100,20 @@ afterAll(async () => {
 async function metricsOf(deviceId: string) {
   const res = await runCli(["metrics", "--device", deviceId, "--json"], env);
   expect(res.code, res.stderr).toBe(0);
-  return JSON.parse(res.stdout) as { deviceId: string; metric: string; windowStart: string; windowEnd: string; count: number; sum: number; avg: number; min: number; max: number; stddev: number; maxScore: number; anomalies: number }[];
+  return JSON.parse(res.stdout) as {
+    deviceId: string;
+    metric: string;
+    windowStart: string;
+    windowEnd: string;
+    count: number;
+    sum: number;
+    avg: number;
+    min: number;
+    max: number;
+    stddev: number;
+    maxScore: number;
+    anomalies: number;
+  }[];
 }
 
 describe("scoring in local mode (seed 000 weather → window aggregates)", () => {
@@ -95,14 +134,19 @@ describe("scoring in local mode (seed 000 weather → window aggregates)", () =>
       expect(row!.sum, key).toBeCloseTo(e.sum, 6); // 60sec_sum_of_sensor_value
       expect(row!.avg, key).toBeCloseTo(e.sum / e.count, 6); // sensor_avg_value
       expect(row!.windowEnd).toBe(new Date(Number(windowStart) + WINDOW_S * 1000).toISOString());
-      const smoothed = all.find((r) => r.deviceId === station && r.metric === `${sensor}_smoothed` && r.windowStart === iso);
+      const smoothed = all.find(
+        (r) => r.deviceId === station && r.metric === `${sensor}_smoothed` && r.windowStart === iso,
+      );
       expect(smoothed!.avg, key).toBeCloseTo(e.smoothedSum / e.count, 6); // sensor_smooth_avg_value
       expect(smoothed!.count).toBe(e.count);
     }
     const tempRows = all.filter((r) => r.metric === "temp");
-    expect(tempRows.filter((r) => r.anomalies > 0).map((r) => `${r.deviceId}|${Date.parse(r.windowStart)}`).sort()).toEqual(
-      spikes.map((s) => `${s.station}|${s.windowStart}`).sort(),
-    );
+    expect(
+      tempRows
+        .filter((r) => r.anomalies > 0)
+        .map((r) => `${r.deviceId}|${Date.parse(r.windowStart)}`)
+        .sort(),
+    ).toEqual(spikes.map((s) => `${s.station}|${s.windowStart}`).sort());
     // The table view of the same command.
     const table = await runCli(["metrics", "--device", stations[0]], env);
     expect(table.stdout).toMatch(/windowStart\s+metric\s+count/);

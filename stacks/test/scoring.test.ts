@@ -20,11 +20,14 @@ const only = (t: Template, type: string) => {
 describe.each(["test", "production"])("Scoring stack (stage %s)", (stage) => {
   let synth: SynthResult;
   let t: Template;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let scoreFn: { id: string; Properties: Record<string, any> };
   beforeAll(async () => {
     synth = await synthStacks([Storage, Ingest, Scoring], { stage });
     t = synth.templates.Scoring;
-    const fns = resources(t, "AWS::Lambda::Function").filter(([, r]) => String(r.Properties.Description ?? "").startsWith("Scoring:"));
+    const fns = resources(t, "AWS::Lambda::Function").filter(([, r]) =>
+      String(r.Properties.Description ?? "").startsWith("Scoring:"),
+    );
     expect(fns).toHaveLength(1);
     scoreFn = { id: fns[0][0], ...fns[0][1] };
   });
@@ -59,12 +62,22 @@ describe.each(["test", "production"])("Scoring stack (stage %s)", (stage) => {
     expect(p.Architectures).toEqual(["arm64"]);
     expect(p.TracingConfig).toEqual({ Mode: "Active" });
     const env = p.Environment.Variables;
-    for (const name of [tables.devices.envVar, tables.metrics.envVar, tables.thresholds.envVar, "TOKEN_KEY_ID", "CHECKPOINT_BUCKET", "ESCALATION_STATE_MACHINE_ARN", "SCORES_DELIVERY_STREAM"]) {
+    for (const name of [
+      tables.devices.envVar,
+      tables.metrics.envVar,
+      tables.thresholds.envVar,
+      "TOKEN_KEY_ID",
+      "CHECKPOINT_BUCKET",
+      "ESCALATION_STATE_MACHINE_ARN",
+      "SCORES_DELIVERY_STREAM",
+    ]) {
       expect(env[name], name).toBeDefined();
     }
     expect(env.WINDOW_SECONDS).toBe("60");
     expect(env.CHECKPOINT_PREFIX).toBe(CHECKPOINT_PREFIX);
-    expect(JSON.stringify(env.ESCALATION_STATE_MACHINE_ARN)).toContain(`:stateMachine:${stage}-driftwatch-escalation`);
+    expect(JSON.stringify(env.ESCALATION_STATE_MACHINE_ARN)).toContain(
+      `:stateMachine:${stage}-driftwatch-escalation`,
+    );
   });
 
   it("stores aggregates in a metrics table with TTL and thresholds in their own table, PITR on, retained in production", () => {
@@ -89,7 +102,9 @@ describe.each(["test", "production"])("Scoring stack (stage %s)", (stage) => {
     expect(s3.ErrorOutputPrefix).toMatch(/^errors\/firehose-scores\//);
     expect(s3.CompressionFormat).toBe("GZIP");
     expect(s3.EncryptionConfiguration.KMSEncryptionConfig).toBeDefined();
-    const policies = resources(t, "AWS::IAM::Policy").map(([, r]) => JSON.stringify(r.Properties.PolicyDocument));
+    const policies = resources(t, "AWS::IAM::Policy").map(([, r]) =>
+      JSON.stringify(r.Properties.PolicyDocument),
+    );
     const firehosePolicy = policies.find((p) => p.includes("WriteScores"))!;
     expect(firehosePolicy).not.toContain("s3:DeleteObject");
     expect(firehosePolicy).toContain("/scores/*");
@@ -99,7 +114,11 @@ describe.each(["test", "production"])("Scoring stack (stage %s)", (stage) => {
     const policy = resources(t, "AWS::IAM::Policy")
       .map(([, r]) => r.Properties)
       .find((p) => JSON.stringify(p.Roles).includes(scoreFn.Properties.Role["Fn::GetAtt"][0]))!;
-    const statements = policy.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Sid?: string }[];
+    const statements = policy.PolicyDocument.Statement as {
+      Action: string | string[];
+      Resource: unknown;
+      Sid?: string;
+    }[];
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions).toContain("states:StartExecution");
     expect(actions).toContain("firehose:PutRecordBatch");

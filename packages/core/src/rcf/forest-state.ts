@@ -55,9 +55,9 @@ export function writeForest(w: ByteWriter, forest: RandomCutForest): void {
     }
     for (const ref of order) {
       if (ref >= 0) {
-        if (wideDim) w.u16(tree.cutDimension[ref]);
-        else w.u8(tree.cutDimension[ref]);
-        w.f32(tree.cutValue[ref]);
+        if (wideDim) w.u16(tree.cutDimensionOf(ref));
+        else w.u8(tree.cutDimensionOf(ref));
+        w.f32(tree.cutValueOf(ref));
       } else {
         const l = ~ref;
         const p = remap[tree.leafPoint[l]];
@@ -124,11 +124,11 @@ export function readForest(r: ByteReader, dimensions: number, options: ForestOpt
       const u = tree.allocNode();
       const dim = wideDim ? r.u16() : r.u8();
       if (dim >= D) throw new CheckpointFormatError("checkpoint cut dimension is out of range");
-      tree.cutDimension[u] = dim;
-      tree.cutValue[u] = r.f32();
+      const cut = r.f32();
       tree.parent[u] = parent;
-      tree.left[u] = readNode(u);
-      tree.right[u] = readNode(u);
+      const left = readNode(u);
+      const right = readNode(u);
+      tree.setNode(u, left, right, dim, cut);
       return u;
     };
     tree.rootRef = readNode(-1);
@@ -157,8 +157,8 @@ function preorder(tree: RandomCutTree): number[] {
     const ref = stack.pop() as number;
     out.push(ref);
     if (ref >= 0) {
-      stack.push(tree.right[ref]);
-      stack.push(tree.left[ref]);
+      stack.push(tree.rightOf(ref));
+      stack.push(tree.leftOf(ref));
     }
   }
   return out;

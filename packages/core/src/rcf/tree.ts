@@ -4,10 +4,13 @@ import { nextUnit } from "./random.ts";
 /**
  * One random cut tree (Guha et al. 2016) stored in typed arrays, no object per node.
  *
- * Internal nodes are indices 0..capacity-2 with a cut (dimension, float32 value), a mass and a float32 bounding
- * box (`box[node·2D .. +D)` = min, `[+D .. +2D)` = max). Leaves are slots 0..capacity-1 holding a row of the
- * forest's point store and a mass (> 1 for duplicates). A child reference `c` is an internal node when `c >= 0`
- * and the leaf slot `~c` when `c < 0`. Points whose coordinate is `<= cut` go left.
+ * Internal nodes are indices 0..capacity-2. Each has one record of `stride = 4 + 2D` 32-bit words in `nodes`
+ * (`nodesF` is a float32 view of the same buffer): left child, right child, cut dimension, float32 cut value, then
+ * its float32 bounding box (D minima, D maxima). Everything a query reads at a node sits in one record, so a walk
+ * down and back up touches one or two cache lines per node. Parents, masses and box ranges (Σ max − min, used by
+ * scoring) are kept in separate arrays. Leaves are slots 0..capacity-1 holding a row of the forest's point store
+ * and a mass (> 1 for duplicates). A child reference `c` is an internal node when `c >= 0` and the leaf slot `~c`
+ * when `c < 0`. Points whose coordinate is `<= cut` go left.
  *
  * Coordinates are float32 values (the forest rounds input), so boxes hold exact copies of point coordinates and
  * every comparison is exact; cuts are float32 values strictly inside the separating gap.
@@ -15,14 +18,13 @@ import { nextUnit } from "./random.ts";
 export class RandomCutTree {
   readonly dimensions: number;
   readonly capacity: number;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
+  /** Words per internal node record in `nodes`. */
+  readonly stride: number;
+  readonly nodes: Int32Array;
+  readonly nodesF: Float32Array;
   readonly parent: Int32Array;
   readonly mass: Int32Array;
-  readonly cutDimension: Uint16Array;
-  readonly cutValue: Float32Array;
-  readonly box: Float32Array;
-  /** Per internal node: Σ_k (max_k − min_k) of its box, kept in step with `box` (scoring reads it). */
+  /** Per internal node: Σ_k (max_k − min_k) of its box, kept in step with the box (scoring reads it). */
   readonly boxRange: Float64Array;
   readonly leafPoint: Int32Array;
   readonly leafMass: Int32Array;
@@ -42,13 +44,11 @@ export class RandomCutTree {
     this.dimensions = dimensions;
     this.capacity = capacity;
     const nodes = Math.max(1, capacity - 1);
-    this.left = new Int32Array(nodes);
-    this.right = new Int32Array(nodes);
+    this.stride = 4 + 2 * dimensions;
+    this.nodes = new Int32Array(nodes * this.stride);
+    this.nodesF = new Float32Array(this.nodes.buffer);
     this.parent = new Int32Array(nodes);
     this.mass = new Int32Array(nodes);
-    this.cutDimension = new Uint16Array(nodes);
-    this.cutValue = new Float32Array(nodes);
-    this.box = new Float32Array(nodes * 2 * dimensions);
     this.boxRange = new Float64Array(nodes);
     this.leafPoint = new Int32Array(capacity);
     this.leafMass = new Int32Array(capacity);
@@ -65,13 +65,9 @@ export class RandomCutTree {
 
   bytes(): number {
     return (
-      this.left.byteLength +
-      this.right.byteLength +
+      this.nodes.byteLength +
       this.parent.byteLength +
       this.mass.byteLength +
-      this.cutDimension.byteLength +
-      this.cutValue.byteLength +
-      this.box.byteLength +
       this.boxRange.byteLength +
       this.leafPoint.byteLength +
       this.leafMass.byteLength +
@@ -79,6 +75,41 @@ export class RandomCutTree {
       this.freeNodes.byteLength +
       this.freeLeaves.byteLength
     );
+  }
+
+  leftOf(v: number): number {
+    return this.nodes[v * this.stride];
+  }
+
+  rightOf(v: number): number {
+    return this.nodes[v * this.stride + 1];
+  }
+
+  cutDimensionOf(v: number): number {
+    return this.nodes[v * this.stride + 2];
+  }
+
+  cutValueOf(v: number): number {
+    return this.nodesF[v * this.stride + 3];
+  }
+
+  /** Lower corner of node `v`'s box in dimension `k`. */
+  boxMin(v: number, k: number): number {
+    return this.nodesF[v * this.stride + 4 + k];
+  }
+
+  /** Upper corner of node `v`'s box in dimension `k`. */
+  boxMax(v: number, k: number): number {
+    return this.nodesF[v * this.stride + 4 + this.dimensions + k];
+  }
+
+  /** Sets an internal node's children and cut (restore). */
+  setNode(v: number, left: number, right: number, cutDimension: number, cutValue: number): void {
+    const b = v * this.stride;
+    this.nodes[b] = left;
+    this.nodes[b + 1] = right;
+    this.nodes[b + 2] = cutDimension;
+    this.nodesF[b + 3] = cutValue;
   }
 
   /**
@@ -98,7 +129,9 @@ export class RandomCutTree {
       return l;
     }
     this.totalMass++;
-    const box = this.box;
+    const S = this.stride;
+    const N = this.nodes;
+    const box = this.nodesF;
     let ref = this.rootRef;
     let parentNode = -1;
     for (;;) {
@@ -144,16 +177,17 @@ export class RandomCutTree {
         this.leafMass[nl] = 1;
         this.leafParent[nl] = u;
         this.leafParent[l] = u;
-        this.cutDimension[u] = k;
-        this.cutValue[u] = c;
+        const ur0 = u * S;
+        N[ur0 + 2] = k;
+        box[ur0 + 3] = c;
         if (x <= c) {
-          this.left[u] = ~nl;
-          this.right[u] = ref;
+          N[ur0] = ~nl;
+          N[ur0 + 1] = ref;
         } else {
-          this.left[u] = ref;
-          this.right[u] = ~nl;
+          N[ur0] = ref;
+          N[ur0 + 1] = ~nl;
         }
-        const ub = u * 2 * D;
+        const ub = ur0 + 4;
         let ur = 0;
         for (let j = 0; j < D; j++) {
           const p = pts[base + j];
@@ -170,7 +204,8 @@ export class RandomCutTree {
         return nl;
       }
       const v = ref;
-      const vb = v * 2 * D;
+      const vr0 = v * S;
+      const vb = vr0 + 4;
       let range = 0;
       let gap = 0;
       for (let k = 0; k < D; k++) {
@@ -217,16 +252,17 @@ export class RandomCutTree {
           this.leafPoint[nl] = pi;
           this.leafMass[nl] = 1;
           this.leafParent[nl] = u;
-          this.cutDimension[u] = k;
-          this.cutValue[u] = c;
+          const ur0 = u * S;
+          N[ur0 + 2] = k;
+          box[ur0 + 3] = c;
           if (pts[base + k] <= c) {
-            this.left[u] = ~nl;
-            this.right[u] = v;
+            N[ur0] = ~nl;
+            N[ur0 + 1] = v;
           } else {
-            this.left[u] = v;
-            this.right[u] = ~nl;
+            N[ur0] = v;
+            N[ur0 + 1] = ~nl;
           }
-          const ub = u * 2 * D;
+          const ub = ur0 + 4;
           let ur = 0;
           for (let j = 0; j < D; j++) {
             const x = pts[base + j];
@@ -255,7 +291,7 @@ export class RandomCutTree {
       }
       this.mass[v]++;
       parentNode = v;
-      ref = pts[base + this.cutDimension[v]] <= this.cutValue[v] ? this.left[v] : this.right[v];
+      ref = pts[base + N[vr0 + 2]] <= box[vr0 + 3] ? N[vr0] : N[vr0 + 1];
     }
   }
 
@@ -277,7 +313,8 @@ export class RandomCutTree {
       this.rootRef = 0;
       return pi;
     }
-    const sibling = this.left[p] === ~l ? this.right[p] : this.left[p];
+    const pr = p * this.stride;
+    const sibling = this.nodes[pr] === ~l ? this.nodes[pr + 1] : this.nodes[pr];
     const g = this.parent[p];
     this.linkParent(g, p, sibling);
     this.freeNode(p);
@@ -298,16 +335,15 @@ export class RandomCutTree {
     const total = this.totalMass;
     if (total === 0) return 0;
     const D = this.dimensions;
-    const box = this.box;
-    const cutDimension = this.cutDimension;
-    const cutValue = this.cutValue;
-    const left = this.left;
-    const right = this.right;
+    const S = this.stride;
+    const N = this.nodes;
+    const box = this.nodesF;
     let ref = this.rootRef;
     let depth = 0;
     while (ref >= 0) {
       path[depth++] = ref;
-      ref = q[cutDimension[ref]] <= cutValue[ref] ? left[ref] : right[ref];
+      const r = ref * S;
+      ref = q[N[r + 2]] <= box[r + 3] ? N[r] : N[r + 1];
     }
     const l = ~ref;
     const lb = this.leafPoint[l] * D;
@@ -327,7 +363,7 @@ export class RandomCutTree {
       s = 1 / (depth + 1);
       for (let i = depth - 1; i >= 0; i--) {
         const v = path[i];
-        const vb = v * 2 * D;
+        const vb = v * S + 4;
         let gap = 0;
         for (let k = 0; k < D; k++) {
           const x = q[k];
@@ -373,16 +409,15 @@ export class RandomCutTree {
     if (total === 0) return 0;
     const D = this.dimensions;
     const M = hi.length;
-    const box = this.box;
-    const cutDimension = this.cutDimension;
-    const cutValue = this.cutValue;
-    const left = this.left;
-    const right = this.right;
+    const S = this.stride;
+    const N = this.nodes;
+    const box = this.nodesF;
     let ref = this.rootRef;
     let depth = 0;
     while (ref >= 0) {
       path[depth++] = ref;
-      ref = q[cutDimension[ref]] <= cutValue[ref] ? left[ref] : right[ref];
+      const r = ref * S;
+      ref = q[N[r + 2]] <= box[r + 3] ? N[r] : N[r + 1];
     }
     const l = ~ref;
     const lb = this.leafPoint[l] * D;
@@ -418,7 +453,7 @@ export class RandomCutTree {
       const boxRange = this.boxRange;
       for (let i = depth - 1; i >= 0; i--) {
         const v = path[i];
-        const vb = v * 2 * D;
+        const vb = v * S + 4;
         let gh = 0;
         let gl = 0;
         for (let k = 0; k < D; k++) {
@@ -457,7 +492,7 @@ export class RandomCutTree {
     let product = 1; // K: product of the keeps applied so far; hi/lo hold A / K
     for (let i = depth - 1; i >= 0; i--) {
       const v = path[i];
-      const vb = v * 2 * D;
+      const vb = v * S + 4;
       const range = boxRange[v];
       // Gaps enter as gap_k · unseen_i / (sum_i · K_new) = gap_k · unseen_i / (range_i · K_old).
       const a = 1 / ((i + 1) * range * product);
@@ -511,7 +546,7 @@ export class RandomCutTree {
   rebuildBoxes(pts: Float32Array): void {
     const visit = (ref: number): number => {
       if (ref < 0) return this.leafMass[~ref];
-      const m = visit(this.left[ref]) + visit(this.right[ref]);
+      const m = visit(this.leftOf(ref)) + visit(this.rightOf(ref));
       this.mass[ref] = m;
       this.recomputeBox(ref, pts);
       return m;
@@ -545,31 +580,32 @@ export class RandomCutTree {
   /** Replaces child `oldRef` of internal node `p` (or the root when p = -1) by `newRef`. */
   private linkParent(p: number, oldRef: number, newRef: number): void {
     if (p === -1) this.rootRef = newRef;
-    else if (this.left[p] === oldRef) this.left[p] = newRef;
-    else this.right[p] = newRef;
+    else if (this.nodes[p * this.stride] === oldRef) this.nodes[p * this.stride] = newRef;
+    else this.nodes[p * this.stride + 1] = newRef;
     this.setParentOf(newRef, p);
   }
 
   /** Box of `v` = union of its children's boxes; returns whether it changed. */
   private recomputeBox(v: number, pts: Float32Array): boolean {
     const D = this.dimensions;
-    const box = this.box;
-    const vb = v * 2 * D;
-    const a = this.left[v];
-    const b = this.right[v];
+    const S = this.stride;
+    const box = this.nodesF;
+    const vb = v * S + 4;
+    const a = this.nodes[v * S];
+    const b = this.nodes[v * S + 1];
     let changed = false;
     let range = 0;
     for (let k = 0; k < D; k++) {
       let mnA: number, mxA: number, mnB: number, mxB: number;
       if (a >= 0) {
-        mnA = box[a * 2 * D + k];
-        mxA = box[a * 2 * D + D + k];
+        mnA = box[a * S + 4 + k];
+        mxA = box[a * S + 4 + D + k];
       } else {
         mnA = mxA = pts[this.leafPoint[~a] * D + k];
       }
       if (b >= 0) {
-        mnB = box[b * 2 * D + k];
-        mxB = box[b * 2 * D + D + k];
+        mnB = box[b * S + 4 + k];
+        mxB = box[b * S + 4 + D + k];
       } else {
         mnB = mxB = pts[this.leafPoint[~b] * D + k];
       }

@@ -44,7 +44,10 @@ export interface CheckpointReport {
  * model and reported through `onRestoreFailure`, never fatal: scoring must go on.
  */
 export class DetectorPool {
-  private readonly detectors = new Map<string, { detector: ScoringDetector; shardId: string; key: string; dirty: boolean }>();
+  private readonly detectors = new Map<
+    string,
+    { detector: ScoringDetector; shardId: string; key: string; dirty: boolean }
+  >();
   private readonly loading = new Map<string, Promise<ScoringDetector>>();
 
   constructor(
@@ -85,7 +88,10 @@ export class DetectorPool {
       try {
         const restored = this.factory.restore(bytes);
         if (restored.dimensions === dimensions) return restored;
-        this.onRestoreFailure(key, new Error(`checkpoint has ${restored.dimensions} dimensions, expected ${dimensions}`));
+        this.onRestoreFailure(
+          key,
+          new Error(`checkpoint has ${restored.dimensions} dimensions, expected ${dimensions}`),
+        );
       } catch (error) {
         this.onRestoreFailure(key, error);
       }

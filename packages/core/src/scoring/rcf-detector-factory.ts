@@ -1,4 +1,9 @@
-import { AnomalyDetector, type ForestOptions, type ForestPresetName, type ThresholderOptions } from "../rcf/index.ts";
+import {
+  AnomalyDetector,
+  type ForestOptions,
+  type ForestPresetName,
+  type ThresholderOptions,
+} from "../rcf/index.ts";
 import type { DetectorFactory } from "./detector-pool.ts";
 
 export interface RcfDetectorOptions {
@@ -8,7 +13,10 @@ export interface RcfDetectorOptions {
 
 /** The scoring Lambda's detectors: core's `AnomalyDetector` (KDA `RANDOM_CUT_FOREST` defaults unless overridden). */
 export function rcfDetectorFactory(options: RcfDetectorOptions = {}): DetectorFactory {
-  const detectorOptions = { forest: { preset: "kda" as const, ...options.forest }, thresholder: options.thresholder };
+  const detectorOptions = {
+    forest: { preset: "kda" as const, ...options.forest },
+    thresholder: options.thresholder,
+  };
   return {
     create: (dimensions) => new AnomalyDetector(dimensions, detectorOptions),
     restore: (bytes) => AnomalyDetector.fromCheckpoint(bytes),

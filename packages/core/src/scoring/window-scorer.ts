@@ -13,7 +13,12 @@ import type { EffectiveThresholds } from "../thresholds/resolve.ts";
 import type { ScopedDevice } from "../thresholds/threshold-rule.ts";
 import { PresenceTracker } from "../window/presence.ts";
 import type { AggregatePart } from "../window/stored-part.ts";
-import { DEFAULT_STATE_BUDGET_BYTES, WindowAccumulator, stateSizeBytes, type WindowSegment } from "../window/window-accumulator.ts";
+import {
+  DEFAULT_STATE_BUDGET_BYTES,
+  WindowAccumulator,
+  stateSizeBytes,
+  type WindowSegment,
+} from "../window/window-accumulator.ts";
 import { detectorKeyOf, type DetectorPool } from "./detector-pool.ts";
 import { executionName } from "./execution-name.ts";
 import type { ScoredRecord } from "./scored-record.ts";
@@ -155,7 +160,11 @@ export class WindowScorer {
       } catch (error) {
         if (error instanceof ValidationError) {
           summary.rejected += 1;
-          this.observer.warn("record rejected", { code: error.code, sequenceNumber: record.sequenceNumber, shardId });
+          this.observer.warn("record rejected", {
+            code: error.code,
+            sequenceNumber: record.sequenceNumber,
+            shardId,
+          });
           continue;
         }
         failedSequenceNumber = record.sequenceNumber;
@@ -353,7 +362,12 @@ export class WindowScorer {
   }
 
   /** Writes the current segment as parts, then starts an empty segment (only once the write succeeded). */
-  private async flush(batch: WindowBatch, acc: WindowAccumulator, presence: PresenceTracker, summary: BatchSummary): Promise<void> {
+  private async flush(
+    batch: WindowBatch,
+    acc: WindowAccumulator,
+    presence: PresenceTracker,
+    summary: BatchSummary,
+  ): Promise<void> {
     if (acc.isEmpty) return;
     const segment = acc.segment();
     const parts = this.partsOf(batch, segment);
@@ -381,7 +395,11 @@ export class WindowScorer {
     }
     for (const deviceId of devices) {
       const info = deviceInfo.get(deviceId);
-      presence.markSeen(deviceId, window.startMs, info ? { manufacturer: info.manufacturer, model: info.model, site: info.site } : {});
+      presence.markSeen(
+        deviceId,
+        window.startMs,
+        info ? { manufacturer: info.manufacturer, model: info.model, site: info.site } : {},
+      );
     }
     if (!batch.isWindowTerminatedEarly) await this.detectSilence(batch, presence, summary);
     const report = await this.deps.detectors.checkpoint(shardId);
@@ -390,7 +408,11 @@ export class WindowScorer {
     if (presence.dirty) await this.savePresence(shardId, presence);
   }
 
-  private async detectSilence(batch: WindowBatch, presence: PresenceTracker, summary: BatchSummary): Promise<void> {
+  private async detectSilence(
+    batch: WindowBatch,
+    presence: PresenceTracker,
+    summary: BatchSummary,
+  ): Promise<void> {
     const { options } = this.deps;
     const defaultWindows = options.silenceWindows ?? 3;
     const windowMs = options.windowMs;
@@ -400,12 +422,20 @@ export class WindowScorer {
       if (entry.silenced || batch.window.startMs - entry.lastSeenMs < windowMs) continue;
       let limit = defaultWindows;
       if (entry.manufacturer && entry.model) {
-        const t = await this.deps.thresholds.resolve({ deviceId, manufacturer: entry.manufacturer, model: entry.model });
+        const t = await this.deps.thresholds.resolve({
+          deviceId,
+          manufacturer: entry.manufacturer,
+          model: entry.model,
+        });
         if (t.silenceWindows) limit = t.silenceWindows.value;
       }
       limits.set(deviceId, limit);
     }
-    const due = presence.dueForSilence(batch.window.startMs, windowMs, (id) => limits.get(id) ?? defaultWindows);
+    const due = presence.dueForSilence(
+      batch.window.startMs,
+      windowMs,
+      (id) => limits.get(id) ?? defaultWindows,
+    );
     for (const silent of due) {
       const lastSeenIso = new Date(silent.entry.lastSeenMs).toISOString();
       await this.start(

@@ -12,7 +12,10 @@ export interface EffectiveThresholds {
  * supplies its bounds as a whole (a device-level `temp` bound replaces the model's `temp` bound, min and max
  * together); score threshold and silence windows likewise come from the most specific scope that sets them.
  */
-export function resolveThresholds(device: ScopedDevice, rules: readonly ThresholdRule[]): EffectiveThresholds {
+export function resolveThresholds(
+  device: ScopedDevice,
+  rules: readonly ThresholdRule[],
+): EffectiveThresholds {
   const byScope = new Map(rules.map((r) => [r.scope, r]));
   const result: EffectiveThresholds = { bounds: {} };
   // Least specific first, so more specific scopes overwrite.

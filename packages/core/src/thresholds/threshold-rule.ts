@@ -19,7 +19,10 @@ export type MetricBounds = z.infer<typeof metricBoundsSchema>;
 
 export const thresholdScopeSchema = z
   .string()
-  .regex(/^(global|manufacturer#[^#]+|model#[^#]+#[^#]+|device#.+)$/, "scope must be global, manufacturer#m, model#m#model or device#id");
+  .regex(
+    /^(global|manufacturer#[^#]+|model#[^#]+#[^#]+|device#.+)$/,
+    "scope must be global, manufacturer#m, model#m#model or device#id",
+  );
 
 export const thresholdRuleSchema = z.object({
   scope: thresholdScopeSchema,

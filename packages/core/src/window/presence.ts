@@ -62,7 +62,11 @@ export class PresenceTracker {
   }
 
   /** Records that the device reported in the window starting at `windowStartMs` (never moves backwards). */
-  markSeen(deviceId: string, windowStartMs: number, info: Omit<PresenceEntry, "lastSeenMs" | "silenced"> = {}): void {
+  markSeen(
+    deviceId: string,
+    windowStartMs: number,
+    info: Omit<PresenceEntry, "lastSeenMs" | "silenced"> = {},
+  ): void {
     const current = this.devices.get(deviceId);
     if (current && current.lastSeenMs >= windowStartMs && !current.silenced) return;
     if (current && current.lastSeenMs > windowStartMs) return;
@@ -74,7 +78,11 @@ export class PresenceTracker {
    * Devices quiet for at least `quietWindowsFor(device)` windows at the final invoke of the window starting at
    * `windowStartMs`, not yet alerted for this quiet spell.
    */
-  dueForSilence(windowStartMs: number, windowMs: number, quietWindowsFor: (deviceId: string, entry: PresenceEntry) => number): SilentDevice[] {
+  dueForSilence(
+    windowStartMs: number,
+    windowMs: number,
+    quietWindowsFor: (deviceId: string, entry: PresenceEntry) => number,
+  ): SilentDevice[] {
     const due: SilentDevice[] = [];
     for (const [deviceId, entry] of this.devices) {
       if (entry.silenced) continue;

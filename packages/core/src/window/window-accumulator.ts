@@ -1,5 +1,11 @@
 import { DriftwatchError } from "../shared/errors.ts";
-import { emptyAggregate, mergeAggregates, observe, type MetricAggregate, type Observation } from "./aggregate.ts";
+import {
+  emptyAggregate,
+  mergeAggregates,
+  observe,
+  type MetricAggregate,
+  type Observation,
+} from "./aggregate.ts";
 
 /**
  * The aggregates of one shard's current tumbling window, carried between invocations in Lambda's window
@@ -57,7 +63,8 @@ export class WindowAccumulator {
     readonly windowStartMs: number,
     readonly budgetBytes: number = DEFAULT_STATE_BUDGET_BYTES,
   ) {
-    if (budgetBytes > LAMBDA_STATE_LIMIT_BYTES) throw new RangeError("state budget exceeds Lambda's 1 MB cap");
+    if (budgetBytes > LAMBDA_STATE_LIMIT_BYTES)
+      throw new RangeError("state budget exceeds Lambda's 1 MB cap");
   }
 
   /** Restores the segment from Lambda's `state` (empty or missing state = a fresh window). */

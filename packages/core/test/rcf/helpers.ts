@@ -43,21 +43,24 @@ export function checkInvariants(tree: RandomCutTree, pts: Float32Array): Map<num
     }
     if (tree.parent[ref] !== parent)
       throw new Error(`node ${ref} has parent ${tree.parent[ref]}, expected ${parent}`);
-    const a = visit(tree.left[ref], ref);
-    const b = visit(tree.right[ref], ref);
-    const dim = tree.cutDimension[ref];
-    const cut = tree.cutValue[ref];
+    const a = visit(tree.leftOf(ref), ref);
+    const b = visit(tree.rightOf(ref), ref);
+    const dim = tree.cutDimensionOf(ref);
+    const cut = tree.cutValueOf(ref);
     if (a.max[dim] > cut) throw new Error("left subtree crosses the cut");
     if (b.min[dim] <= cut) throw new Error("right subtree crosses the cut");
     const mass = a.mass + b.mass;
     if (tree.mass[ref] !== mass) throw new Error(`node ${ref} mass ${tree.mass[ref]} != children ${mass}`);
     const min = a.min.map((v, k) => Math.min(v, b.min[k]));
     const max = a.max.map((v, k) => Math.max(v, b.max[k]));
+    let range = 0;
     for (let k = 0; k < D; k++) {
-      if (tree.box[ref * 2 * D + k] !== min[k] || tree.box[ref * 2 * D + D + k] !== max[k]) {
+      if (tree.boxMin(ref, k) !== min[k] || tree.boxMax(ref, k) !== max[k]) {
         throw new Error(`node ${ref} box is not the tight box of its points`);
       }
+      range += max[k] - min[k];
     }
+    if (tree.boxRange[ref] !== range) throw new Error(`node ${ref} box range ${tree.boxRange[ref]} != ${range}`);
     return { mass, min, max };
   };
   const root = visit(tree.rootRef, -1);
@@ -75,7 +78,7 @@ export function canonical(tree: RandomCutTree, pts: Float32Array): string {
       const p = tree.leafPoint[l];
       return `[${Array.from(pts.subarray(p * D, p * D + D)).join(",")}]x${tree.leafMass[l]}`;
     }
-    return `(${tree.cutDimension[ref]}@${tree.cutValue[ref]} ${walk(tree.left[ref])} ${walk(tree.right[ref])})`;
+    return `(${tree.cutDimensionOf(ref)}@${tree.cutValueOf(ref)} ${walk(tree.leftOf(ref))} ${walk(tree.rightOf(ref))})`;
   };
   return walk(tree.rootRef);
 }

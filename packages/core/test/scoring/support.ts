@@ -29,7 +29,10 @@ export class MemoryMetricsStore implements MetricsStore {
       throw Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
     }
     for (const p of parts) {
-      this.items.set(`${p.deviceId}|${p.windowStartMs}|${p.metric}|${p.shardId}|${p.segment}`, structuredClone(p));
+      this.items.set(
+        `${p.deviceId}|${p.windowStartMs}|${p.metric}|${p.shardId}|${p.segment}`,
+        structuredClone(p),
+      );
       this.writes += 1;
     }
   }
@@ -95,7 +98,10 @@ export class MemoryRegistry implements DeviceRegistry {
 export function testPreparer(devices: Device[]) {
   return createReadingPreparer({
     registry: new MemoryRegistry(devices),
-    deidentifier: createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: new Uint8Array(32).fill(7) }),
+    deidentifier: createDeidentifier({
+      catalogue: defaultPhiCatalogue,
+      tokenKey: new Uint8Array(32).fill(7),
+    }),
     registryCache: false,
   });
 }
@@ -128,13 +134,23 @@ export class ZScoreTestDetector implements ScoringDetector {
       this.mean[i] += d / this.n;
       this.m2[i] += d * (point[i] - this.mean[i]);
     }
-    return { score, grade: Math.min(1, score / 10), anomaly: score > 6, attribution: [{ index: bestIndex, contribution: score, direction }] };
+    return {
+      score,
+      grade: Math.min(1, score / 10),
+      anomaly: score > 6,
+      attribution: [{ index: bestIndex, contribution: score, direction }],
+    };
   }
   toCheckpoint() {
     return Buffer.from(JSON.stringify({ d: this.dimensions, n: this.n, mean: this.mean, m2: this.m2 }));
   }
   static restore(bytes: Uint8Array) {
-    const s = JSON.parse(Buffer.from(bytes).toString()) as { d: number; n: number; mean: number[]; m2: number[] };
+    const s = JSON.parse(Buffer.from(bytes).toString()) as {
+      d: number;
+      n: number;
+      mean: number[];
+      m2: number[];
+    };
     return Object.assign(new ZScoreTestDetector(s.d), { n: s.n, mean: s.mean, m2: s.m2 });
   }
 }
@@ -149,7 +165,11 @@ export class RecordMaker {
   private seq = 49590338271490256608559692538361571095921575989136588898n;
   make(topic: string, payload: unknown, arrivalMs: number): StreamRecord {
     this.seq += 1n;
-    const envelope = encodeEnvelope(topic, typeof payload === "string" ? payload : JSON.stringify(payload), arrivalMs - 5);
+    const envelope = encodeEnvelope(
+      topic,
+      typeof payload === "string" ? payload : JSON.stringify(payload),
+      arrivalMs - 5,
+    );
     return {
       sequenceNumber: this.seq.toString(),
       partitionKey: topic.split("/")[3] ?? "x",
@@ -159,6 +179,17 @@ export class RecordMaker {
   }
 }
 
-export function weatherRecord(maker: RecordMaker, station: string, sensor: string, value: number, eventMs: number, arrivalMs = eventMs + 100) {
-  return maker.make(`weather/wa/seattle/${station}/${sensor}/sensor-${sensor}-1`, { value, smoothed: value, direction: 0, timestamp: eventMs }, arrivalMs);
+export function weatherRecord(
+  maker: RecordMaker,
+  station: string,
+  sensor: string,
+  value: number,
+  eventMs: number,
+  arrivalMs = eventMs + 100,
+) {
+  return maker.make(
+    `weather/wa/seattle/${station}/${sensor}/sensor-${sensor}-1`,
+    { value, smoothed: value, direction: 0, timestamp: eventMs },
+    arrivalMs,
+  );
 }

@@ -24,11 +24,22 @@ const W0 = Date.UTC(2024, 4, 1, 10, 0, 0);
 const SHARD = "shardId-000000000000";
 const stations = ["qwbKAMlbZW", "aXbZ01", "st-3"];
 const devices = [
-  ...stations.map((deviceId) => ({ deviceId, manufacturer: "davis", model: "vantage-pro2", site: "seattle" })),
+  ...stations.map((deviceId) => ({
+    deviceId,
+    manufacturer: "davis",
+    model: "vantage-pro2",
+    site: "seattle",
+  })),
   { deviceId: "fan-1", manufacturer: "acme", model: "f100" },
 ];
 
-function setup(options: { budget?: number; rules?: ReturnType<typeof thresholdRuleSchema.parse>[]; checkpoints?: MemoryCheckpointStore } = {}) {
+function setup(
+  options: {
+    budget?: number;
+    rules?: ReturnType<typeof thresholdRuleSchema.parse>[];
+    checkpoints?: MemoryCheckpointStore;
+  } = {},
+) {
   const now = { t: W0 };
   const clock = { now: () => now.t };
   const ports = {
@@ -53,15 +64,34 @@ function setup(options: { budget?: number; rules?: ReturnType<typeof thresholdRu
   return { ...ports, now, make, scorer: make() };
 }
 
-function batch(windowStart: number, records: StreamRecord[], state: Record<string, unknown> | undefined, final = false): WindowBatch {
-  return { shardId: SHARD, window: { startMs: windowStart, endMs: windowStart + MIN }, state, isFinalInvokeForWindow: final, isWindowTerminatedEarly: false, records };
+function batch(
+  windowStart: number,
+  records: StreamRecord[],
+  state: Record<string, unknown> | undefined,
+  final = false,
+): WindowBatch {
+  return {
+    shardId: SHARD,
+    window: { startMs: windowStart, endMs: windowStart + MIN },
+    state,
+    isFinalInvokeForWindow: final,
+    isWindowTerminatedEarly: false,
+    records,
+  };
 }
 
 /** Normal weather traffic: every station reports temp each second of the window. */
-function traffic(maker: RecordMaker, windowStart: number, seconds: number, value = (s: number, i: number) => 20 + ((s * 7 + i * 3) % 11) / 10) {
+function traffic(
+  maker: RecordMaker,
+  windowStart: number,
+  seconds: number,
+  value = (s: number, i: number) => 20 + ((s * 7 + i * 3) % 11) / 10,
+) {
   const records: StreamRecord[] = [];
   for (let s = 0; s < seconds; s++) {
-    stations.forEach((st, i) => records.push(weatherRecord(maker, st, "temp", value(s, i), windowStart + s * 1000 + 10 * i)));
+    stations.forEach((st, i) =>
+      records.push(weatherRecord(maker, st, "temp", value(s, i), windowStart + s * 1000 + 10 * i)),
+    );
   }
   return records;
 }
@@ -90,7 +120,10 @@ describe("window scorer", () => {
       const values = Array.from({ length: 50 }, (_, s) => 20 + ((s * 7 + i * 3) % 11) / 10);
       const view = views.find((v) => v.deviceId === st)!;
       expect(view.count).toBe(50);
-      expect(view.sum).toBeCloseTo(values.reduce((a, b) => a + b, 0), 9);
+      expect(view.sum).toBeCloseTo(
+        values.reduce((a, b) => a + b, 0),
+        9,
+      );
       expect(view.avg).toBeCloseTo(values.reduce((a, b) => a + b, 0) / 50, 9);
       expect(view.min).toBe(Math.min(...values));
       expect(view.max).toBe(Math.max(...values));
@@ -99,7 +132,9 @@ describe("window scorer", () => {
     });
     expect(t.archive.records).toHaveLength(150);
     for (const r of t.archive.records.slice(0, 3)) scoredRecordSchema.parse(r);
-    expect(new Set(t.archive.records.map((r) => r.detectorKey))).toEqual(new Set(["davis#vantage-pro2|temp,temp_smoothed"]));
+    expect(new Set(t.archive.records.map((r) => r.detectorKey))).toEqual(
+      new Set(["davis#vantage-pro2|temp,temp_smoothed"]),
+    );
   });
 
   it("starts one escalation per spike at once, with a deterministic name, even when the batch is retried", async () => {
@@ -112,12 +147,19 @@ describe("window scorer", () => {
     const first = await t.scorer.processBatch(batch(W1, records, {}));
     expect(t.escalation.executions.size).toBe(1);
     const [name, alert] = [...t.escalation.executions][0];
-    expect(alertSchema.parse(alert)).toMatchObject({ kind: "anomaly", rule: "anomaly", deviceId: stations[1], windowStart: new Date(W1).toISOString() });
+    expect(alertSchema.parse(alert)).toMatchObject({
+      kind: "anomaly",
+      rule: "anomaly",
+      deviceId: stations[1],
+      windowStart: new Date(W1).toISOString(),
+    });
     expect(name).toBe(executionName(stations[1], "anomaly", W1));
     expect(name).toMatch(EXECUTION_NAME_PATTERN);
     expect(alert.attribution[0]).toMatchObject({ metric: expect.stringMatching(/^temp/), direction: "HIGH" });
     // Lambda retries the same batch with the same input state (e.g. the invocation timed out after the start call).
-    const again = await setup().make().processBatch(batch(W1, records, {})); // a second container, cold
+    const again = await setup()
+      .make()
+      .processBatch(batch(W1, records, {})); // a second container, cold
     expect(again.failedSequenceNumber).toBeUndefined();
     const retry = await t.make().processBatch(batch(W1, records, {}));
     expect(retry.state).toEqual(first.state);
@@ -137,7 +179,9 @@ describe("window scorer", () => {
     expect(rules).toEqual([[stations[2], "bound:temp:high", "threshold"]]);
     const view = mergeParts(await t.metrics.listParts(stations[2])).find((v) => v.metric === "temp")!;
     expect(view.anomalies).toBeGreaterThan(0);
-    expect(mergeParts(await t.metrics.listParts(stations[0])).find((v) => v.metric === "temp")!.anomalies).toBe(0);
+    expect(
+      mergeParts(await t.metrics.listParts(stations[0])).find((v) => v.metric === "temp")!.anomalies,
+    ).toBe(0);
   });
 
   it("skips bad records without blocking the shard", async () => {
@@ -147,7 +191,10 @@ describe("window scorer", () => {
       weatherRecord(maker, stations[0], "temp", 21, W0),
       maker.make("dt/site/fan-1/telemetry", "{not json", W0 + 1),
       maker.make("weather/wa/seattle/unknown-station/temp/s1", { value: 1, timestamp: W0 }, W0 + 2),
-      { ...weatherRecord(maker, stations[0], "temp", 22, W0 + 3), data: Buffer.from("garbage").toString("base64") },
+      {
+        ...weatherRecord(maker, stations[0], "temp", 22, W0 + 3),
+        data: Buffer.from("garbage").toString("base64"),
+      },
       weatherRecord(maker, stations[0], "temp", 23, W0 + 4),
     ];
     const r = await t.scorer.processBatch(batch(W0, records, {}, true));
@@ -157,7 +204,9 @@ describe("window scorer", () => {
   });
 
   it("reports a retryable failure as the first failed record and counts every record once after the retry", async () => {
-    const t = setup({ rules: [thresholdRuleSchema.parse({ scope: "global", bounds: { temp: { max: 50 } } })] });
+    const t = setup({
+      rules: [thresholdRuleSchema.parse({ scope: "global", bounds: { temp: { max: 50 } } })],
+    });
     const maker = new RecordMaker();
     const records = traffic(maker, W0, 10, (s, i) => (s === 4 && i === 0 ? 60 : 20 + i));
     t.escalation.failNext = 1; // the bound alert's StartExecution is throttled once
@@ -180,7 +229,8 @@ describe("window scorer", () => {
     const t = setup({ budget: 2_000 });
     const maker = new RecordMaker();
     const records: StreamRecord[] = [];
-    for (let s = 0; s < 3; s++) many.forEach((st, i) => records.push(weatherRecord(maker, st, "hum", 40 + i + s, W0 + s * 1000)));
+    for (let s = 0; s < 3; s++)
+      many.forEach((st, i) => records.push(weatherRecord(maker, st, "hum", 40 + i + s, W0 + s * 1000)));
     t.metrics.failNext = 1;
     const failed = await t.scorer.processBatch(batch(W0, records, {}));
     expect(failed.failedSequenceNumber).toBeDefined();
@@ -190,7 +240,9 @@ describe("window scorer", () => {
     for (let guard = 0; rest.length > 0 && guard < 10; guard++) {
       const r = await t.scorer.processBatch(batch(W0, rest, state));
       state = r.state;
-      rest = r.failedSequenceNumber ? rest.slice(rest.findIndex((x) => x.sequenceNumber === r.failedSequenceNumber)) : [];
+      rest = r.failedSequenceNumber
+        ? rest.slice(rest.findIndex((x) => x.sequenceNumber === r.failedSequenceNumber))
+        : [];
     }
     const final = await t.scorer.processBatch(batch(W0, [], state, true));
     expect(final.summary.stateBytes).toBeLessThan(2_000);
@@ -211,7 +263,9 @@ describe("window scorer", () => {
     const final = await runWindow(t.scorer, W0, traffic(maker, W0, 30));
     expect(final.summary.checkpointsWritten).toBe(1);
     const keys = [...checkpoints.objects.keys()].filter((k) => k.startsWith("models/"));
-    expect(keys).toEqual([`models/${SHARD}/${encodeURIComponent("davis#vantage-pro2|temp,temp_smoothed")}.rcf`]);
+    expect(keys).toEqual([
+      `models/${SHARD}/${encodeURIComponent("davis#vantage-pro2|temp,temp_smoothed")}.rcf`,
+    ]);
     // A new container: the restored model already knows "normal", so a spike in its first batch is an anomaly.
     const cold = setup({ checkpoints });
     const fresh = setup();
@@ -225,15 +279,23 @@ describe("window scorer", () => {
   it("raises a silence alert once for a device that went quiet for N windows", async () => {
     const t = setup();
     const maker = new RecordMaker();
-    await runWindow(t.scorer, W0, [...traffic(maker, W0, 3), weatherRecord(maker, stations[0], "temp", 20, W0 + 30_000)]);
+    await runWindow(t.scorer, W0, [
+      ...traffic(maker, W0, 3),
+      weatherRecord(maker, stations[0], "temp", 20, W0 + 30_000),
+    ]);
     // Only stations 1 and 2 report afterwards.
-    const quiet = (w: number) => [weatherRecord(maker, stations[1], "temp", 20, w), weatherRecord(maker, stations[2], "temp", 20, w)];
+    const quiet = (w: number) => [
+      weatherRecord(maker, stations[1], "temp", 20, w),
+      weatherRecord(maker, stations[2], "temp", 20, w),
+    ];
     await runWindow(t.scorer, W0 + MIN, quiet(W0 + MIN));
     expect(t.escalation.executions.size).toBe(0);
     const r = await runWindow(t.scorer, W0 + 2 * MIN, quiet(W0 + 2 * MIN));
     expect(r.summary.silenced).toBe(1);
     const silence = [...t.escalation.executions.values()];
-    expect(silence).toMatchObject([{ kind: "silence", rule: "silence", deviceId: stations[0], windowStart: new Date(W0).toISOString() }]);
+    expect(silence).toMatchObject([
+      { kind: "silence", rule: "silence", deviceId: stations[0], windowStart: new Date(W0).toISOString() },
+    ]);
     // A repeated final invoke and later windows do not raise it again.
     await t.make().processBatch(batch(W0 + 2 * MIN, [], {}, true));
     await runWindow(t.scorer, W0 + 3 * MIN, quiet(W0 + 3 * MIN));

@@ -8,8 +8,16 @@ import { scopeKeysOf, thresholdRuleSchema, type ThresholdRule } from "../../src/
 const device = { deviceId: "fan-7", manufacturer: "acme", model: "f100" };
 
 const rules: ThresholdRule[] = [
-  thresholdRuleSchema.parse({ scope: "global", bounds: { RPM: { min: 0, max: 5000 }, FREQ: { max: 200 } }, silenceWindows: 3 }),
-  thresholdRuleSchema.parse({ scope: "manufacturer#acme", bounds: { RPM: { max: 4000 } }, scoreThreshold: 6 }),
+  thresholdRuleSchema.parse({
+    scope: "global",
+    bounds: { RPM: { min: 0, max: 5000 }, FREQ: { max: 200 } },
+    silenceWindows: 3,
+  }),
+  thresholdRuleSchema.parse({
+    scope: "manufacturer#acme",
+    bounds: { RPM: { max: 4000 } },
+    scoreThreshold: 6,
+  }),
   thresholdRuleSchema.parse({ scope: "model#acme#f100", bounds: { RPM: { min: 100, max: 3000 } } }),
   thresholdRuleSchema.parse({ scope: "device#fan-7", scoreThreshold: 4.5 }),
   thresholdRuleSchema.parse({ scope: "device#other", bounds: { RPM: { max: 1 } } }),
@@ -43,7 +51,16 @@ describe("thresholds", () => {
   it("flags values outside the bounds and names the rule", () => {
     const t = resolveThresholds(device, rules);
     const v = boundViolations({ RPM: 3200, FREQ: 50, other: 1e9 }, t);
-    expect(v).toEqual([{ metric: "RPM", side: "high", value: 3200, limit: 3000, scope: "model#acme#f100", rule: "bound:RPM:high" }]);
+    expect(v).toEqual([
+      {
+        metric: "RPM",
+        side: "high",
+        value: 3200,
+        limit: 3000,
+        scope: "model#acme#f100",
+        rule: "bound:RPM:high",
+      },
+    ]);
     expect(boundViolations({ RPM: 99 }, t)[0].rule).toBe("bound:RPM:low");
     expect(boundViolations({ RPM: 3000, FREQ: 200 }, t)).toEqual([]);
   });
@@ -56,7 +73,9 @@ describe("thresholds", () => {
 
   it("rejects malformed rules", () => {
     expect(thresholdRuleSchema.safeParse({ scope: "site#x" }).success).toBe(false);
-    expect(thresholdRuleSchema.safeParse({ scope: "global", bounds: { t: { min: 5, max: 1 } } }).success).toBe(false);
+    expect(
+      thresholdRuleSchema.safeParse({ scope: "global", bounds: { t: { min: 5, max: 1 } } }).success,
+    ).toBe(false);
     expect(thresholdRuleSchema.safeParse({ scope: "global", scoreThreshold: -1 }).success).toBe(false);
   });
 

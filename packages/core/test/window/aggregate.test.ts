@@ -1,10 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { aggregateStats, emptyAggregate, mergeAggregates, observe, type MetricAggregate } from "../../src/window/aggregate.ts";
+import {
+  aggregateStats,
+  emptyAggregate,
+  mergeAggregates,
+  observe,
+  type MetricAggregate,
+} from "../../src/window/aggregate.ts";
 
 function aggregateOf(values: readonly number[], t0 = 1_000): MetricAggregate {
   const agg = emptyAggregate();
-  values.forEach((value, i) => observe(agg, { value, eventMs: t0 + i, score: (i % 7) / 3, anomaly: i % 5 === 0 }));
+  values.forEach((value, i) =>
+    observe(agg, { value, eventMs: t0 + i, score: (i % 7) / 3, anomaly: i % 5 === 0 }),
+  );
   return agg;
 }
 

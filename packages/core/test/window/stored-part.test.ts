@@ -4,10 +4,24 @@ import { mergeParts, windowAggregateViewSchema, type AggregatePart } from "../..
 
 const W0 = Date.UTC(2024, 0, 1, 12, 0, 0);
 
-function part(shardId: string, segment: string, values: number[], windowStartMs = W0, metric = "temp"): AggregatePart {
+function part(
+  shardId: string,
+  segment: string,
+  values: number[],
+  windowStartMs = W0,
+  metric = "temp",
+): AggregatePart {
   const agg = emptyAggregate();
   values.forEach((v, i) => observe(agg, { value: v, eventMs: windowStartMs + i * 1000, score: v / 100 }));
-  return { deviceId: "st-1", metric, windowStartMs, windowEndMs: windowStartMs + 60_000, shardId, segment, agg };
+  return {
+    deviceId: "st-1",
+    metric,
+    windowStartMs,
+    windowEndMs: windowStartMs + 60_000,
+    shardId,
+    segment,
+    agg,
+  };
 }
 
 describe("stored window parts", () => {

@@ -21,7 +21,7 @@ interface Rec {
 /** Deterministic pseudo-random records: `devices` devices, one metric each, `perDevice` readings each. */
 function records(devices: number, perDevice: number, seed = 7): Rec[] {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const out: Rec[] = [];
   let seq = 10n ** 20n;
   for (let r = 0; r < perDevice; r++) {
@@ -47,7 +47,15 @@ function runWindow(recs: Rec[], batchSize: number, budget: number) {
   const flush = (acc: WindowAccumulator) => {
     const seg = acc.drain();
     for (const s of seg.series) {
-      parts.push({ deviceId: s.deviceId, metric: s.metric, windowStartMs: W0, windowEndMs: W0 + 60_000, shardId: "shardId-000000000000", segment: seg.firstSequenceNumber, agg: s.agg });
+      parts.push({
+        deviceId: s.deviceId,
+        metric: s.metric,
+        windowStartMs: W0,
+        windowEndMs: W0 + 60_000,
+        shardId: "shardId-000000000000",
+        segment: seg.firstSequenceNumber,
+        agg: s.agg,
+      });
     }
   };
   for (let i = 0; i < recs.length; i += batchSize) {
@@ -55,7 +63,12 @@ function runWindow(recs: Rec[], batchSize: number, budget: number) {
     for (const r of recs.slice(i, i + batchSize)) {
       if (acc.wouldExceed(r.deviceId, [r.metric])) flush(acc);
       acc.beginRecord(r.seq);
-      acc.add(r.deviceId, r.metric, { value: r.value, eventMs: r.eventMs, score: r.value / 10, anomaly: r.value > 29.5 });
+      acc.add(r.deviceId, r.metric, {
+        value: r.value,
+        eventMs: r.eventMs,
+        score: r.value / 10,
+        anomaly: r.value > 29.5,
+      });
     }
     state = acc.toState();
     const size = stateSizeBytes(state);
@@ -82,7 +95,12 @@ describe("window accumulator (Lambda tumbling-window state)", () => {
   it("round-trips through the state map exactly", () => {
     const acc = new WindowAccumulator(W0);
     acc.beginRecord("49590338271490256608559692538361571095921575989136588898");
-    acc.add("dev|1;x,y%", "temp", { value: 0.1 + 0.2, eventMs: W0 + 5, score: 1.2345678901234567, anomaly: true });
+    acc.add("dev|1;x,y%", "temp", {
+      value: 0.1 + 0.2,
+      eventMs: W0 + 5,
+      score: 1.2345678901234567,
+      anomaly: true,
+    });
     acc.beginRecord("49590338271490256608559692538361571095921575989136588899");
     acc.add("dev|1;x,y%", "temp", { value: -1e-300, eventMs: W0 - 90_000 });
     acc.add("dev|1;x,y%", "hum", { value: 55, eventMs: W0 + 7 });
@@ -91,7 +109,9 @@ describe("window accumulator (Lambda tumbling-window state)", () => {
     const back = WindowAccumulator.fromState(JSON.parse(JSON.stringify(state)), W0);
     expect(back.segment()).toEqual(acc.segment());
     expect(back.records).toBe(2);
-    expect(back.segment().firstSequenceNumber).toBe("49590338271490256608559692538361571095921575989136588898");
+    expect(back.segment().firstSequenceNumber).toBe(
+      "49590338271490256608559692538361571095921575989136588898",
+    );
   });
 
   it("starts fresh on empty state or another window's state, and refuses unknown versions", () => {
@@ -101,7 +121,9 @@ describe("window accumulator (Lambda tumbling-window state)", () => {
     expect(WindowAccumulator.fromState({}, W0).isEmpty).toBe(true);
     expect(WindowAccumulator.fromState(undefined, W0).isEmpty).toBe(true);
     expect(WindowAccumulator.fromState(acc.toState(), W0 + 60_000).isEmpty).toBe(true);
-    expect(() => WindowAccumulator.fromState({ ...acc.toState(), v: "99" }, W0)).toThrow(WindowStateFormatError);
+    expect(() => WindowAccumulator.fromState({ ...acc.toState(), v: "99" }, W0)).toThrow(
+      WindowStateFormatError,
+    );
   });
 
   it("keeps 20,000 devices in one window under the 1 MB cap by flushing parts that merge to the unbounded result", () => {

@@ -1,5 +1,10 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandOutput,
+} from "@aws-sdk/lib-dynamodb";
 import type { MetricsStore } from "@driftwatch/core/ports/metrics-store";
 import { TransientError } from "@driftwatch/core/shared/errors";
 import { aggregatePartSchema, type AggregatePart } from "@driftwatch/core/window/stored-part";
@@ -20,12 +25,16 @@ export class DynamoMetricsStore implements MetricsStore {
     private readonly tableName: string,
     private readonly options: { ttlSeconds?: number; concurrency?: number } = {},
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
   }
 
   async putParts(parts: readonly AggregatePart[]): Promise<void> {
     // One item per key within a request (BatchWriteItem rejects duplicates): the last value of a key wins.
-    const items = [...new Map(parts.map((p) => [`${p.deviceId}\u0000${sortKeyOf(p)}`, this.toItem(p)])).values()];
+    const items = [
+      ...new Map(parts.map((p) => [`${p.deviceId}\u0000${sortKeyOf(p)}`, this.toItem(p)])).values(),
+    ];
     const chunks: Record<string, unknown>[][] = [];
     for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
     const concurrency = this.options.concurrency ?? 8;
@@ -44,9 +53,12 @@ export class DynamoMetricsStore implements MetricsStore {
     let requests: Requests = chunk.map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; requests.length > 0; attempt++) {
       if (attempt >= 10) throw new TransientError("metrics BatchWriteItem left unprocessed items");
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 25 * 2 ** attempt)));
+      if (attempt > 0)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 25 * 2 ** attempt)));
       try {
-        const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        const result = await this.documents.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
         requests = result.UnprocessedItems?.[this.tableName] ?? [];
       } catch (error) {
         throw toDriftwatchError(error, "metrics BatchWriteItem");
@@ -54,7 +66,10 @@ export class DynamoMetricsStore implements MetricsStore {
     }
   }
 
-  async listParts(deviceId: string, range: { fromMs?: number; toMs?: number } = {}): Promise<AggregatePart[]> {
+  async listParts(
+    deviceId: string,
+    range: { fromMs?: number; toMs?: number } = {},
+  ): Promise<AggregatePart[]> {
     const parts: AggregatePart[] = [];
     const from = range.fromMs !== undefined ? new Date(range.fromMs).toISOString() : "0";
     const to = range.toMs !== undefined ? `${new Date(range.toMs).toISOString()}~` : "~";
@@ -99,7 +114,9 @@ export class DynamoMetricsStore implements MetricsStore {
   }
 }
 
-export function sortKeyOf(p: Pick<AggregatePart, "windowStartMs" | "metric" | "shardId" | "segment">): string {
+export function sortKeyOf(
+  p: Pick<AggregatePart, "windowStartMs" | "metric" | "shardId" | "segment">,
+): string {
   return `${new Date(p.windowStartMs).toISOString()}#${p.metric}#${p.shardId}#${p.segment}`;
 }
 

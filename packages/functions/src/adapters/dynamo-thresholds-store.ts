@@ -1,5 +1,11 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  ScanCommand,
+} from "@aws-sdk/lib-dynamodb";
 import type { ThresholdsStore, ThresholdsWriter } from "@driftwatch/core/ports/thresholds-store";
 import { TransientError } from "@driftwatch/core/shared/errors";
 import { thresholdRuleSchema, type ThresholdRule } from "@driftwatch/core/thresholds/threshold-rule";
@@ -17,7 +23,9 @@ export class DynamoThresholdsStore implements ThresholdsStore, ThresholdsWriter 
     private readonly tableName: string,
     private readonly onInvalid: (scope: string) => void = () => {},
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
   }
 
   async getMany(scopes: readonly string[]): Promise<ThresholdRule[]> {
@@ -29,12 +37,15 @@ export class DynamoThresholdsStore implements ThresholdsStore, ThresholdsWriter 
         if (attempt >= 8) throw new TransientError("thresholds BatchGetItem left unprocessed keys");
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
         try {
-          const result = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }));
+          const result = await this.documents.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+          );
           for (const item of result.Responses?.[this.tableName] ?? []) {
             const rule = this.parse(item);
             if (rule) rules.push(rule);
           }
-          keys = (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+          keys =
+            (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
         } catch (error) {
           throw toDriftwatchError(error, "thresholds BatchGetItem");
         }
@@ -46,7 +57,12 @@ export class DynamoThresholdsStore implements ThresholdsStore, ThresholdsWriter 
   async put(rule: ThresholdRule): Promise<void> {
     const item = thresholdRuleSchema.parse(rule);
     try {
-      await this.documents.send(new PutCommand({ TableName: this.tableName, Item: { ...item, updatedAt: item.updatedAt ?? new Date().toISOString() } }));
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...item, updatedAt: item.updatedAt ?? new Date().toISOString() },
+        }),
+      );
     } catch (error) {
       throw toDriftwatchError(error, "thresholds PutItem");
     }
@@ -65,7 +81,9 @@ export class DynamoThresholdsStore implements ThresholdsStore, ThresholdsWriter 
     let startKey: Record<string, unknown> | undefined;
     do {
       try {
-        const page = await this.documents.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
+        const page = await this.documents.send(
+          new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }),
+        );
         for (const item of page.Items ?? []) {
           const rule = this.parse(item);
           if (rule) rules.push(rule);

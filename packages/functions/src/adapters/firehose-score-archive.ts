@@ -37,11 +37,16 @@ export class FirehoseScoreArchive implements ScoreArchive {
   private async send(batch: Uint8Array[]): Promise<void> {
     let pending = batch;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= 6) throw new TransientError(`scores PutRecordBatch left ${pending.length} records unaccepted`);
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
+      if (attempt >= 6)
+        throw new TransientError(`scores PutRecordBatch left ${pending.length} records unaccepted`);
+      if (attempt > 0)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
       try {
         const result = await this.firehose.send(
-          new PutRecordBatchCommand({ DeliveryStreamName: this.deliveryStreamName, Records: pending.map((Data) => ({ Data })) }),
+          new PutRecordBatchCommand({
+            DeliveryStreamName: this.deliveryStreamName,
+            Records: pending.map((Data) => ({ Data })),
+          }),
         );
         if (!result.FailedPutCount) return;
         pending = pending.filter((_, i) => result.RequestResponses?.[i]?.ErrorCode !== undefined);

@@ -15,7 +15,9 @@ export class S3CheckpointStore implements CheckpointStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
-      const result = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const result = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
       return result.Body ? await result.Body.transformToByteArray() : undefined;
     } catch (error) {
       const name = (error as Error).name;
@@ -27,7 +29,12 @@ export class S3CheckpointStore implements CheckpointStore {
   async put(key: string, bytes: Uint8Array): Promise<void> {
     try {
       await this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: bytes, ContentType: "application/octet-stream" }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: bytes,
+          ContentType: "application/octet-stream",
+        }),
       );
     } catch (error) {
       throw toDriftwatchError(error, "checkpoint PutObject");

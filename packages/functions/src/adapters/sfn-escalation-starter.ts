@@ -17,7 +17,11 @@ export class SfnEscalationStarter implements EscalationStarter {
   async start(alert: Alert, executionName: string): Promise<{ started: boolean }> {
     try {
       await this.sfn.send(
-        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: executionName, input: JSON.stringify(alert) }),
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: executionName,
+          input: JSON.stringify(alert),
+        }),
       );
       return { started: true };
     } catch (error) {

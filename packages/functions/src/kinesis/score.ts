@@ -8,7 +8,11 @@ import type { Context, KinesisStreamStateResponse, KinesisStreamTumblingWindowEv
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { DetectorPool } from "@driftwatch/core/scoring/detector-pool";
 import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
-import { WindowScorer, type ScoringObserver, type WindowScorerDeps } from "@driftwatch/core/scoring/window-scorer";
+import {
+  WindowScorer,
+  type ScoringObserver,
+  type WindowScorerDeps,
+} from "@driftwatch/core/scoring/window-scorer";
 import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
 import { CachedThresholds } from "@driftwatch/core/thresholds/cached-thresholds";
 import { parseWindow } from "@driftwatch/core/window/window-time";
@@ -42,13 +46,20 @@ const observer: ScoringObserver = {
   warn: (message, fields) => logger.warn(message, fields ?? {}),
 };
 
-export function createScoreHandler(getDeps: () => Promise<ScoreHandlerDeps>, options: { observer?: ScoringObserver } = {}) {
-  const scorer = lazy(async () => new WindowScorer({ ...(await getDeps()), observer: options.observer ?? observer }));
+export function createScoreHandler(
+  getDeps: () => Promise<ScoreHandlerDeps>,
+  options: { observer?: ScoringObserver } = {},
+) {
+  const scorer = lazy(
+    async () => new WindowScorer({ ...(await getDeps()), observer: options.observer ?? observer }),
+  );
   const handle = async (event: ScoreEvent, _context: Context): Promise<KinesisStreamStateResponse> => {
     const records = event.Records ?? [];
     const shardId = event.shardId ?? shardIdOf(records[0]?.eventID) ?? "shardId-unknown";
     const window = parseWindow(event.window);
-    const result = await (await scorer()).processBatch({
+    const result = await (
+      await scorer()
+    ).processBatch({
       shardId,
       window,
       state: event.state,
@@ -104,19 +115,33 @@ export async function awsScoreDeps(env: NodeJS.ProcessEnv = process.env): Promis
   );
   const dynamo = new DynamoDBClient({});
   const privacy = await createAwsPrivacy({ vault: false, env, dynamo });
-  const checkpoints = new S3CheckpointStore(new S3Client({}), config.CHECKPOINT_BUCKET, config.CHECKPOINT_PREFIX ?? "checkpoints/");
+  const checkpoints = new S3CheckpointStore(
+    new S3Client({}),
+    config.CHECKPOINT_BUCKET,
+    config.CHECKPOINT_PREFIX ?? "checkpoints/",
+  );
   return {
-    preparer: createReadingPreparer({ registry: new DynamoDeviceRegistry(dynamo, config.DEVICES_TABLE), deidentifier: privacy.deidentifier }),
+    preparer: createReadingPreparer({
+      registry: new DynamoDeviceRegistry(dynamo, config.DEVICES_TABLE),
+      deidentifier: privacy.deidentifier,
+    }),
     detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, (key, error) =>
-      logger.warn("model checkpoint unreadable, starting a fresh model", { detectorKey: key, error: (error as Error).name }),
+      logger.warn("model checkpoint unreadable, starting a fresh model", {
+        detectorKey: key,
+        error: (error as Error).name,
+      }),
     ),
     thresholds: new CachedThresholds(
-      new DynamoThresholdsStore(dynamo, config.THRESHOLDS_TABLE, (scope) => logger.warn("invalid threshold rule ignored", { scope })),
+      new DynamoThresholdsStore(dynamo, config.THRESHOLDS_TABLE, (scope) =>
+        logger.warn("invalid threshold rule ignored", { scope }),
+      ),
       systemClock,
       { ttlMs: config.THRESHOLDS_CACHE_SECONDS * 1000 },
     ),
     escalation: new SfnEscalationStarter(new SFNClient({}), config.ESCALATION_STATE_MACHINE_ARN),
-    metrics: new DynamoMetricsStore(dynamo, config.METRICS_TABLE, { ttlSeconds: config.METRICS_TTL_DAYS * 86_400 }),
+    metrics: new DynamoMetricsStore(dynamo, config.METRICS_TABLE, {
+      ttlSeconds: config.METRICS_TTL_DAYS * 86_400,
+    }),
     archive: new FirehoseScoreArchive(new FirehoseClient({}), config.SCORES_DELIVERY_STREAM),
     checkpoints,
     clock: systemClock,

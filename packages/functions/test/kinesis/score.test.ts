@@ -5,7 +5,6 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { DetectorPool } from "@driftwatch/core/scoring/detector-pool";
 import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
-import type { ScoringObserver } from "@driftwatch/core/scoring/window-scorer";
 import { CachedThresholds } from "@driftwatch/core/thresholds/cached-thresholds";
 import { thresholdRuleSchema } from "@driftwatch/core/thresholds/threshold-rule";
 import { mergeParts } from "@driftwatch/core/window/stored-part";
@@ -20,7 +19,8 @@ import {
   testPreparer,
 } from "../../../core/test/scoring/support.ts";
 
-const fixture = (name: string) => JSON.parse(readFileSync(path.join(import.meta.dirname, "fixtures", name), "utf8")) as ScoreEvent;
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(path.join(import.meta.dirname, "fixtures", name), "utf8")) as ScoreEvent;
 
 const context = {
   functionName: "test-driftwatch-Scoring-Score",
@@ -50,7 +50,9 @@ function setup() {
     checkpoints: new MemoryCheckpointStore(),
     escalation: new RecordingEscalationStarter(),
     archive: new MemoryArchive(),
-    thresholds: new MemoryThresholds([thresholdRuleSchema.parse({ scope: "model#acme#f100", bounds: { RPM: { max: 1200 } } })]),
+    thresholds: new MemoryThresholds([
+      thresholdRuleSchema.parse({ scope: "model#acme#f100", bounds: { RPM: { max: 1200 } } }),
+    ]),
   };
   const handler = createScoreHandler(async () => ({
     preparer: testPreparer(devices),
@@ -83,7 +85,9 @@ describe("score handler (Kinesis tumbling window)", () => {
       ["qwbKAMlbZW", "shardId-000000000000", "2024-05-01T10:00:00.000Z"],
     ]);
     // The fan's RPM 1500 breaks the model bound 1200: escalation started at once, not at window end.
-    expect([...t.escalation.executions.values()].map((a) => [a.deviceId, a.rule])).toEqual([["fan-17", "bound:RPM:high"]]);
+    expect([...t.escalation.executions.values()].map((a) => [a.deviceId, a.rule])).toEqual([
+      ["fan-17", "bound:RPM:high"],
+    ]);
     expect(t.metrics.all()).toEqual([]);
     // EMF metrics were emitted for the invocation; the malformed record was logged by code only.
     const emf = t.logs.filter((l) => l.includes("_aws")).map((l) => JSON.parse(l));
@@ -109,7 +113,10 @@ describe("score handler (Kinesis tumbling window)", () => {
       windowEnd: "2024-05-01T10:01:00.000Z",
       firstEventAt: "2024-05-01T09:59:59.000Z",
     });
-    expect(views.find((v) => v.deviceId === "fan-17" && v.metric === "RPM")).toMatchObject({ count: 1, anomalies: 1 });
+    expect(views.find((v) => v.deviceId === "fan-17" && v.metric === "RPM")).toMatchObject({
+      count: 1,
+      anomalies: 1,
+    });
     expect([...t.checkpoints.objects.keys()].filter((k) => k.startsWith("models/")).sort()).toEqual([
       "models/shardId-000000000000/acme%23f100%7CFREQ%2CRPM.rcf",
       "models/shardId-000000000000/davis%23vantage-pro2%7Ctemp%2Ctemp_smoothed.rcf",
@@ -124,4 +131,3 @@ describe("score handler (Kinesis tumbling window)", () => {
     expect(res.state.n).toBe("1");
   });
 });
-

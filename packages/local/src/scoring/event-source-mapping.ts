@@ -32,7 +32,10 @@ export interface TumblingWindowResponse {
   batchItemFailures?: { itemIdentifier: string }[];
 }
 
-export type KinesisWindowHandler = (event: Record<string, unknown>, context: Context) => Promise<TumblingWindowResponse | undefined | void>;
+export type KinesisWindowHandler = (
+  event: Record<string, unknown>,
+  context: Context,
+) => Promise<TumblingWindowResponse | undefined | void>;
 
 export interface EventSourceMappingOptions {
   stream: LocalKinesisStream;
@@ -67,7 +70,10 @@ export const WINDOW_STATE_LIMIT_BYTES = 1024 * 1024;
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
 
 class FunctionError extends Error {
-  constructor(message: string, readonly reason: "Unhandled" | "Timeout" | "InvalidResponse") {
+  constructor(
+    message: string,
+    readonly reason: "Unhandled" | "Timeout" | "InvalidResponse",
+  ) {
     super(message);
   }
 }
@@ -80,7 +86,17 @@ export class EventSourceMappingEmulator {
   private unsubscribe?: () => void;
   private readonly clock: () => number;
   private readonly windowMs: number;
-  private readonly o: Required<Pick<EventSourceMappingOptions, "batchSize" | "batchingWindowMs" | "retryAttempts" | "maxRecordAgeSeconds" | "bisectBatchOnError" | "retryBackoffMs">>;
+  private readonly o: Required<
+    Pick<
+      EventSourceMappingOptions,
+      | "batchSize"
+      | "batchingWindowMs"
+      | "retryAttempts"
+      | "maxRecordAgeSeconds"
+      | "bisectBatchOnError"
+      | "retryBackoffMs"
+    >
+  >;
   private idle = new Map<string, boolean>();
   /** Shards that received records since their poller last looked (no lost wake-ups). */
   private readonly signalled = new Set<string>();
@@ -98,7 +114,8 @@ export class EventSourceMappingEmulator {
     };
     fs.mkdirSync(options.stateDir, { recursive: true });
     fs.mkdirSync(options.dlqDir, { recursive: true });
-    for (const shardId of options.stream.shardIds) this.checkpoints.set(shardId, this.loadCheckpoint(shardId));
+    for (const shardId of options.stream.shardIds)
+      this.checkpoints.set(shardId, this.loadCheckpoint(shardId));
   }
 
   start(): void {
@@ -176,16 +193,30 @@ export class EventSourceMappingEmulator {
     if (next.length === 0) return false;
     const w = windowOf(next[0].arrivalMs, this.windowMs);
     cp.window = { startMs: w.startMs, endMs: w.endMs, state: {} };
-    return this.processBatch(shardId, next.filter((r) => r.arrivalMs < w.endMs), now);
+    return this.processBatch(
+      shardId,
+      next.filter((r) => r.arrivalMs < w.endMs),
+      now,
+    );
   }
 
   private async processBatch(shardId: string, records: StreamRecordStored[], now: number): Promise<boolean> {
     const cp = this.checkpoints.get(shardId)!;
     // Batching window: wait for a full batch, up to the batching window after the oldest record (and not past the
     // window's end, which closes the batch anyway).
-    if (records.length < this.o.batchSize && now - records[0].arrivalMs < this.o.batchingWindowMs && now < cp.window!.endMs) {
+    if (
+      records.length < this.o.batchSize &&
+      now - records[0].arrivalMs < this.o.batchingWindowMs &&
+      now < cp.window!.endMs
+    ) {
       const waitMs = Math.min(this.o.batchingWindowMs - (now - records[0].arrivalMs), cp.window!.endMs - now);
-      await this.sleepUntilWoken(shardId, waitMs, () => this.options.stream.read(shardId, cp.lastSequenceNumber, this.o.batchSize).length >= this.o.batchSize);
+      await this.sleepUntilWoken(
+        shardId,
+        waitMs,
+        () =>
+          this.options.stream.read(shardId, cp.lastSequenceNumber, this.o.batchSize).length >=
+          this.o.batchSize,
+      );
       return true;
     }
     // Records past the maximum age go to the on-failure destination without an invocation.
@@ -201,7 +232,11 @@ export class EventSourceMappingEmulator {
   }
 
   /** Invokes for `records` until they are acknowledged or given up; acknowledges as it goes. */
-  private async invokeWithRetries(shardId: string, records: StreamRecordStored[], attemptsSoFar: number): Promise<void> {
+  private async invokeWithRetries(
+    shardId: string,
+    records: StreamRecordStored[],
+    attemptsSoFar: number,
+  ): Promise<void> {
     let pending = records;
     let attempts = attemptsSoFar;
     while (pending.length > 0 && this.running) {
@@ -214,7 +249,8 @@ export class EventSourceMappingEmulator {
           this.acknowledge(shardId, pending[pending.length - 1].sequenceNumber, state);
           // State over Lambda's 1 MB: the window is terminated early (final invoke with that state), then the
           // same window continues with a fresh state.
-          if (Buffer.byteLength(JSON.stringify(state)) > WINDOW_STATE_LIMIT_BYTES) await this.finalInvoke(shardId, true);
+          if (Buffer.byteLength(JSON.stringify(state)) > WINDOW_STATE_LIMIT_BYTES)
+            await this.finalInvoke(shardId, true);
           return;
         }
         const index = lowestFailedIndex(pending, failures);
@@ -240,7 +276,11 @@ export class EventSourceMappingEmulator {
       if (attempts > this.o.retryAttempts || tooOld) {
         const reason = tooOld ? "RecordAgeExceeded" : "RetryAttemptsExhausted";
         this.toDlq(shardId, pending, reason, attempts, result.ok ? undefined : result.error);
-        this.acknowledge(shardId, pending[pending.length - 1].sequenceNumber, this.checkpoints.get(shardId)!.window!.state);
+        this.acknowledge(
+          shardId,
+          pending[pending.length - 1].sequenceNumber,
+          this.checkpoints.get(shardId)!.window!.state,
+        );
         return;
       }
       await sleep(Math.min(5_000, this.o.retryBackoffMs * 2 ** (attempts - 1)));
@@ -301,18 +341,46 @@ export class EventSourceMappingEmulator {
       const response = await Promise.race([
         this.options.handler(event, this.options.createContext()),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new FunctionError("Task timed out", "Timeout")), this.options.timeoutMs);
+          timer = setTimeout(
+            () => reject(new FunctionError("Task timed out", "Timeout")),
+            this.options.timeoutMs,
+          );
         }),
       ]);
-      if (!response || typeof response !== "object" || typeof response.state !== "object" || response.state === null) {
-        throw new FunctionError("the response has no state (tumbling windows require one)", "InvalidResponse");
+      if (
+        !response ||
+        typeof response !== "object" ||
+        typeof response.state !== "object" ||
+        response.state === null
+      ) {
+        throw new FunctionError(
+          "the response has no state (tumbling windows require one)",
+          "InvalidResponse",
+        );
       }
-      this.options.onInvoke?.({ shardId, records: records.length, final, ok: true, ms: this.clock() - started });
+      this.options.onInvoke?.({
+        shardId,
+        records: records.length,
+        final,
+        ok: true,
+        ms: this.clock() - started,
+      });
       return { ok: true, response };
     } catch (error) {
-      const fnError = error instanceof FunctionError ? error : new FunctionError((error as Error)?.name ?? "Error", "Unhandled");
-      this.options.log?.(`invocation failed on ${shardId} (${records.length} records${final ? ", final" : ""}): ${fnError.message}`);
-      this.options.onInvoke?.({ shardId, records: records.length, final, ok: false, ms: this.clock() - started });
+      const fnError =
+        error instanceof FunctionError
+          ? error
+          : new FunctionError((error as Error)?.name ?? "Error", "Unhandled");
+      this.options.log?.(
+        `invocation failed on ${shardId} (${records.length} records${final ? ", final" : ""}): ${fnError.message}`,
+      );
+      this.options.onInvoke?.({
+        shardId,
+        records: records.length,
+        final,
+        ok: false,
+        ms: this.clock() - started,
+      });
       return { ok: false, error: fnError };
     } finally {
       clearTimeout(timer);
@@ -327,7 +395,13 @@ export class EventSourceMappingEmulator {
     this.options.stream.trim(shardId, sequenceNumber);
   }
 
-  private toDlq(shardId: string, records: StreamRecordStored[], condition: string, invokeCount: number, error: FunctionError | undefined): void {
+  private toDlq(
+    shardId: string,
+    records: StreamRecordStored[],
+    condition: string,
+    invokeCount: number,
+    error: FunctionError | undefined,
+  ): void {
     const first = records[0];
     const last = records[records.length - 1];
     const entry = {
@@ -350,9 +424,14 @@ export class EventSourceMappingEmulator {
         streamArn: this.options.stream.streamArn,
       },
     };
-    const file = path.join(this.options.dlqDir, `${entry.timestamp.replace(/[:.]/g, "-")}-${shardId}-${first.sequenceNumber}.json`);
+    const file = path.join(
+      this.options.dlqDir,
+      `${entry.timestamp.replace(/[:.]/g, "-")}-${shardId}-${first.sequenceNumber}.json`,
+    );
     writeAtomic(file, JSON.stringify(entry, null, 2));
-    this.options.log?.(`${records.length} record(s) of ${shardId} sent to the on-failure destination (${condition}): ${path.basename(file)}`);
+    this.options.log?.(
+      `${records.length} record(s) of ${shardId} sent to the on-failure destination (${condition}): ${path.basename(file)}`,
+    );
   }
 
   private loadCheckpoint(shardId: string): ShardCheckpoint {
@@ -389,7 +468,10 @@ export class EventSourceMappingEmulator {
   }
 }
 
-function lowestFailedIndex(records: StreamRecordStored[], failures: { itemIdentifier: string }[]): number | undefined {
+function lowestFailedIndex(
+  records: StreamRecordStored[],
+  failures: { itemIdentifier: string }[],
+): number | undefined {
   let lowest: number | undefined;
   for (const f of failures) {
     const index = records.findIndex((r) => r.sequenceNumber === f?.itemIdentifier);

@@ -25,7 +25,8 @@ export class FileCheckpointStore implements CheckpointStore {
 
   private fileOf(key: string): string {
     const file = path.resolve(this.dir, key);
-    if (!file.startsWith(path.resolve(this.dir) + path.sep)) throw new RangeError("checkpoint key escapes the directory");
+    if (!file.startsWith(path.resolve(this.dir) + path.sep))
+      throw new RangeError("checkpoint key escapes the directory");
     return file;
   }
 }

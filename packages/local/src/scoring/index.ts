@@ -47,10 +47,14 @@ export interface ScoringServiceOptions {
  * (500), `DRIFTWATCH_SCORING_BATCHING_WINDOW_MS` (250), `DRIFTWATCH_SCORING_RETRIES` (3),
  * `DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS` (3600), `DRIFTWATCH_SILENCE_WINDOWS` (3).
  */
-export async function startScoring(context: LocalContext, options: ScoringServiceOptions = {}): Promise<LocalScoringService> {
+export async function startScoring(
+  context: LocalContext,
+  options: ScoringServiceOptions = {},
+): Promise<LocalScoringService> {
   const { config, status } = context;
   const storage = context.storage;
-  if (!storage) throw new ConfigurationError("the scoring service needs the storage service to be started first");
+  if (!storage)
+    throw new ConfigurationError("the scoring service needs the storage service to be started first");
   const settings = readConfig({
     DRIFTWATCH_KINESIS_SHARDS: positiveInt(1),
     DRIFTWATCH_SCORING_BATCH_SIZE: positiveInt(500),
@@ -68,13 +72,18 @@ export async function startScoring(context: LocalContext, options: ScoringServic
   });
   const checkpoints = new FileCheckpointStore(path.join(config.dataDir, "checkpoints"));
   const privacy = createPrivacy({ catalogue: readPhiCatalogue(), tokenKey: storage.tokenKey });
-  const registry = new CachedRegistry(new DynamoDeviceRegistry(storage.dynamo, storage.tableNames.DEVICES_TABLE), {
-    negativeTtlMs: settings.DEVICE_NEGATIVE_CACHE_TTL_SECONDS * 1000,
-  });
+  const registry = new CachedRegistry(
+    new DynamoDeviceRegistry(storage.dynamo, storage.tableNames.DEVICES_TABLE),
+    {
+      negativeTtlMs: settings.DEVICE_NEGATIVE_CACHE_TTL_SECONDS * 1000,
+    },
+  );
   storage.onDevicesImported((ids) => ids.forEach((id) => registry.invalidate(id)));
   const metricsStore = new DynamoMetricsStore(storage.dynamo, storage.tableNames.METRICS_TABLE);
-  const thresholdsStore = new DynamoThresholdsStore(storage.dynamo, storage.tableNames.THRESHOLDS_TABLE, (scope) =>
-    context.log("scoring", `invalid threshold rule ignored: ${scope}`),
+  const thresholdsStore = new DynamoThresholdsStore(
+    storage.dynamo,
+    storage.tableNames.THRESHOLDS_TABLE,
+    (scope) => context.log("scoring", `invalid threshold rule ignored: ${scope}`),
   );
   const thresholds = new CachedThresholds(thresholdsStore, systemClock, { ttlMs: 5_000 });
   const fallbackStarted = new Set<string>();
@@ -84,14 +93,20 @@ export async function startScoring(context: LocalContext, options: ScoringServic
       if (context.escalationStarter) return context.escalationStarter.start(alert, name);
       if (fallbackStarted.has(name)) return { started: false };
       fallbackStarted.add(name);
-      context.log("scoring", `alert ${name}: ${alert.rule} on ${alert.deviceId} (no escalation service running)`);
+      context.log(
+        "scoring",
+        `alert ${name}: ${alert.rule} on ${alert.deviceId} (no escalation service running)`,
+      );
       return { started: true };
     },
   };
   const deps: ScoreHandlerDeps = {
     preparer: createReadingPreparer({ registry, deidentifier: privacy.deidentifier }),
     detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, (key, error) =>
-      context.log("scoring", `checkpoint of ${key} unreadable (${(error as Error).name}); starting a fresh model`),
+      context.log(
+        "scoring",
+        `checkpoint of ${key} unreadable (${(error as Error).name}); starting a fresh model`,
+      ),
     ),
     thresholds,
     escalation,
@@ -113,13 +128,19 @@ export async function startScoring(context: LocalContext, options: ScoringServic
   };
   // The same handler as the Lambda; only the event source and the adapters are local.
   const lambdaHandler = createScoreHandler(async () => deps, { observer });
-  const base: KinesisWindowHandler = async (event, lambdaContext) => lambdaHandler(event as never, lambdaContext);
+  const base: KinesisWindowHandler = async (event, lambdaContext) =>
+    lambdaHandler(event as never, lambdaContext);
   const handler = options.wrapHandler ? options.wrapHandler(base) : base;
 
   const mapping = new EventSourceMappingEmulator({
     stream,
     handler,
-    createContext: () => createLambdaContext({ functionName: "driftwatch-local-score", timeoutMs: 300_000, memoryLimitInMB: 1769 }),
+    createContext: () =>
+      createLambdaContext({
+        functionName: "driftwatch-local-score",
+        timeoutMs: 300_000,
+        memoryLimitInMB: 1769,
+      }),
     timeoutMs: 300_000,
     stateDir: path.join(config.dataDir, "checkpoints", "esm"),
     dlqDir: path.join(config.dataDir, "dlq"),
@@ -147,7 +168,10 @@ export async function startScoring(context: LocalContext, options: ScoringServic
   status.inc("scoring.records", 0);
   status.inc("scoring.anomalies", 0);
   mapping.start();
-  context.log("scoring", `telemetry stream with ${stream.shardIds.length} shard(s); tumbling window ${config.windowSeconds} s`);
+  context.log(
+    "scoring",
+    `telemetry stream with ${stream.shardIds.length} shard(s); tumbling window ${config.windowSeconds} s`,
+  );
 
   return {
     name: "scoring",

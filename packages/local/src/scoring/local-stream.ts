@@ -78,7 +78,8 @@ export class LocalKinesisStream {
 
   /** PutRecord: appended durably before it returns. */
   put(partitionKey: string, data: Uint8Array | string): { shardId: string; sequenceNumber: string } {
-    if (partitionKey.length === 0 || partitionKey.length > 256) throw new RangeError("partition key must be 1-256 characters");
+    if (partitionKey.length === 0 || partitionKey.length > 256)
+      throw new RangeError("partition key must be 1-256 characters");
     const shard = this.shards.find((s) => s.id === this.shardFor(partitionKey))!;
     shard.counter += 1n;
     // Arrival times never go backwards within the stream (a clock step back would reorder windows).

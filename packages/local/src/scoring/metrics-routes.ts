@@ -21,7 +21,12 @@ function timeParam(value: string | null, name: string): number | undefined {
  * `[{deviceId, metric, windowStart, windowEnd, count, sum, min, max, avg, stddev, maxScore, anomalies, …}]`.
  * `GET /api/thresholds`, `PUT /api/thresholds/:scope` (body: the rule), `DELETE /api/thresholds/:scope`.
  */
-export function registerMetricsRoutes(http: HttpRouter, metrics: MetricsStore, thresholds: ThresholdsWriter, onThresholdsChanged: () => void): void {
+export function registerMetricsRoutes(
+  http: HttpRouter,
+  metrics: MetricsStore,
+  thresholds: ThresholdsWriter,
+  onThresholdsChanged: () => void,
+): void {
   http.add("GET", "/api/metrics", async (req) => {
     const deviceId = req.query.get("deviceId");
     if (!deviceId) throw new BadRequest("deviceId is required, e.g. /api/metrics?deviceId=fan-1");
@@ -39,7 +44,9 @@ export function registerMetricsRoutes(http: HttpRouter, metrics: MetricsStore, t
     }
     const parsed = thresholdRuleSchema.safeParse({ ...(body as object), scope: params.scope });
     if (!parsed.success) {
-      throw new BadRequest(parsed.error.issues.map((i) => `${i.path.join(".") || "rule"}: ${i.message}`).join("; "));
+      throw new BadRequest(
+        parsed.error.issues.map((i) => `${i.path.join(".") || "rule"}: ${i.message}`).join("; "),
+      );
     }
     await thresholds.put(parsed.data);
     onThresholdsChanged();

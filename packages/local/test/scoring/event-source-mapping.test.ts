@@ -3,7 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLambdaContext } from "../../src/runtime/lambda-context.ts";
-import { EventSourceMappingEmulator, type KinesisWindowHandler, type TumblingWindowResponse } from "../../src/scoring/event-source-mapping.ts";
+import {
+  EventSourceMappingEmulator,
+  type KinesisWindowHandler,
+  type TumblingWindowResponse,
+} from "../../src/scoring/event-source-mapping.ts";
 import { LocalKinesisStream } from "../../src/scoring/local-stream.ts";
 
 /**
@@ -35,7 +39,9 @@ function tempDir() {
 }
 
 function recordEvent(event: Record<string, unknown>): Invocation {
-  const records = event.Records as { kinesis: { sequenceNumber: string; approximateArrivalTimestamp: number; partitionKey: string } }[];
+  const records = event.Records as {
+    kinesis: { sequenceNumber: string; approximateArrivalTimestamp: number; partitionKey: string };
+  }[];
   return {
     shardId: event.shardId as string,
     window: event.window as { start: string; end: string },
@@ -49,7 +55,11 @@ function recordEvent(event: Record<string, unknown>): Invocation {
 }
 
 /** Counts records per window in the state; remembers every final state. */
-function countingHandler(log: Invocation[], finals: Map<string, number>, fail?: (inv: Invocation, attempt: number) => TumblingWindowResponse | "throw" | undefined): KinesisWindowHandler {
+function countingHandler(
+  log: Invocation[],
+  finals: Map<string, number>,
+  fail?: (inv: Invocation, attempt: number) => TumblingWindowResponse | "throw" | undefined,
+): KinesisWindowHandler {
   const attempts = new Map<string, number>();
   return async (event) => {
     const inv = recordEvent(event);
@@ -62,16 +72,30 @@ function countingHandler(log: Invocation[], finals: Map<string, number>, fail?: 
     if (injected) return injected;
     const count = Number(inv.state.count ?? 0) + inv.seqs.length;
     if (inv.final) {
-      finals.set(`${inv.shardId}|${inv.window.start}`, (finals.get(`${inv.shardId}|${inv.window.start}`) ?? 0) + count);
+      finals.set(
+        `${inv.shardId}|${inv.window.start}`,
+        (finals.get(`${inv.shardId}|${inv.window.start}`) ?? 0) + count,
+      );
       return { state: {} };
     }
     return { state: { count: String(count) }, batchItemFailures: [] };
   };
 }
 
-function setup(options: { dir?: string; shards?: number; windowSeconds?: number; handler: KinesisWindowHandler; batchSize?: number; retryAttempts?: number }) {
+function setup(options: {
+  dir?: string;
+  shards?: number;
+  windowSeconds?: number;
+  handler: KinesisWindowHandler;
+  batchSize?: number;
+  retryAttempts?: number;
+}) {
   const dir = options.dir ?? tempDir();
-  const stream = new LocalKinesisStream({ dir: path.join(dir, "stream"), streamName: "test-telemetry", shardCount: options.shards ?? 1 });
+  const stream = new LocalKinesisStream({
+    dir: path.join(dir, "stream"),
+    streamName: "test-telemetry",
+    shardCount: options.shards ?? 1,
+  });
   const esm = new EventSourceMappingEmulator({
     stream,
     handler: options.handler,
@@ -95,7 +119,12 @@ function setup(options: { dir?: string; shards?: number; windowSeconds?: number;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Puts `n` records spread over `spreadMs`. */
-async function putSpread(stream: LocalKinesisStream, n: number, spreadMs: number, pk = (i: number) => `dev-${i % 5}`) {
+async function putSpread(
+  stream: LocalKinesisStream,
+  n: number,
+  spreadMs: number,
+  pk = (i: number) => `dev-${i % 5}`,
+) {
   const seqs: string[] = [];
   for (let i = 0; i < n; i++) {
     seqs.push(stream.put(pk(i), Buffer.from(JSON.stringify({ i }))).sequenceNumber);
@@ -164,7 +193,10 @@ describe("event source mapping emulator (tumbling windows)", () => {
       if (failedOnce || inv.final || inv.seqs.length < 6) return undefined;
       failedOnce = true;
       // The first 4 records succeeded; records 5 and 7 failed.
-      return { state: { count: String(Number(inv.state.count ?? 0) + 4) }, batchItemFailures: [{ itemIdentifier: inv.seqs[6] }, { itemIdentifier: inv.seqs[4] }] };
+      return {
+        state: { count: String(Number(inv.state.count ?? 0) + 4) },
+        batchItemFailures: [{ itemIdentifier: inv.seqs[6] }, { itemIdentifier: inv.seqs[4] }],
+      };
     });
     const { stream, esm } = setup({ handler, batchSize: 10 });
     for (let i = 0; i < 10; i++) stream.put("a", Buffer.from("x"));
@@ -182,7 +214,9 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const log: Invocation[] = [];
     const finals = new Map<string, number>();
     let poison = "";
-    const handler = countingHandler(log, finals, (inv) => (!inv.final && inv.seqs.includes(poison) ? "throw" : undefined));
+    const handler = countingHandler(log, finals, (inv) =>
+      !inv.final && inv.seqs.includes(poison) ? "throw" : undefined,
+    );
     const { dir, stream, esm } = setup({ handler, batchSize: 8, retryAttempts: 2 });
     const seqs = Array.from({ length: 8 }, () => stream.put("a", Buffer.from("x")).sequenceNumber);
     poison = seqs[5];
@@ -194,7 +228,12 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const entry = JSON.parse(fs.readFileSync(path.join(dir, "dlq", dlq[0]), "utf8"));
     expect(entry.requestContext.condition).toBe("RetryAttemptsExhausted");
     expect(entry.requestContext.approximateInvokeCount).toBe(3);
-    expect(entry.KinesisBatchInfo).toMatchObject({ shardId: "shardId-000000000000", startSequenceNumber: poison, endSequenceNumber: poison, batchSize: 1 });
+    expect(entry.KinesisBatchInfo).toMatchObject({
+      shardId: "shardId-000000000000",
+      startSequenceNumber: poison,
+      endSequenceNumber: poison,
+      batchSize: 1,
+    });
     expect(JSON.stringify(entry)).not.toContain('"data"');
     expect([...finals.values()]).toEqual([7]); // every other record counted exactly once
     const poisonAttempts = log.filter((i) => i.seqs.length === 1 && i.seqs[0] === poison).length;
@@ -214,7 +253,12 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const acknowledged = first.esm.checkpointOf("shardId-000000000000");
     expect(acknowledged.window).not.toBeNull();
     // Records put while nothing consumes, then a new process on the same data directory.
-    const second = setup({ dir: first.dir, handler: countingHandler(log, finals), windowSeconds: 3, batchSize: 5 });
+    const second = setup({
+      dir: first.dir,
+      handler: countingHandler(log, finals),
+      windowSeconds: 3,
+      batchSize: 5,
+    });
     for (let i = 0; i < 7; i++) second.stream.put(`d${i}`, Buffer.from("x"));
     second.esm.start();
     await sleep(3_100);

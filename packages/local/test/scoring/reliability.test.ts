@@ -12,7 +12,10 @@ import { mergeParts } from "@driftwatch/core/window/stored-part";
 import { createScoreHandler } from "@driftwatch/functions/kinesis/score";
 import { configureObservability } from "@driftwatch/functions/shared/observability";
 import { createLambdaContext } from "../../src/runtime/lambda-context.ts";
-import { EventSourceMappingEmulator, type KinesisWindowHandler } from "../../src/scoring/event-source-mapping.ts";
+import {
+  EventSourceMappingEmulator,
+  type KinesisWindowHandler,
+} from "../../src/scoring/event-source-mapping.ts";
 import { FileCheckpointStore } from "../../src/scoring/file-checkpoint-store.ts";
 import { LocalKinesisStream } from "../../src/scoring/local-stream.ts";
 import {
@@ -49,11 +52,16 @@ function world() {
     escalation: new RecordingEscalationStarter(),
     archive: new MemoryArchive(),
     // Values above 90 break the global bound: alerts are deterministic.
-    thresholds: new MemoryThresholds([thresholdRuleSchema.parse({ scope: "global", bounds: { temp: { max: 90 } } })]),
+    thresholds: new MemoryThresholds([
+      thresholdRuleSchema.parse({ scope: "global", bounds: { temp: { max: 90 } } }),
+    ]),
   };
 }
 
-function boot(w: ReturnType<typeof world>, wrap: (h: KinesisWindowHandler) => KinesisWindowHandler = (h) => h) {
+function boot(
+  w: ReturnType<typeof world>,
+  wrap: (h: KinesisWindowHandler) => KinesisWindowHandler = (h) => h,
+) {
   const checkpoints = new FileCheckpointStore(path.join(w.dir, "checkpoints"));
   const handler = createScoreHandler(async () => ({
     preparer: testPreparer(devices),
@@ -66,7 +74,11 @@ function boot(w: ReturnType<typeof world>, wrap: (h: KinesisWindowHandler) => Ki
     clock: systemClock,
     options: { windowMs: WINDOW_S * 1000, silenceWindows: 0 },
   }));
-  const stream = new LocalKinesisStream({ dir: path.join(w.dir, "stream"), streamName: "telemetry", shardCount: 2 });
+  const stream = new LocalKinesisStream({
+    dir: path.join(w.dir, "stream"),
+    streamName: "telemetry",
+    shardCount: 2,
+  });
   const esm = new EventSourceMappingEmulator({
     stream,
     handler: wrap(async (event, context) => handler(event as never, context)),
@@ -95,7 +107,11 @@ async function publish(stream: LocalKinesisStream, n: number, offset = 0, poison
   for (let i = offset; i < offset + n; i++) {
     const station = stations[i % stations.length];
     const value = i === poisonIndex ? 66.6 : i % 40 === 7 || i % 40 === 22 ? 95 : 20 + (i % 13) / 4;
-    const envelope = encodeEnvelope(`weather/wa/seattle/${station}/temp/s-${station}`, JSON.stringify({ value, timestamp: Date.now() }), Date.now());
+    const envelope = encodeEnvelope(
+      `weather/wa/seattle/${station}/temp/s-${station}`,
+      JSON.stringify({ value, timestamp: Date.now() }),
+      Date.now(),
+    );
     const { sequenceNumber } = stream.put(station, Buffer.from(JSON.stringify(envelope)));
     sent.push({ station, value, seq: sequenceNumber, arrivalMs: Date.now() });
     if (i % 20 === 19) await new Promise((r) => setTimeout(r, 15));
@@ -103,7 +119,11 @@ async function publish(stream: LocalKinesisStream, n: number, offset = 0, poison
   return sent;
 }
 
-function expectExactAggregates(w: ReturnType<typeof world>, sent: { station: string; value: number; arrivalMs: number }[], dropped = new Set<number>()) {
+function expectExactAggregates(
+  w: ReturnType<typeof world>,
+  sent: { station: string; value: number; arrivalMs: number }[],
+  dropped = new Set<number>(),
+) {
   const expected = new Map<string, { count: number; sum: number }>();
   sent.forEach((s, i) => {
     if (dropped.has(i)) return;
@@ -114,7 +134,9 @@ function expectExactAggregates(w: ReturnType<typeof world>, sent: { station: str
     expected.set(key, e);
   });
   const views = mergeParts(w.metrics.all()).filter((v) => v.metric === "temp");
-  const got = new Map(views.map((v) => [`${v.deviceId}|${Date.parse(v.windowStart)}`, { count: v.count, sum: v.sum }]));
+  const got = new Map(
+    views.map((v) => [`${v.deviceId}|${Date.parse(v.windowStart)}`, { count: v.count, sum: v.sum }]),
+  );
   expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
   for (const [key, e] of expected) {
     expect(got.get(key)!.count, key).toBe(e.count);
@@ -123,9 +145,12 @@ function expectExactAggregates(w: ReturnType<typeof world>, sent: { station: str
   // One escalation per (device, rule, window) that saw a value above the bound — never two.
   const alertWindows = new Set<string>();
   sent.forEach((s, i) => {
-    if (!dropped.has(i) && s.value > 90) alertWindows.add(`${s.station}|${Math.floor(s.arrivalMs / (WINDOW_S * 1000)) * WINDOW_S * 1000}`);
+    if (!dropped.has(i) && s.value > 90)
+      alertWindows.add(`${s.station}|${Math.floor(s.arrivalMs / (WINDOW_S * 1000)) * WINDOW_S * 1000}`);
   });
-  const started = [...w.escalation.executions.values()].map((a) => `${a.deviceId}|${Date.parse(a.windowStart)}`);
+  const started = [...w.escalation.executions.values()].map(
+    (a) => `${a.deviceId}|${Date.parse(a.windowStart)}`,
+  );
   expect(started.sort()).toEqual([...alertWindows].sort());
 }
 
@@ -178,7 +203,11 @@ describe("scoring under the emulator with injected faults", () => {
     const dlq = fs.readdirSync(path.join(w.dir, "dlq"));
     expect(dlq).toHaveLength(1);
     const entry = JSON.parse(fs.readFileSync(path.join(w.dir, "dlq", dlq[0]), "utf8"));
-    expect(entry.KinesisBatchInfo).toMatchObject({ startSequenceNumber: poison, endSequenceNumber: poison, batchSize: 1 });
+    expect(entry.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: poison,
+      endSequenceNumber: poison,
+      batchSize: 1,
+    });
     expectExactAggregates(w, [...first, ...rest], new Set([17]));
   });
 

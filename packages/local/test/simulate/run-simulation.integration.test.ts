@@ -16,7 +16,8 @@ async function startBroker() {
   const received: { topic: string; payload: string; clientId: string }[] = [];
   const clientIds = new Set<string>();
   broker.on("publish", (packet, client) => {
-    if (client) received.push({ topic: packet.topic, payload: packet.payload.toString(), clientId: client.id });
+    if (client)
+      received.push({ topic: packet.topic, payload: packet.payload.toString(), clientId: client.id });
   });
   broker.on("client", (client) => clientIds.add(client.id));
   const server = net.createServer(broker.handle);
@@ -67,7 +68,11 @@ describe("runSimulation over MQTT", () => {
       rate: 400,
       count: 1200,
       seed: 3,
-      anomalies: { kinds: ["spike", "drift", "stuck", "dropout"], rate: 0.03, durationsSeconds: { dropout: [0.2, 0.5] } },
+      anomalies: {
+        kinds: ["spike", "drift", "stuck", "dropout"],
+        rate: 0.03,
+        durationsSeconds: { dropout: [0.2, 0.5] },
+      },
       groundTruthFile,
       onPublish: (message) => published.push(message),
     });

@@ -8,7 +8,10 @@ class MetricsCommandError extends Error {
 }
 
 /** Fetches a device's stored window aggregates from the running local instance (`GET /api/metrics`). */
-export async function fetchMetrics(deviceId: string, options: { url?: string; from?: string; to?: string } = {}): Promise<WindowAggregateView[]> {
+export async function fetchMetrics(
+  deviceId: string,
+  options: { url?: string; from?: string; to?: string } = {},
+): Promise<WindowAggregateView[]> {
   const config = readLocalConfig();
   const base = (options.url ?? `http://${config.host}:${config.httpPort}`).replace(/\/+$/, "");
   const query = new URLSearchParams({ deviceId });
@@ -20,7 +23,9 @@ export async function fetchMetrics(deviceId: string, options: { url?: string; fr
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code;
     if (code === "ECONNREFUSED" || code === "ECONNRESET") {
-      throw new MetricsCommandError(`no Driftwatch local instance is running at ${base} (start one with \`npm start\`; set HTTP_PORT or --url)`);
+      throw new MetricsCommandError(
+        `no Driftwatch local instance is running at ${base} (start one with \`npm start\`; set HTTP_PORT or --url)`,
+      );
     }
     throw new MetricsCommandError(`could not reach ${base}: ${(error as Error).message}`);
   }
@@ -40,18 +45,44 @@ export async function fetchMetrics(deviceId: string, options: { url?: string; fr
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(3));
 
 export function formatMetricsTable(rows: readonly WindowAggregateView[]): string {
-  if (rows.length === 0) return "no stored window aggregates for this device (yet: windows are written when they close)\n";
-  const header = ["windowStart", "metric", "count", "sum", "min", "max", "avg", "stddev", "maxScore", "anomalies"];
-  const body = rows.map((r) => [r.windowStart, r.metric, fmt(r.count), fmt(r.sum), fmt(r.min), fmt(r.max), fmt(r.avg), fmt(r.stddev), fmt(r.maxScore), fmt(r.anomalies)]);
+  if (rows.length === 0)
+    return "no stored window aggregates for this device (yet: windows are written when they close)\n";
+  const header = [
+    "windowStart",
+    "metric",
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "stddev",
+    "maxScore",
+    "anomalies",
+  ];
+  const body = rows.map((r) => [
+    r.windowStart,
+    r.metric,
+    fmt(r.count),
+    fmt(r.sum),
+    fmt(r.min),
+    fmt(r.max),
+    fmt(r.avg),
+    fmt(r.stddev),
+    fmt(r.maxScore),
+    fmt(r.anomalies),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(header), ...body.map(line)].join("\n") + "\n";
 }
 
 export function registerMetrics(program: Command): void {
   program
     .command("metrics")
-    .description("Print a device's stored window aggregates (count, sum, min, max, avg, stddev, max score, anomalies)")
+    .description(
+      "Print a device's stored window aggregates (count, sum, min, max, avg, stddev, max score, anomalies)",
+    )
     .requiredOption("--device <id>", "device id (weather: the station id; metrics are the sensor types)")
     .option("--json", "print the JSON array (times ISO 8601)")
     .option("--from <time>", "first window start (ISO 8601 or epoch ms)")
