@@ -2,7 +2,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", ".sst/**", "cdk.out/**", ".driftwatch/**", "**/dist/**", "packages/web/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      ".sst/**",
+      "cdk.out/**",
+      ".driftwatch/**",
+      "**/dist/**",
+      "packages/web/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,7 +27,18 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["@aws-sdk/*", "aws-sdk", "sst/*", "sst", "aws-lambda", "@aws-lambda-powertools/*", "@middy/*"], message: "packages/core is pure TypeScript: no AWS SDK, no sst, no aws-lambda types." },
+            {
+              group: [
+                "@aws-sdk/*",
+                "aws-sdk",
+                "sst/*",
+                "sst",
+                "aws-lambda",
+                "@aws-lambda-powertools/*",
+                "@middy/*",
+              ],
+              message: "packages/core is pure TypeScript: no AWS SDK, no sst, no aws-lambda types.",
+            },
           ],
         },
       ],

@@ -16,7 +16,11 @@ import { Function as SstFunction, use, type StackContext } from "sst/constructs"
 import { tables } from "@driftwatch/functions/shared/tables";
 import { isProductionStage } from "./constructs/app-defaults.ts";
 import { EscalationStateMachine } from "./constructs/EscalationStateMachine.ts";
-import { escalationConfig, fallbackExecutionPolicy, policyCatalogue } from "./constructs/escalation-config.ts";
+import {
+  escalationConfig,
+  fallbackExecutionPolicy,
+  policyCatalogue,
+} from "./constructs/escalation-config.ts";
 import { escalationStateMachineName } from "./constructs/names.ts";
 import { functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { tableFromDefinition } from "./constructs/table.ts";
@@ -65,7 +69,8 @@ export function Escalation({ app, stack }: StackContext) {
     suppress(table, [
       {
         id: "HIPAA.Security-DynamoDBInBackupPlan",
-        reason: "Point-in-time recovery (35 days, continuous) is on; AWS Backup plans are managed at the organization level, not per app.",
+        reason:
+          "Point-in-time recovery (35 days, continuous) is on; AWS Backup plans are managed at the organization level, not per app.",
       },
     ]);
   }
@@ -112,7 +117,8 @@ export function Escalation({ app, stack }: StackContext) {
       },
       {
         id: "HIPAA.Security-SecretsManagerRotationEnabled",
-        reason: "Manual rotation by runbook (see AwsSolutions-SMG4): automatic rotation would break outstanding acknowledgement links or webhook receivers.",
+        reason:
+          "Manual rotation by runbook (see AwsSolutions-SMG4): automatic rotation would break outstanding acknowledgement links or webhook receivers.",
       },
     ]);
   }
@@ -124,7 +130,12 @@ export function Escalation({ app, stack }: StackContext) {
   const baseEnv = { [tables.incidents.envVar]: incidentsTable.tableName };
 
   const fn = (id: string, handler: string, description: string, environment: Record<string, string> = {}) => {
-    const f = new SstFunction(stack, id, { handler, description, timeout: "30 seconds", environment: { ...baseEnv, ...environment } });
+    const f = new SstFunction(stack, id, {
+      handler,
+      description,
+      timeout: "30 seconds",
+      environment: { ...baseEnv, ...environment },
+    });
     suppress(f, [
       ...functionBaselineSuppressions({
         dlqReason:
@@ -139,31 +150,65 @@ export function Escalation({ app, stack }: StackContext) {
   };
   const incidentsRw = (f: lambda.IFunction, actions: string[]) =>
     f.addToRolePolicy(
-      new iam.PolicyStatement({ sid: "Incidents", actions: actions.map((a) => `dynamodb:${a}`), resources: [incidentsTable.tableArn] }),
+      new iam.PolicyStatement({
+        sid: "Incidents",
+        actions: actions.map((a) => `dynamodb:${a}`),
+        resources: [incidentsTable.tableArn],
+      }),
     );
   const sendTaskSuccess = (f: lambda.IFunction) =>
-    f.addToRolePolicy(new iam.PolicyStatement({ sid: "CompleteAckWait", actions: ["states:SendTaskSuccess"], resources: [stateMachineArn] }));
+    f.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "CompleteAckWait",
+        actions: ["states:SendTaskSuccess"],
+        resources: [stateMachineArn],
+      }),
+    );
   const readSecret = (f: lambda.IFunction, secret: secretsmanager.ISecret) => {
-    f.addToRolePolicy(new iam.PolicyStatement({ sid: `Read${secret.node.id}`, actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }));
+    f.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: `Read${secret.node.id}`,
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: [secret.secretArn],
+      }),
+    );
     key.grant(f, "kms:Decrypt");
   };
 
-  const openIncident = fn("OpenIncident", HANDLERS.openIncident, "Escalation: open an incident or fold the alert into the open one");
+  const openIncident = fn(
+    "OpenIncident",
+    HANDLERS.openIncident,
+    "Escalation: open an incident or fold the alert into the open one",
+  );
   incidentsRw(openIncident, ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]);
 
-  const resolvePolicy = fn("ResolvePolicy", HANDLERS.resolvePolicy, "Escalation: resolve the policy (model > manufacturer > default)", {
-    ESCALATION_POLICIES: JSON.stringify(catalogue),
-  });
+  const resolvePolicy = fn(
+    "ResolvePolicy",
+    HANDLERS.resolvePolicy,
+    "Escalation: resolve the policy (model > manufacturer > default)",
+    {
+      ESCALATION_POLICIES: JSON.stringify(catalogue),
+    },
+  );
   incidentsRw(resolvePolicy, ["GetItem", "UpdateItem"]);
 
-  const ack = fn("Ack", HANDLERS.ack, "Escalation: one-click acknowledgement links (signed, expiring, single use)", {
-    [tables.ackNonces.envVar]: noncesTable.tableName,
-    ACK_SIGNING_SECRET_ARN: ackSecret.secretArn,
-    ACK_LINK_TTL_SECONDS: String(config.ackLinkTtlSeconds),
-  });
+  const ack = fn(
+    "Ack",
+    HANDLERS.ack,
+    "Escalation: one-click acknowledgement links (signed, expiring, single use)",
+    {
+      [tables.ackNonces.envVar]: noncesTable.tableName,
+      ACK_SIGNING_SECRET_ARN: ackSecret.secretArn,
+      ACK_LINK_TTL_SECONDS: String(config.ackLinkTtlSeconds),
+    },
+  );
   incidentsRw(ack, ["GetItem", "UpdateItem", "DeleteItem"]);
   ack.addToRolePolicy(
-    new iam.PolicyStatement({ sid: "AckNonces", actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"], resources: [noncesTable.tableArn] }),
+    new iam.PolicyStatement({
+      sid: "AckNonces",
+      actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+      resources: [noncesTable.tableArn],
+    }),
   );
   readSecret(ack, ackSecret);
   sendTaskSuccess(ack);
@@ -177,27 +222,50 @@ export function Escalation({ app, stack }: StackContext) {
     },
   ]);
 
-  const notify = fn("Notify", HANDLERS.notify, "Escalation: notify one channel of a tier, with an acknowledgement link", {
-    SNS_TOPIC_ARNS: JSON.stringify(topicArns),
-    ACK_SIGNING_SECRET_ARN: ackSecret.secretArn,
-    ACK_LINK_TTL_SECONDS: String(config.ackLinkTtlSeconds),
-    ACK_BASE_URL: `${ackUrl.url}ack`,
-    ...(webhookSecret ? { WEBHOOK_SECRET_ARN: webhookSecret.secretArn } : {}),
-  });
+  const notify = fn(
+    "Notify",
+    HANDLERS.notify,
+    "Escalation: notify one channel of a tier, with an acknowledgement link",
+    {
+      SNS_TOPIC_ARNS: JSON.stringify(topicArns),
+      ACK_SIGNING_SECRET_ARN: ackSecret.secretArn,
+      ACK_LINK_TTL_SECONDS: String(config.ackLinkTtlSeconds),
+      ACK_BASE_URL: `${ackUrl.url}ack`,
+      ...(webhookSecret ? { WEBHOOK_SECRET_ARN: webhookSecret.secretArn } : {}),
+    },
+  );
   incidentsRw(notify, ["GetItem", "UpdateItem"]);
-  notify.addToRolePolicy(new iam.PolicyStatement({ sid: "PublishTierTopics", actions: ["sns:Publish"], resources: topics.map((t) => t.topicArn) }));
+  notify.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "PublishTierTopics",
+      actions: ["sns:Publish"],
+      resources: topics.map((t) => t.topicArn),
+    }),
+  );
   key.grant(notify, "kms:GenerateDataKey", "kms:Decrypt");
   readSecret(notify, ackSecret);
   if (webhookSecret) readSecret(notify, webhookSecret);
 
-  const awaitAck = fn("AwaitAck", HANDLERS.awaitAck, "Escalation: store the task token of an acknowledgement wait");
+  const awaitAck = fn(
+    "AwaitAck",
+    HANDLERS.awaitAck,
+    "Escalation: store the task token of an acknowledgement wait",
+  );
   incidentsRw(awaitAck, ["GetItem", "UpdateItem"]);
   sendTaskSuccess(awaitAck);
 
-  const recordEvent = fn("RecordEvent", HANDLERS.recordEvent, "Escalation: timeline entries and alarm metrics of escalation steps");
+  const recordEvent = fn(
+    "RecordEvent",
+    HANDLERS.recordEvent,
+    "Escalation: timeline entries and alarm metrics of escalation steps",
+  );
   incidentsRw(recordEvent, ["GetItem", "UpdateItem"]);
 
-  const checkQuiet = fn("CheckQuiet", HANDLERS.checkQuiet, "Escalation: close resolved incidents, auto-resolve after the quiet period");
+  const checkQuiet = fn(
+    "CheckQuiet",
+    HANDLERS.checkQuiet,
+    "Escalation: close resolved incidents, auto-resolve after the quiet period",
+  );
   incidentsRw(checkQuiet, ["GetItem", "UpdateItem", "DeleteItem"]);
   sendTaskSuccess(checkQuiet);
 
@@ -224,7 +292,8 @@ export function Escalation({ app, stack }: StackContext) {
     },
     {
       id: "HIPAA.Security-IAMNoInlinePolicy",
-      reason: "The state machine role's policy is generated from the task definitions (invoke the six task functions, logs, X-Ray) and attached to this role only.",
+      reason:
+        "The state machine role's policy is generated from the task definitions (invoke the six task functions, logs, X-Ray) and attached to this role only.",
     },
   ]);
 
@@ -252,8 +321,16 @@ export function Escalation({ app, stack }: StackContext) {
       }),
     );
   }
-  alarm("ExecutionsFailedAlarm", "An escalation execution failed (its incident could not be opened): redrive it", stateMachine.metricFailed({ period: Duration.minutes(5), statistic: "Sum" }));
-  alarm("ExecutionsTimedOutAlarm", "An escalation execution timed out", stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: "Sum" }));
+  alarm(
+    "ExecutionsFailedAlarm",
+    "An escalation execution failed (its incident could not be opened): redrive it",
+    stateMachine.metricFailed({ period: Duration.minutes(5), statistic: "Sum" }),
+  );
+  alarm(
+    "ExecutionsTimedOutAlarm",
+    "An escalation execution timed out",
+    stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: "Sum" }),
+  );
 
   stack.addOutputs({
     EscalationStateMachine: stateMachine.stateMachineArn,

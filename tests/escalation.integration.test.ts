@@ -14,7 +14,9 @@ afterEach(async () => {
 });
 
 async function incidentOf(h: EscalationHarness, deviceId: string) {
-  return h.waitFor(`incident for ${deviceId}`, async () => (await h.incidents()).find((i) => i.deviceId === deviceId));
+  return h.waitFor(`incident for ${deviceId}`, async () =>
+    (await h.incidents()).find((i) => i.deviceId === deviceId),
+  );
 }
 
 describe("escalation (local, synthesized definition)", () => {
@@ -102,7 +104,9 @@ describe("escalation (local, synthesized definition)", () => {
     expect(incident.timeline.filter((e) => e.type === "occurrence")).toHaveLength(3);
     // A different rule on the same device is a different incident.
     await h.start(h.alert("dev-dup", { rule: "bound:temperature:high", kind: "threshold" }));
-    await h.waitFor("second incident", async () => ((await h!.incidents()).filter((i) => i.deviceId === "dev-dup").length === 2 ? true : undefined));
+    await h.waitFor("second incident", async () =>
+      (await h!.incidents()).filter((i) => i.deviceId === "dev-dup").length === 2 ? true : undefined,
+    );
   });
 
   it("folds concurrent alerts of the same anomaly: one incident, one notification", async () => {
@@ -110,12 +114,17 @@ describe("escalation (local, synthesized definition)", () => {
     const burst = Array.from({ length: 6 }, () => h!.alert("dev-burst"));
     await Promise.all(burst.map((a) => h!.start(a)));
     const statuses = () => burst.map((a) => h!.service.engine.execution(a.alertId)?.status).join(",");
-    const incident = await h.waitFor(() => `6 occurrences (executions ${statuses()})`, async () => {
-      const i = (await h!.incidents()).find((x) => x.deviceId === "dev-burst");
-      return i?.occurrences === 6 ? i : undefined;
-    });
+    const incident = await h.waitFor(
+      () => `6 occurrences (executions ${statuses()})`,
+      async () => {
+        const i = (await h!.incidents()).find((x) => x.deviceId === "dev-burst");
+        return i?.occurrences === 6 ? i : undefined;
+      },
+    );
     await h.waitFor("every execution ended but the escalating one", () =>
-      burst.filter((a) => h!.service.engine.execution(a.alertId)?.status === "SUCCEEDED").length === 5 ? true : undefined,
+      burst.filter((a) => h!.service.engine.execution(a.alertId)?.status === "SUCCEEDED").length === 5
+        ? true
+        : undefined,
     );
     expect((await h.incidents()).filter((i) => i.deviceId === "dev-burst")).toHaveLength(1);
     expect(h.outbox().filter((n) => n.incidentId === incident.id)).toHaveLength(1);
@@ -155,7 +164,9 @@ describe("escalation (local, synthesized definition)", () => {
     const types = incident.timeline.map((e) => e.type);
     expect(types).toContain("notification_failed");
     expect(types).toContain("tier_undelivered");
-    expect(incident.timeline.find((e) => e.type === "notification_failed")?.detail).toContain("ChannelUnavailableError");
+    expect(incident.timeline.find((e) => e.type === "notification_failed")?.detail).toContain(
+      "ChannelUnavailableError",
+    );
   });
 
   it("refuses a replayed link (409) and an expired link (410) and a forged one (400)", async () => {
@@ -167,7 +178,12 @@ describe("escalation (local, synthesized definition)", () => {
     expect(replay.status).toBe(409);
     expect(await replay.text()).toContain("already been used");
 
-    const forged = await fetch(n.ackUrl.replace(/token=([^.]+)\.(.)/, (_m, a: string, b: string) => `token=${a}.${b === "A" ? "B" : "A"}`));
+    const forged = await fetch(
+      n.ackUrl.replace(
+        /token=([^.]+)\.(.)/,
+        (_m, a: string, b: string) => `token=${a}.${b === "A" ? "B" : "A"}`,
+      ),
+    );
     expect(forged.status).toBe(400);
 
     await h.start(h.alert("dev-expired"));
@@ -190,26 +206,42 @@ describe("escalation (local, synthesized definition)", () => {
     // Acknowledge them all concurrently through the API.
     await Promise.all(
       incidents.map((i) =>
-        fetch(`${h!.baseUrl}/api/incidents/${i.id}/ack`, { method: "POST", body: JSON.stringify({ by: "ops" }), headers: { "content-type": "application/json" } }),
+        fetch(`${h!.baseUrl}/api/incidents/${i.id}/ack`, {
+          method: "POST",
+          body: JSON.stringify({ by: "ops" }),
+          headers: { "content-type": "application/json" },
+        }),
       ),
     );
-    await h.waitFor("all acknowledged", async () => ((await h!.incidents()).every((i) => i.state === "acknowledged") ? true : undefined));
+    await h.waitFor("all acknowledged", async () =>
+      (await h!.incidents()).every((i) => i.state === "acknowledged") ? true : undefined,
+    );
   });
 
   it("closes on resolve and auto-resolves after the quiet period; a later alert opens a new incident", async () => {
-    h = await startEscalationHarness({ ackTimeoutSeconds: 30, env: { DRIFTWATCH_AUTO_RESOLVE_SECONDS: "1" } });
+    h = await startEscalationHarness({
+      ackTimeoutSeconds: 30,
+      env: { DRIFTWATCH_AUTO_RESOLVE_SECONDS: "1" },
+    });
     const alert = h.alert("dev-close");
     await h.start(alert);
     await h.waitFor("notification", () => h!.outbox().find((x) => x.tier === 1));
     const incident = await incidentOf(h, "dev-close");
-    const res = await fetch(`${h.baseUrl}/api/incidents/${incident.id}/resolve`, { method: "POST", body: JSON.stringify({ by: "Sam" }) });
+    const res = await fetch(`${h.baseUrl}/api/incidents/${incident.id}/resolve`, {
+      method: "POST",
+      body: JSON.stringify({ by: "Sam" }),
+    });
     expect(res.status).toBe(200);
-    await h.waitFor("execution ended", () => (h!.service.engine.execution(alert.alertId)?.status === "SUCCEEDED" ? true : undefined));
+    await h.waitFor("execution ended", () =>
+      h!.service.engine.execution(alert.alertId)?.status === "SUCCEEDED" ? true : undefined,
+    );
     expect((await incidentOf(h, "dev-close")).resolvedBy).toBe("Sam");
 
     const next = h.alert("dev-close");
     await h.start(next);
-    const second = await h.waitFor("second incident", async () => (await h!.incidents()).find((i) => i.deviceId === "dev-close" && i.id !== incident.id));
+    const second = await h.waitFor("second incident", async () =>
+      (await h!.incidents()).find((i) => i.deviceId === "dev-close" && i.id !== incident.id),
+    );
     const n = await h.waitFor("its notification", () => h!.outbox().find((x) => x.incidentId === second.id));
     await fetch(n.ackUrl);
     await h.waitFor("auto-resolved", async () => {

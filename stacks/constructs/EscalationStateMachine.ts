@@ -78,7 +78,11 @@ export class EscalationStateMachine extends Construct {
       stateId: string,
       fn: lambda.IFunction,
       payload: Record<string, unknown>,
-      options: { resultSelector?: Record<string, unknown>; resultPath?: string | typeof J.DISCARD; comment?: string } = {},
+      options: {
+        resultSelector?: Record<string, unknown>;
+        resultPath?: string | typeof J.DISCARD;
+        comment?: string;
+      } = {},
     ) =>
       new tasks.LambdaInvoke(this, stateId, {
         stateName: stateId,
@@ -90,7 +94,12 @@ export class EscalationStateMachine extends Construct {
         retryOnServiceExceptions: true,
       });
 
-    const retryTransient = { errors: TRANSIENT, interval: Duration.seconds(1), maxAttempts: 3, backoffRate: 2 };
+    const retryTransient = {
+      errors: TRANSIENT,
+      interval: Duration.seconds(1),
+      maxAttempts: 3,
+      backoffRate: 2,
+    };
 
     /** A bookkeeping step (timeline + metric); its failure never stops the escalation. */
     const record = (stateId: string, payload: Record<string, unknown>, next: sfn.IChainable) => {
@@ -102,10 +111,16 @@ export class EscalationStateMachine extends Construct {
     };
 
     const incidentId = J.stringAt("$.incident.incidentId");
-    const currentChannel = J.arrayGetItem(J.listAt("$.cursor.tier.channels"), J.numberAt("$.cursor.channelIndex"));
+    const currentChannel = J.arrayGetItem(
+      J.listAt("$.cursor.tier.channels"),
+      J.numberAt("$.cursor.channelIndex"),
+    );
 
     // --- terminal states ---
-    const folded = new sfn.Succeed(this, "Folded", { stateName: "Folded", comment: "Alert folded into the open incident; no notification." });
+    const folded = new sfn.Succeed(this, "Folded", {
+      stateName: "Folded",
+      comment: "Alert folded into the open incident; no notification.",
+    });
     const closed = new sfn.Succeed(this, "Closed", { stateName: "Closed" });
     const failed = new sfn.Fail(this, "EscalationFailed", {
       stateName: "EscalationFailed",
@@ -118,16 +133,26 @@ export class EscalationStateMachine extends Construct {
       ESCALATION_STATES.checkQuiet,
       fns.checkQuiet,
       { incidentId, quietSeconds: J.numberAt("$.policy.quietSeconds") },
-      { resultSelector: { "done.$": "$.Payload.done", "waitSeconds.$": "$.Payload.waitSeconds" }, resultPath: "$.quiet" },
+      {
+        resultSelector: { "done.$": "$.Payload.done", "waitSeconds.$": "$.Payload.waitSeconds" },
+        resultPath: "$.quiet",
+      },
     );
-    const quietWait = new sfn.Wait(this, "QuietWait", { stateName: "QuietWait", time: sfn.WaitTime.secondsPath("$.quiet.waitSeconds") });
+    const quietWait = new sfn.Wait(this, "QuietWait", {
+      stateName: "QuietWait",
+      time: sfn.WaitTime.secondsPath("$.quiet.waitSeconds"),
+    });
     const quietRetryWait = new sfn.Wait(this, "QuietRetryWait", {
       stateName: "QuietRetryWait",
       time: sfn.WaitTime.secondsPath("$.policy.quietSeconds"),
     });
     checkQuiet.addRetry(retryTransient);
     checkQuiet.addCatch(
-      record("RecordQuietFailure", { incidentId, type: "error", step: "CheckQuiet", "error.$": "$.quietError" }, quietRetryWait),
+      record(
+        "RecordQuietFailure",
+        { incidentId, type: "error", step: "CheckQuiet", "error.$": "$.quietError" },
+        quietRetryWait,
+      ),
       { errors: [sfn.Errors.ALL], resultPath: "$.quietError" },
     );
     quietRetryWait.next(checkQuiet);
@@ -159,7 +184,9 @@ export class EscalationStateMachine extends Construct {
           "round.$": "$.cursor.round",
           "tier.$": "$.cursor.tier",
           channelIndex: J.mathAdd(J.numberAt("$.cursor.channelIndex"), 1),
-          delivered: deliveredDelta ? J.mathAdd(J.numberAt("$.cursor.delivered"), 1) : J.numberAt("$.cursor.delivered"),
+          delivered: deliveredDelta
+            ? J.mathAdd(J.numberAt("$.cursor.delivered"), 1)
+            : J.numberAt("$.cursor.delivered"),
         },
         resultPath: "$.cursor",
       });
@@ -205,7 +232,8 @@ export class EscalationStateMachine extends Construct {
 
     const prepareAckWait = new sfn.Pass(this, "PrepareAckWait", {
       stateName: "PrepareAckWait",
-      comment: "The wait task's payload; its TimeoutSecondsPath reads $.Payload.ackTimeoutSeconds (see construct docs).",
+      comment:
+        "The wait task's payload; its TimeoutSecondsPath reads $.Payload.ackTimeoutSeconds (see construct docs).",
       parameters: {
         incidentId,
         tier: J.numberAt("$.cursor.tier.number"),
@@ -217,14 +245,22 @@ export class EscalationStateMachine extends Construct {
 
     selectTier.next(moreChannels);
     moreChannels
-      .when(sfn.Condition.numberGreaterThanJsonPath("$.cursor.tier.channelCount", "$.cursor.channelIndex"), notify)
+      .when(
+        sfn.Condition.numberGreaterThanJsonPath("$.cursor.tier.channelCount", "$.cursor.channelIndex"),
+        notify,
+      )
       .otherwise(
         new sfn.Choice(this, "AnyDelivered", { stateName: "AnyDelivered" })
           .when(
             sfn.Condition.numberEquals("$.cursor.delivered", 0),
             record(
               "RecordTierUndelivered",
-              { incidentId, type: "tier_undelivered", tier: J.numberAt("$.cursor.tier.number"), round: J.numberAt("$.cursor.round") },
+              {
+                incidentId,
+                type: "tier_undelivered",
+                tier: J.numberAt("$.cursor.tier.number"),
+                round: J.numberAt("$.cursor.round"),
+              },
               prepareAckWait,
             ),
           )
@@ -233,7 +269,8 @@ export class EscalationStateMachine extends Construct {
 
     const awaitAck = new tasks.LambdaInvoke(this, ESCALATION_STATES.awaitAck, {
       stateName: ESCALATION_STATES.awaitAck,
-      comment: "Waits for SendTaskSuccess from the acknowledge/resolve handlers; times out after the tier's ack timeout.",
+      comment:
+        "Waits for SendTaskSuccess from the acknowledge/resolve handlers; times out after the tier's ack timeout.",
       lambdaFunction: fns.awaitAck,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
@@ -264,15 +301,28 @@ export class EscalationStateMachine extends Construct {
     moreTiers
       .when(sfn.Condition.numberLessThanJsonPath("$.cursor.tierIndex", "$.policy.tierCount"), selectTier)
       .when(sfn.Condition.numberLessThanJsonPath("$.cursor.round", "$.policy.rounds"), nextRound)
-      .otherwise(record("RecordUnacknowledged", { incidentId, type: "unacknowledged", round: J.numberAt("$.cursor.round") }, checkQuiet));
+      .otherwise(
+        record(
+          "RecordUnacknowledged",
+          { incidentId, type: "unacknowledged", round: J.numberAt("$.cursor.round") },
+          checkQuiet,
+        ),
+      );
 
     const tierAndRound = { tier: J.numberAt("$.Payload.tier"), round: J.numberAt("$.Payload.round") };
-    awaitAck.addCatch(record("RecordAckTimeout", { incidentId, type: "ack_timeout", ...tierAndRound }, nextTier), {
-      errors: [sfn.Errors.TIMEOUT],
-      resultPath: "$.ackError",
-    });
     awaitAck.addCatch(
-      record("RecordAwaitFailure", { incidentId, type: "error", step: "AwaitAck", ...tierAndRound, "error.$": "$.ackError" }, nextTier),
+      record("RecordAckTimeout", { incidentId, type: "ack_timeout", ...tierAndRound }, nextTier),
+      {
+        errors: [sfn.Errors.TIMEOUT],
+        resultPath: "$.ackError",
+      },
+    );
+    awaitAck.addCatch(
+      record(
+        "RecordAwaitFailure",
+        { incidentId, type: "error", step: "AwaitAck", ...tierAndRound, "error.$": "$.ackError" },
+        nextTier,
+      ),
       { errors: [sfn.Errors.ALL], resultPath: "$.ackError" },
     );
     awaitAck.next(
@@ -294,7 +344,10 @@ export class EscalationStateMachine extends Construct {
       { incidentId, alert: J.objectAt("$.alert") },
       {
         resultSelector: Object.fromEntries(
-          ["policyId", "scope", "tiers", "tierCount", "repeat", "rounds", "quietSeconds"].map((k) => [`${k}.$`, `$.Payload.${k}`]),
+          ["policyId", "scope", "tiers", "tierCount", "repeat", "rounds", "quietSeconds"].map((k) => [
+            `${k}.$`,
+            `$.Payload.${k}`,
+          ]),
         ),
         resultPath: "$.policy",
       },
@@ -306,7 +359,11 @@ export class EscalationStateMachine extends Construct {
       resultPath: "$.policy",
     }).next(startEscalation);
     resolvePolicy.addCatch(
-      record("RecordPolicyFailure", { incidentId, type: "error", step: "ResolvePolicy", "error.$": "$.policyError" }, fallbackPolicy),
+      record(
+        "RecordPolicyFailure",
+        { incidentId, type: "error", step: "ResolvePolicy", "error.$": "$.policyError" },
+        fallbackPolicy,
+      ),
       { errors: [sfn.Errors.ALL], resultPath: "$.policyError" },
     );
     resolvePolicy.next(startEscalation);
@@ -321,10 +378,20 @@ export class EscalationStateMachine extends Construct {
       },
     );
     // Up to ~2 minutes of retries: long enough for a concurrent opener to finish (or be declared stale).
-    openOrFold.addRetry({ errors: TRANSIENT, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, maxDelay: Duration.seconds(60) });
+    openOrFold.addRetry({
+      errors: TRANSIENT,
+      interval: Duration.seconds(2),
+      maxAttempts: 6,
+      backoffRate: 2,
+      maxDelay: Duration.seconds(60),
+    });
     openOrFold.addCatch(
       (() => {
-        const task = invoke("RecordOpenFailure", fns.recordEvent, { type: "error", step: "OpenOrFold", "error.$": "$.openError" });
+        const task = invoke("RecordOpenFailure", fns.recordEvent, {
+          type: "error",
+          step: "OpenOrFold",
+          "error.$": "$.openError",
+        });
         task.addRetry(retryTransient);
         task.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: J.DISCARD });
         return task.next(failed);
@@ -337,7 +404,10 @@ export class EscalationStateMachine extends Construct {
         .otherwise(resolvePolicy),
     );
 
-    const readAlert = new sfn.Pass(this, "ReadAlert", { stateName: "ReadAlert", parameters: { "alert.$": "$" } });
+    const readAlert = new sfn.Pass(this, "ReadAlert", {
+      stateName: "ReadAlert",
+      parameters: { "alert.$": "$" },
+    });
     const definition = readAlert.next(openOrFold);
 
     this.logGroup =

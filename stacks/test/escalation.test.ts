@@ -12,9 +12,9 @@ describe("Escalation stack", () => {
   });
   const t = () => synth.templates.Escalation;
   const resources = (type: string) =>
-    Object.entries(t().toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter(
-      ([, r]) => r.Type === type,
-    );
+    Object.entries(
+      t().toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    ).filter(([, r]) => r.Type === type);
 
   it("has no unsuppressed cdk-nag findings (AwsSolutions, HIPAA.Security)", () => {
     expect(formatFindings(synth.findings)).toEqual([]);
@@ -33,7 +33,10 @@ describe("Escalation stack", () => {
     const [, machine] = resources("AWS::StepFunctions::StateMachine")[0];
     const parts = (machine.Properties.DefinitionString as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1];
     const text = parts.map((p) => (typeof p === "string" ? p : "ARN")).join("");
-    const definition = JSON.parse(text) as { QueryLanguage?: string; States: Record<string, Record<string, unknown>> };
+    const definition = JSON.parse(text) as {
+      QueryLanguage?: string;
+      States: Record<string, Record<string, unknown>>;
+    };
     expect(definition.QueryLanguage ?? "JSONPath").toBe("JSONPath");
     expect(JSON.stringify(definition)).not.toContain('"Assign"');
     const wait = definition.States.AwaitAck;
@@ -56,7 +59,9 @@ describe("Escalation stack", () => {
 
   it("grants least privilege: no wildcard actions, no Resource '*' outside the state machine's log/X-Ray needs", () => {
     // CDK's/SST's own deploy-time providers (log retention, stack metadata) are platform resources, not ours.
-    const ours = resources("AWS::IAM::Policy").filter(([id]) => !id.startsWith("LogRetention") && !id.startsWith("CustomResourceHandler"));
+    const ours = resources("AWS::IAM::Policy").filter(
+      ([id]) => !id.startsWith("LogRetention") && !id.startsWith("CustomResourceHandler"),
+    );
     expect(ours.length).toBeGreaterThanOrEqual(8);
     for (const [id, policy] of ours) {
       const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
@@ -65,7 +70,8 @@ describe("Escalation stack", () => {
         for (const action of actions) expect(action, `${id}: ${action}`).not.toMatch(/\*$/);
         const isStateMachineRole = id.startsWith("EscalationStateMachineRole");
         const xray = actions.every((a) => a.startsWith("xray:"));
-        if (s.Resource === "*" && !isStateMachineRole && !xray) throw new Error(`${id} uses Resource "*" for ${actions.join(",")}`);
+        if (s.Resource === "*" && !isStateMachineRole && !xray)
+          throw new Error(`${id} uses Resource "*" for ${actions.join(",")}`);
       }
     }
   });
@@ -85,25 +91,44 @@ describe("Escalation stack", () => {
   it("exposes the acknowledge handler as a Function URL and passes it to the notifier", () => {
     t().hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
     const fns = resources("AWS::Lambda::Function");
-    const notify = fns.find(([, f]) => JSON.stringify(f.Properties.Environment ?? {}).includes("SNS_TOPIC_ARNS"));
+    const notify = fns.find(([, f]) =>
+      JSON.stringify(f.Properties.Environment ?? {}).includes("SNS_TOPIC_ARNS"),
+    );
     expect(notify).toBeDefined();
     const env = (notify![1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(JSON.stringify(env.ACK_BASE_URL)).toContain("FunctionUrl");
     expect(env.ACK_SIGNING_SECRET_ARN).toBeDefined();
-    const policy = fns.find(([, f]) => JSON.stringify(f.Properties.Environment ?? {}).includes("ESCALATION_POLICIES"));
-    const catalogue = JSON.parse((policy![1].Properties.Environment as { Variables: Record<string, string> }).Variables.ESCALATION_POLICIES);
-    expect(catalogue.default.tiers.map((tier: { channels: string[] }) => tier.channels[0])).toEqual(["sns:tier-1", "sns:tier-2"]);
+    const policy = fns.find(([, f]) =>
+      JSON.stringify(f.Properties.Environment ?? {}).includes("ESCALATION_POLICIES"),
+    );
+    const catalogue = JSON.parse(
+      (policy![1].Properties.Environment as { Variables: Record<string, string> }).Variables
+        .ESCALATION_POLICIES,
+    );
+    expect(catalogue.default.tiers.map((tier: { channels: string[] }) => tier.channels[0])).toEqual([
+      "sns:tier-1",
+      "sns:tier-2",
+    ]);
   });
 
   it("alarms on unacknowledged incidents, undelivered tiers, step errors and failed executions", () => {
     for (const metric of ["IncidentsUnacknowledged", "TierUndelivered", "EscalationStepErrors"]) {
-      t().hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: metric, Namespace: "Driftwatch", Threshold: 1 });
+      t().hasResourceProperties("AWS::CloudWatch::Alarm", {
+        MetricName: metric,
+        Namespace: "Driftwatch",
+        Threshold: 1,
+      });
     }
-    t().hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "ExecutionsFailed", Namespace: "AWS/States" });
+    t().hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ExecutionsFailed",
+      Namespace: "AWS/States",
+    });
   });
 
   it("runs every task function on arm64 with X-Ray", () => {
-    const fns = resources("AWS::Lambda::Function").filter(([id]) => !id.startsWith("CustomResource") && !id.startsWith("LogRetention"));
+    const fns = resources("AWS::Lambda::Function").filter(
+      ([id]) => !id.startsWith("CustomResource") && !id.startsWith("LogRetention"),
+    );
     expect(fns.length).toBeGreaterThanOrEqual(7);
     for (const [, f] of fns) {
       expect(f.Properties.Architectures).toEqual(["arm64"]);

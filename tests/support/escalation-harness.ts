@@ -35,7 +35,11 @@ export interface EscalationHarness {
   start(alert: Alert): Promise<{ started: boolean }>;
   incidents(): Promise<IncidentView[]>;
   outbox(): Notification[];
-  waitFor<T>(what: string | (() => string), probe: () => Promise<T | undefined> | T | undefined, timeoutMs?: number): Promise<T>;
+  waitFor<T>(
+    what: string | (() => string),
+    probe: () => Promise<T | undefined> | T | undefined,
+    timeoutMs?: number,
+  ): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -90,12 +94,19 @@ export async function startEscalationHarness(
   config.httpPort = (server.address() as AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${config.httpPort}`;
 
-  const waitFor = async <T>(what: string | (() => string), probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000) => {
+  const waitFor = async <T>(
+    what: string | (() => string),
+    probe: () => Promise<T | undefined> | T | undefined,
+    timeoutMs = 20_000,
+  ) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = await probe();
       if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}\n${logLines.slice(-20).join("\n")}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${typeof what === "function" ? what() : what}\n${logLines.slice(-20).join("\n")}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   };

@@ -82,7 +82,8 @@ export function createAckLinkSigner(options: AckLinkSignerOptions): AckLinkSigne
       }
       const given = Buffer.from(parts[1], "base64url");
       // Base64 tolerates non-canonical trailing bits; accept exactly one spelling of each MAC.
-      if (given.toString("base64url") !== parts[1]) throw new AckLinkInvalidError("acknowledgement link is malformed");
+      if (given.toString("base64url") !== parts[1])
+        throw new AckLinkInvalidError("acknowledgement link is malformed");
       const valid = options.keys.some((key) => {
         const expected = mac(key, parts[0]);
         return expected.length === given.length && timingSafeEqual(expected, given);

@@ -25,7 +25,11 @@ export async function beginAckWait(
     input.taskToken,
     incident.state === "resolved"
       ? { action: "resolved", resolvedBy: incident.resolvedBy, resolvedAt: incident.resolvedAt }
-      : { action: "acknowledged", acknowledgedBy: incident.acknowledgedBy, acknowledgedAt: incident.acknowledgedAt },
+      : {
+          action: "acknowledged",
+          acknowledgedBy: incident.acknowledgedBy,
+          acknowledgedAt: incident.acknowledgedAt,
+        },
   );
   return { waiting: false };
 }

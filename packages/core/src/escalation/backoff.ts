@@ -18,7 +18,10 @@ export function backoffDelay(attempt: number, options: BackoffOptions): number {
 /** Runs `fn` up to `attempts` times while `isRetryable(error)`; rethrows the last error. */
 export async function retryWithBackoff<T>(
   fn: (attempt: number) => Promise<T>,
-  options: BackoffOptions & { isRetryable: (error: unknown) => boolean; sleep?: (ms: number) => Promise<void> },
+  options: BackoffOptions & {
+    isRetryable: (error: unknown) => boolean;
+    sleep?: (ms: number) => Promise<void>;
+  },
 ): Promise<T> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 0; ; attempt++) {

@@ -13,7 +13,10 @@ export function createChannelRouter(notifiers: Partial<Record<ChannelKind, Notif
       try {
         kind = parseChannel(notification.channel).kind;
       } catch (cause) {
-        throw new ChannelRejectedError(`unknown channel ${notification.channel}`, { cause, code: "UNKNOWN_CHANNEL" });
+        throw new ChannelRejectedError(`unknown channel ${notification.channel}`, {
+          cause,
+          code: "UNKNOWN_CHANNEL",
+        });
       }
       const notifier = notifiers[kind];
       if (!notifier) {

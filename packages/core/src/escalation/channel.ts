@@ -7,7 +7,10 @@ import { z } from "zod";
  */
 export const channelNameSchema = z
   .string()
-  .regex(/^(sns:[A-Za-z0-9_-]{1,64}|webhook:[A-Za-z0-9_-]{1,64}|outbox)$/, "expected sns:<name>, webhook:<name> or outbox");
+  .regex(
+    /^(sns:[A-Za-z0-9_-]{1,64}|webhook:[A-Za-z0-9_-]{1,64}|outbox)$/,
+    "expected sns:<name>, webhook:<name> or outbox",
+  );
 export type ChannelName = z.infer<typeof channelNameSchema>;
 
 export type ChannelKind = "sns" | "webhook" | "outbox";

@@ -65,7 +65,13 @@ export async function notifyChannel(
   await deps.store.markNotified(
     incident.id,
     key,
-    { at: new Date(deps.clock.now()).toISOString(), type: "notified", tier: input.tier.number, round: input.round, channel: input.channel },
+    {
+      at: new Date(deps.clock.now()).toISOString(),
+      type: "notified",
+      tier: input.tier.number,
+      round: input.round,
+      channel: input.channel,
+    },
     input.tier.number,
     input.round,
   );

@@ -29,7 +29,10 @@ export function slackMessage(n: Notification): SlackMessage {
         fields: [
           { type: "mrkdwn", text: `*Device*\n${escapeMrkdwn(n.deviceId)}` },
           { type: "mrkdwn", text: `*Rule*\n${escapeMrkdwn(n.rule)}` },
-          { type: "mrkdwn", text: `*Tier*\n${n.tier} of ${n.tierCount} (${escapeMrkdwn(n.tierName)}), round ${n.round}` },
+          {
+            type: "mrkdwn",
+            text: `*Tier*\n${n.tier} of ${n.tierCount} (${escapeMrkdwn(n.tierName)}), round ${n.round}`,
+          },
           { type: "mrkdwn", text: `*Occurrences*\n${n.occurrences}` },
         ],
       },

@@ -65,7 +65,11 @@ export async function resolveIncident(
   await deps.store.closePointer(incident.deviceId, incident.rule, incident.id);
   if (!changed) return { outcome: "already-resolved", incident };
   if (changed.previousTaskToken) {
-    await deps.tokens.succeed(changed.previousTaskToken, { action: "resolved", resolvedBy: input.actor, resolvedAt: at });
+    await deps.tokens.succeed(changed.previousTaskToken, {
+      action: "resolved",
+      resolvedBy: input.actor,
+      resolvedAt: at,
+    });
   }
   return { outcome: "resolved", incident: changed.incident };
 }

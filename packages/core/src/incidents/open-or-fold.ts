@@ -41,7 +41,8 @@ export async function openOrFold(
       at,
       entry: recordsOccurrenceEntry(n) ? { at, type: "occurrence", detail: alert.alertId } : undefined,
     });
-    if (outcome === "folded" || outcome === "duplicate") return { action: "folded", incidentId: pointer.incidentId };
+    if (outcome === "folded" || outcome === "duplicate")
+      return { action: "folded", incidentId: pointer.incidentId };
     if (outcome === "inactive") {
       // Closed between our reads: drop its pointer (if still there) and try again.
       await deps.store.closePointer(alert.deviceId, alert.rule, pointer.incidentId);

@@ -36,7 +36,11 @@ export async function recordEscalationEvent(
   };
   try {
     if (event.type === "unacknowledged") {
-      const moved = await deps.store.update(event.incidentId, { expectStates: ["open"], state: "unacknowledged", entry });
+      const moved = await deps.store.update(event.incidentId, {
+        expectStates: ["open"],
+        state: "unacknowledged",
+        entry,
+      });
       if (moved) return { recorded: true };
     }
     await deps.store.update(event.incidentId, { entry });

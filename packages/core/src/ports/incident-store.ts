@@ -14,7 +14,10 @@ export interface IncidentChange {
   expectStates?: readonly IncidentState[];
   state?: IncidentState;
   set?: Partial<
-    Pick<Incident, "tier" | "round" | "acknowledgedAt" | "acknowledgedBy" | "resolvedAt" | "resolvedBy" | "policyId">
+    Pick<
+      Incident,
+      "tier" | "round" | "acknowledgedAt" | "acknowledgedBy" | "resolvedAt" | "resolvedBy" | "policyId"
+    >
   >;
   /** Appended to the timeline. */
   entry?: TimelineEntry;
@@ -45,14 +48,26 @@ export interface IncidentStore {
   /** Points the dedupe pointer at `incident` if it still names `staleIncidentId`; false if it changed. */
   takeOverPointer(incident: Incident, staleIncidentId: string): Promise<boolean>;
   /** Adds one occurrence unless `alertId` was already folded or the incident is no longer active. */
-  fold(incidentId: string, occurrence: { alertId: string; at: string; entry?: TimelineEntry }): Promise<FoldOutcome>;
+  fold(
+    incidentId: string,
+    occurrence: { alertId: string; at: string; entry?: TimelineEntry },
+  ): Promise<FoldOutcome>;
   /**
    * Applies `change`; undefined when `expectStates` did not match. Returns the incident after the change and
    * the task token it held before (so whoever ends a wait can complete it). Throws IncidentNotFoundError.
    */
-  update(incidentId: string, change: IncidentChange): Promise<{ incident: Incident; previousTaskToken?: string } | undefined>;
+  update(
+    incidentId: string,
+    change: IncidentChange,
+  ): Promise<{ incident: Incident; previousTaskToken?: string } | undefined>;
   /** Records that the notification `key` was sent (and its timeline entry). */
-  markNotified(incidentId: string, key: string, entry: TimelineEntry, tier: number, round: number): Promise<void>;
+  markNotified(
+    incidentId: string,
+    key: string,
+    entry: TimelineEntry,
+    tier: number,
+    round: number,
+  ): Promise<void>;
   /** Deletes the dedupe pointer if it still names `incidentId` (closing lets a new alert open a new incident). */
   closePointer(deviceId: string, rule: string, incidentId: string): Promise<void>;
 }

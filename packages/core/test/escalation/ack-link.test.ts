@@ -17,9 +17,18 @@ describe("acknowledgement links", () => {
     const signer = createAckLinkSigner({ keys: [key], ttlSeconds: 3600 });
     const link = signer.issue(target, t0);
     const claims = signer.verify(link.token, t0 + 1000);
-    expect(claims).toMatchObject({ i: "inc-1", t: 2, r: 1, c: "sns:tier-2", n: link.nonce, e: t0 / 1000 + 3600 });
+    expect(claims).toMatchObject({
+      i: "inc-1",
+      t: 2,
+      r: 1,
+      c: "sns:tier-2",
+      n: link.nonce,
+      e: t0 / 1000 + 3600,
+    });
     expect(link.nonce.length).toBeGreaterThanOrEqual(16);
-    expect(ackUrl("http://127.0.0.1:3000/ack", link.token)).toBe(`http://127.0.0.1:3000/ack?token=${link.token}`);
+    expect(ackUrl("http://127.0.0.1:3000/ack", link.token)).toBe(
+      `http://127.0.0.1:3000/ack?token=${link.token}`,
+    );
   });
 
   it("refuse expired links", () => {
@@ -32,9 +41,13 @@ describe("acknowledgement links", () => {
     const signer = createAckLinkSigner({ keys: [key], ttlSeconds: 60 });
     const { token } = signer.issue(target, t0);
     const [body, mac] = token.split(".");
-    const forgedBody = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, "base64url").toString()), i: "inc-2" })).toString("base64url");
+    const forgedBody = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(body, "base64url").toString()), i: "inc-2" }),
+    ).toString("base64url");
     expect(() => signer.verify(`${forgedBody}.${mac}`, t0)).toThrow(AckLinkInvalidError);
-    expect(() => createAckLinkSigner({ keys: [otherKey], ttlSeconds: 60 }).verify(token, t0)).toThrow(AckLinkInvalidError);
+    expect(() => createAckLinkSigner({ keys: [otherKey], ttlSeconds: 60 }).verify(token, t0)).toThrow(
+      AckLinkInvalidError,
+    );
     for (const bad of ["", "abc", "a.b.c", `${body}.`, `${body}.${mac}x`, "x".repeat(5000)]) {
       expect(() => signer.verify(bad, t0)).toThrow(AckLinkInvalidError);
     }
@@ -65,11 +78,24 @@ describe("acknowledgement links", () => {
     };
     const signer = createAckLinkSigner({ keys: [key], ttlSeconds: 3600 });
     const deps = { store, tokens, clock, signer, nonces };
-    const alert = { alertId: "a1", kind: "anomaly" as const, rule: "anomaly", deviceId: "d1", ts: "", windowStart: "", metrics: {}, attribution: [], message: "" };
+    const alert = {
+      alertId: "a1",
+      kind: "anomaly" as const,
+      rule: "anomaly",
+      deviceId: "d1",
+      ts: "",
+      windowStart: "",
+      metrics: {},
+      attribution: [],
+      message: "",
+    };
     const { incidentId } = await openOrFold(deps, alert, "a1");
     const link = signer.issue({ incidentId, tier: 1, round: 1, channel: "outbox" }, clock.now());
 
-    const missing = signer.issue({ incidentId: "inc-nope", tier: 1, round: 1, channel: "outbox" }, clock.now());
+    const missing = signer.issue(
+      { incidentId: "inc-nope", tier: 1, round: 1, channel: "outbox" },
+      clock.now(),
+    );
     await expect(acknowledgeByLink(deps, { token: missing.token })).rejects.toThrow(/not found/);
     expect(used.has(missing.nonce)).toBe(false);
 
@@ -79,6 +105,8 @@ describe("acknowledgement links", () => {
     await expect(acknowledgeByLink(deps, { token: link.token })).rejects.toThrow(AckLinkUsedError);
 
     const second = signer.issue({ incidentId, tier: 2, round: 1, channel: "outbox" }, clock.now());
-    expect((await acknowledgeByLink(deps, { token: second.token, actor: "  Lee <b>  " })).outcome).toBe("already-acknowledged");
+    expect((await acknowledgeByLink(deps, { token: second.token, actor: "  Lee <b>  " })).outcome).toBe(
+      "already-acknowledged",
+    );
   });
 });

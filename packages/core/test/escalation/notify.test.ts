@@ -5,7 +5,12 @@ import { createChannelRouter } from "../../src/escalation/channel-router.ts";
 import { ChannelRejectedError, ChannelUnavailableError } from "../../src/escalation/errors.ts";
 import type { Notification } from "../../src/escalation/notification.ts";
 import { notifyChannel } from "../../src/escalation/notify-channel.ts";
-import { SIGNATURE_HEADER, signWebhookBody, slackMessage, verifyWebhookSignature } from "../../src/escalation/webhook.ts";
+import {
+  SIGNATURE_HEADER,
+  signWebhookBody,
+  slackMessage,
+  verifyWebhookSignature,
+} from "../../src/escalation/webhook.ts";
 import { acknowledgeIncident } from "../../src/incidents/acknowledge.ts";
 import { openOrFold } from "../../src/incidents/open-or-fold.ts";
 import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "../incidents/memory-incident-store.ts";
@@ -36,7 +41,13 @@ const alert = {
   attribution: [{ metric: "pulse", value: 190, contribution: 2.5, direction: "HIGH" as const }],
   message: "m",
 };
-const input = (incidentId: string, tier = 1) => ({ incidentId, tier: { number: tier, name: `t${tier}` }, tierCount: 2, round: 1, channel: "sns:tier-1" });
+const input = (incidentId: string, tier = 1) => ({
+  incidentId,
+  tier: { number: tier, name: `t${tier}` },
+  tierCount: 2,
+  round: 1,
+  channel: "sns:tier-1",
+});
 
 describe("notifyChannel", () => {
   it("sends one notification with a signed link, moves the incident to the tier, skips a retried duplicate", async () => {
@@ -50,7 +61,9 @@ describe("notifyChannel", () => {
     expect(n.subject).toContain("escalated");
     expect(n.ackUrl).toMatch(/^http:\/\/127\.0\.0\.1:3000\/ack\?token=[\w-]+\.[\w-]+$/);
     expect(n.body).toContain(n.ackUrl);
-    expect(deps.signer.verify(new URL(n.ackUrl).searchParams.get("token")!, deps.clock.now()).i).toBe(incidentId);
+    expect(deps.signer.verify(new URL(n.ackUrl).searchParams.get("token")!, deps.clock.now()).i).toBe(
+      incidentId,
+    );
     expect((await store.get(incidentId))!.incident.tier).toBe(2);
     expect((await notifyChannel(deps, input(incidentId, 2))).status).toBe("duplicate");
     expect(sent).toHaveLength(1);
@@ -67,8 +80,13 @@ describe("notifyChannel", () => {
   it("propagates channel errors by name and records nothing as sent", async () => {
     const { deps, store } = setup();
     const { incidentId } = await openOrFold(deps, alert, "al-1");
-    const failing = { ...deps, notifier: { send: async () => Promise.reject(new ChannelUnavailableError("down")) } };
-    await expect(notifyChannel(failing, input(incidentId))).rejects.toMatchObject({ name: "ChannelUnavailableError" });
+    const failing = {
+      ...deps,
+      notifier: { send: async () => Promise.reject(new ChannelUnavailableError("down")) },
+    };
+    await expect(notifyChannel(failing, input(incidentId))).rejects.toMatchObject({
+      name: "ChannelUnavailableError",
+    });
     expect((await store.get(incidentId))!.notified).toEqual([]);
   });
 });
@@ -78,18 +96,43 @@ describe("channels", () => {
     const got: string[] = [];
     const router = createChannelRouter({ sns: { send: async (n) => void got.push(n.channel) } });
     await router.send({ channel: "sns:tier-1" } as Notification);
-    await expect(router.send({ channel: "webhook:oncall" } as Notification)).rejects.toBeInstanceOf(ChannelRejectedError);
-    await expect(router.send({ channel: "pager:x" } as Notification)).rejects.toBeInstanceOf(ChannelRejectedError);
+    await expect(router.send({ channel: "webhook:oncall" } as Notification)).rejects.toBeInstanceOf(
+      ChannelRejectedError,
+    );
+    await expect(router.send({ channel: "pager:x" } as Notification)).rejects.toBeInstanceOf(
+      ChannelRejectedError,
+    );
     expect(got).toEqual(["sns:tier-1"]);
   });
 
   it("sign webhook bodies Slack-style and verify them with a timestamp tolerance", () => {
-    const body = JSON.stringify(slackMessage({ subject: "s", ackUrl: "http://x/ack?token=t", deviceId: "d", rule: "r", tier: 1, tierCount: 2, tierName: "p", round: 1, occurrences: 1, incidentId: "i", openedAt: "o" } as Notification));
+    const body = JSON.stringify(
+      slackMessage({
+        subject: "s",
+        ackUrl: "http://x/ack?token=t",
+        deviceId: "d",
+        rule: "r",
+        tier: 1,
+        tierCount: 2,
+        tierName: "p",
+        round: 1,
+        occurrences: 1,
+        incidentId: "i",
+        openedAt: "o",
+      } as Notification),
+    );
     const sig = signWebhookBody("shared-secret-123456", 1_700_000_000, body);
     expect(sig).toMatch(/^v1=[0-9a-f]{64}$/);
     expect(SIGNATURE_HEADER).toBe("X-Driftwatch-Signature");
     const check = (over: Partial<Parameters<typeof verifyWebhookSignature>[0]>) =>
-      verifyWebhookSignature({ secret: "shared-secret-123456", timestampSeconds: 1_700_000_000, body, signature: sig, nowSeconds: 1_700_000_010, ...over });
+      verifyWebhookSignature({
+        secret: "shared-secret-123456",
+        timestampSeconds: 1_700_000_000,
+        body,
+        signature: sig,
+        nowSeconds: 1_700_000_010,
+        ...over,
+      });
     expect(check({})).toBe(true);
     expect(check({ body: `${body} ` })).toBe(false);
     expect(check({ secret: "other-secret-1234567" })).toBe(false);
@@ -111,13 +154,30 @@ describe("channels", () => {
         if (calls < 3) throw new ChannelUnavailableError("x");
         return "ok";
       },
-      { attempts: 5, baseMs: 10, random: () => 1, isRetryable: (e) => e instanceof ChannelUnavailableError, sleep: async (ms) => void sleeps.push(ms) },
+      {
+        attempts: 5,
+        baseMs: 10,
+        random: () => 1,
+        isRetryable: (e) => e instanceof ChannelUnavailableError,
+        sleep: async (ms) => void sleeps.push(ms),
+      },
     );
     expect(ok).toBe("ok");
     expect(sleeps).toEqual([10, 20]);
     calls = 0;
     await expect(
-      retryWithBackoff(async () => { calls += 1; throw new ChannelRejectedError("no"); }, { attempts: 5, baseMs: 1, isRetryable: (e) => e instanceof ChannelUnavailableError, sleep: async () => {} }),
+      retryWithBackoff(
+        async () => {
+          calls += 1;
+          throw new ChannelRejectedError("no");
+        },
+        {
+          attempts: 5,
+          baseMs: 1,
+          isRetryable: (e) => e instanceof ChannelUnavailableError,
+          sleep: async () => {},
+        },
+      ),
     ).rejects.toBeInstanceOf(ChannelRejectedError);
     expect(calls).toBe(1);
   });

@@ -37,9 +37,15 @@ describe("openOrFold", () => {
   it("opens one incident per device and rule and folds later alerts as occurrences", async () => {
     const { deps, store } = setup();
     const first = alert();
-    expect(await openOrFold(deps, first, first.alertId)).toEqual({ action: "opened", incidentId: incidentIdFor(first.alertId) });
+    expect(await openOrFold(deps, first, first.alertId)).toEqual({
+      action: "opened",
+      incidentId: incidentIdFor(first.alertId),
+    });
     const second = alert();
-    expect(await openOrFold(deps, second, second.alertId)).toEqual({ action: "folded", incidentId: incidentIdFor(first.alertId) });
+    expect(await openOrFold(deps, second, second.alertId)).toEqual({
+      action: "folded",
+      incidentId: incidentIdFor(first.alertId),
+    });
     const other = alert("dev-1", "silence");
     expect((await openOrFold(deps, other, other.alertId)).action).toBe("opened");
     const incident = (await store.get(incidentIdFor(first.alertId)))!.incident;
@@ -62,7 +68,9 @@ describe("openOrFold", () => {
   it("lets exactly one of many concurrent alerts open; the rest fold", async () => {
     const { deps, store } = setup();
     const alerts = Array.from({ length: 20 }, () => alert("dev-race"));
-    const results = await Promise.all(alerts.map((a) => openOrFold(deps, a, a.alertId).catch((e: Error) => e.name)));
+    const results = await Promise.all(
+      alerts.map((a) => openOrFold(deps, a, a.alertId).catch((e: Error) => e.name)),
+    );
     const opened = results.filter((r) => typeof r === "object" && r.action === "opened");
     expect(opened).toHaveLength(1);
     // Folds that raced the opener's second write ask to be retried (IncidentNotReadyError); retry them.
@@ -88,7 +96,10 @@ describe("openOrFold", () => {
 
   it("takes over a pointer whose incident was never written, after the stale period", async () => {
     const { deps, store, clock } = setup();
-    store.pointers.set("dev-1\u0000anomaly", { incidentId: "inc-ghost", createdAt: new Date(clock.now()).toISOString() });
+    store.pointers.set("dev-1\u0000anomaly", {
+      incidentId: "inc-ghost",
+      createdAt: new Date(clock.now()).toISOString(),
+    });
     const a = alert();
     await expect(openOrFold(deps, a, a.alertId)).rejects.toThrow(/still being created/);
     clock.advance(STALE_POINTER_MS + 1);
@@ -119,8 +130,14 @@ describe("acknowledge, resolve, quiet period", () => {
     clock.advance(5000);
     const first = await acknowledgeIncident(deps, { incidentId, actor: "Dana", via: "api" });
     expect(first.outcome).toBe("acknowledged");
-    expect(first.incident).toMatchObject({ state: "acknowledged", acknowledgedBy: "Dana", acknowledgedAt: "2026-01-01T00:00:05.000Z" });
-    expect(tokens.sent).toEqual([{ token: "tok-1", output: expect.objectContaining({ action: "acknowledged", acknowledgedBy: "Dana" }) }]);
+    expect(first.incident).toMatchObject({
+      state: "acknowledged",
+      acknowledgedBy: "Dana",
+      acknowledgedAt: "2026-01-01T00:00:05.000Z",
+    });
+    expect(tokens.sent).toEqual([
+      { token: "tok-1", output: expect.objectContaining({ action: "acknowledged", acknowledgedBy: "Dana" }) },
+    ]);
     const second = await acknowledgeIncident(deps, { incidentId, actor: "Lee", via: "api" });
     expect(second.outcome).toBe("already-acknowledged");
     expect(second.incident.acknowledgedBy).toBe("Dana");
@@ -134,7 +151,10 @@ describe("acknowledge, resolve, quiet period", () => {
     await acknowledgeIncident(deps, { incidentId, actor: "Dana", via: "link" });
     tokens.waiting.add("late-token");
     expect(await beginAckWait(deps, { incidentId, taskToken: "late-token" })).toEqual({ waiting: false });
-    expect(tokens.sent[0]).toMatchObject({ token: "late-token", output: { action: "acknowledged", acknowledgedBy: "Dana" } });
+    expect(tokens.sent[0]).toMatchObject({
+      token: "late-token",
+      output: { action: "acknowledged", acknowledgedBy: "Dana" },
+    });
   });
 
   it("resolving ends a wait with action resolved and frees the device+rule for a new incident", async () => {
@@ -147,7 +167,9 @@ describe("acknowledge, resolve, quiet period", () => {
     expect(tokens.sent[0].output.action).toBe("resolved");
     expect(store.pointers.size).toBe(0);
     expect((await resolveIncident(deps, { incidentId, actor: "Sam" })).outcome).toBe("already-resolved");
-    expect((await acknowledgeIncident(deps, { incidentId, actor: "x", via: "api" })).outcome).toBe("already-resolved");
+    expect((await acknowledgeIncident(deps, { incidentId, actor: "x", via: "api" })).outcome).toBe(
+      "already-resolved",
+    );
   });
 
   it("auto-resolves after the quiet period, pushed out by new occurrences", async () => {
@@ -159,9 +181,15 @@ describe("acknowledge, resolve, quiet period", () => {
     const b = alert();
     await openOrFold(deps, b, b.alertId);
     clock.advance(40_000);
-    expect(await checkQuietPeriod(deps, { incidentId, quietSeconds: 60 })).toEqual({ done: false, waitSeconds: 20 });
+    expect(await checkQuietPeriod(deps, { incidentId, quietSeconds: 60 })).toEqual({
+      done: false,
+      waitSeconds: 20,
+    });
     clock.advance(20_000);
-    expect(await checkQuietPeriod(deps, { incidentId, quietSeconds: 60 })).toEqual({ done: true, waitSeconds: 0 });
+    expect(await checkQuietPeriod(deps, { incidentId, quietSeconds: 60 })).toEqual({
+      done: true,
+      waitSeconds: 0,
+    });
     const incident = (await store.get(incidentId))!.incident;
     expect(incident.state).toBe("resolved");
     expect(incident.resolvedBy).toBe("driftwatch:auto-resolve");
@@ -175,9 +203,13 @@ describe("acknowledge, resolve, quiet period", () => {
     await recordEscalationEvent(deps, { incidentId, type: "ack_timeout", tier: 1, round: 1 });
     await recordEscalationEvent(deps, { incidentId, type: "unacknowledged", round: 1 });
     expect((await store.get(incidentId))!.incident.state).toBe("unacknowledged");
-    expect(await recordEscalationEvent(deps, { incidentId: "inc-missing", type: "error" })).toEqual({ recorded: false });
+    expect(await recordEscalationEvent(deps, { incidentId: "inc-missing", type: "error" })).toEqual({
+      recorded: false,
+    });
     // An unacknowledged incident can still be acknowledged.
-    expect((await acknowledgeIncident(deps, { incidentId, actor: "late", via: "api" })).outcome).toBe("acknowledged");
+    expect((await acknowledgeIncident(deps, { incidentId, actor: "late", via: "api" })).outcome).toBe(
+      "acknowledged",
+    );
   });
 
   it("exposes the contract fields and never the task token", async () => {
@@ -186,7 +218,18 @@ describe("acknowledge, resolve, quiet period", () => {
     const { incidentId } = await openOrFold(deps, a, a.alertId);
     await beginAckWait(deps, { incidentId, taskToken: "secret-token" });
     const view = toIncidentView((await store.get(incidentId))!.incident);
-    for (const key of ["id", "deviceId", "rule", "state", "tier", "occurrences", "openedAt", "acknowledgedAt", "acknowledgedBy", "timeline"]) {
+    for (const key of [
+      "id",
+      "deviceId",
+      "rule",
+      "state",
+      "tier",
+      "occurrences",
+      "openedAt",
+      "acknowledgedAt",
+      "acknowledgedBy",
+      "timeline",
+    ]) {
       expect(view).toHaveProperty(key);
     }
     expect(JSON.stringify(view)).not.toContain("secret-token");

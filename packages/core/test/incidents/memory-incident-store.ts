@@ -8,7 +8,10 @@ import type { IncidentStore, IncidentRecord } from "../../src/ports/incident-sto
  * interleave like separate requests.
  */
 export class MemoryIncidentStore implements IncidentStore {
-  readonly items = new Map<string, { incident: Incident; taskToken?: string; notified: Set<string>; alertIds: Set<string> }>();
+  readonly items = new Map<
+    string,
+    { incident: Incident; taskToken?: string; notified: Set<string>; alertIds: Set<string> }
+  >();
   readonly pointers = new Map<string, { incidentId: string; createdAt: string }>();
   private tick = () => new Promise<void>((r) => setImmediate(r));
   private key = (deviceId: string, rule: string) => `${deviceId}\u0000${rule}`;
@@ -16,11 +19,19 @@ export class MemoryIncidentStore implements IncidentStore {
   async get(id: string): Promise<IncidentRecord | undefined> {
     await this.tick();
     const item = this.items.get(id);
-    return item && { incident: structuredClone(item.incident), taskToken: item.taskToken, notified: [...item.notified] };
+    return (
+      item && {
+        incident: structuredClone(item.incident),
+        taskToken: item.taskToken,
+        notified: [...item.notified],
+      }
+    );
   }
   async list() {
     await this.tick();
-    return [...this.items.values()].map((i) => structuredClone(i.incident)).sort((a, b) => b.openedAt.localeCompare(a.openedAt));
+    return [...this.items.values()]
+      .map((i) => structuredClone(i.incident))
+      .sort((a, b) => b.openedAt.localeCompare(a.openedAt));
   }
   async openPointer(deviceId: string, rule: string) {
     await this.tick();
@@ -31,12 +42,20 @@ export class MemoryIncidentStore implements IncidentStore {
     const k = this.key(incident.deviceId, incident.rule);
     const existing = this.pointers.get(k);
     if (existing && existing.incidentId !== incident.id) {
-      return { outcome: "conflict" as const, openIncidentId: existing.incidentId, pointerCreatedAt: existing.createdAt };
+      return {
+        outcome: "conflict" as const,
+        openIncidentId: existing.incidentId,
+        pointerCreatedAt: existing.createdAt,
+      };
     }
     if (!existing) this.pointers.set(k, { incidentId: incident.id, createdAt: incident.openedAt });
     await this.tick();
     if (this.items.has(incident.id)) return { outcome: "exists" as const };
-    this.items.set(incident.id, { incident: structuredClone(incident), notified: new Set(), alertIds: new Set([incident.openedByAlertId]) });
+    this.items.set(incident.id, {
+      incident: structuredClone(incident),
+      notified: new Set(),
+      alertIds: new Set([incident.openedByAlertId]),
+    });
     return { outcome: "opened" as const };
   }
   async takeOverPointer(incident: Incident, stale: string) {
@@ -65,13 +84,22 @@ export class MemoryIncidentStore implements IncidentStore {
     if (change.expectStates && !change.expectStates.includes(item.incident.state)) return undefined;
     const previousTaskToken = item.taskToken;
     if (change.state) item.incident.state = change.state;
-    Object.assign(item.incident, Object.fromEntries(Object.entries(change.set ?? {}).filter(([, v]) => v !== undefined)));
+    Object.assign(
+      item.incident,
+      Object.fromEntries(Object.entries(change.set ?? {}).filter(([, v]) => v !== undefined)),
+    );
     if (change.entry) item.incident.timeline.push(change.entry);
     if (typeof change.taskToken === "string") item.taskToken = change.taskToken;
     if (change.taskToken === null) item.taskToken = undefined;
     return { incident: structuredClone(item.incident), previousTaskToken };
   }
-  async markNotified(id: string, key: string, entry: Incident["timeline"][number], tier: number, round: number) {
+  async markNotified(
+    id: string,
+    key: string,
+    entry: Incident["timeline"][number],
+    tier: number,
+    round: number,
+  ) {
     await this.tick();
     const item = this.items.get(id);
     if (!item) throw new IncidentNotFoundError(`incident ${id} not found`);

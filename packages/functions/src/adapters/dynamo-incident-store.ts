@@ -44,7 +44,9 @@ export function createDynamoIncidentStore(client: DynamoDBClient, tableName: str
 
   const getItem = (id: string) =>
     wrap("get", async () => {
-      const out = await doc.send(new GetCommand({ TableName: tableName, Key: incidentKey(id), ConsistentRead: true }));
+      const out = await doc.send(
+        new GetCommand({ TableName: tableName, Key: incidentKey(id), ConsistentRead: true }),
+      );
       return out.Item;
     });
 
@@ -88,23 +90,40 @@ export function createDynamoIncidentStore(client: DynamoDBClient, tableName: str
 
     async openPointer(deviceId, rule) {
       const out = await wrap("read pointer", () =>
-        doc.send(new GetCommand({ TableName: tableName, Key: pointerKey(deviceId, rule), ConsistentRead: true })),
+        doc.send(
+          new GetCommand({ TableName: tableName, Key: pointerKey(deviceId, rule), ConsistentRead: true }),
+        ),
       );
       if (!out.Item) return undefined;
       return { incidentId: String(out.Item.incidentId), createdAt: String(out.Item.createdAt) };
     },
 
     async open(incident): Promise<OpenOutcome> {
-      const pointer = { ...pointerKey(incident.deviceId, incident.rule), entity: "open-pointer", incidentId: incident.id, createdAt: incident.openedAt };
+      const pointer = {
+        ...pointerKey(incident.deviceId, incident.rule),
+        entity: "open-pointer",
+        incidentId: incident.id,
+        createdAt: incident.openedAt,
+      };
       try {
         await wrap("open pointer", () =>
-          doc.send(new PutCommand({ TableName: tableName, Item: pointer, ConditionExpression: "attribute_not_exists(pk)" })),
+          doc.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: pointer,
+              ConditionExpression: "attribute_not_exists(pk)",
+            }),
+          ),
         );
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         const existing = await this.openPointer(incident.deviceId, incident.rule);
         if (existing && existing.incidentId !== incident.id) {
-          return { outcome: "conflict", openIncidentId: existing.incidentId, pointerCreatedAt: existing.createdAt };
+          return {
+            outcome: "conflict",
+            openIncidentId: existing.incidentId,
+            pointerCreatedAt: existing.createdAt,
+          };
         }
       }
       try {
@@ -135,7 +154,12 @@ export function createDynamoIncidentStore(client: DynamoDBClient, tableName: str
           doc.send(
             new PutCommand({
               TableName: tableName,
-              Item: { ...pointerKey(incident.deviceId, incident.rule), entity: "open-pointer", incidentId: incident.id, createdAt: incident.openedAt },
+              Item: {
+                ...pointerKey(incident.deviceId, incident.rule),
+                entity: "open-pointer",
+                incidentId: incident.id,
+                createdAt: incident.openedAt,
+              },
               ConditionExpression: "incidentId = :stale",
               ExpressionAttributeValues: { ":stale": staleIncidentId },
             }),
@@ -180,7 +204,8 @@ export function createDynamoIncidentStore(client: DynamoDBClient, tableName: str
         if (!isConditionFailure(error)) throw error;
         const item = await getItem(incidentId);
         if (!item) return "missing";
-        if (item.alertIds instanceof Set && (item.alertIds as Set<string>).has(occurrence.alertId)) return "duplicate";
+        if (item.alertIds instanceof Set && (item.alertIds as Set<string>).has(occurrence.alertId))
+          return "duplicate";
         return "inactive";
       }
     },
@@ -199,10 +224,13 @@ export function createDynamoIncidentStore(client: DynamoDBClient, tableName: str
         sets.push(`${k} = ${v}`);
       };
       if (change.state) setField("state", change.state);
-      for (const [field, value] of Object.entries(change.set ?? {})) if (value !== undefined) setField(field, value);
+      for (const [field, value] of Object.entries(change.set ?? {}))
+        if (value !== undefined) setField(field, value);
       if (change.entry) {
         names["#timeline"] = "timeline";
-        values[":entries"] = [Object.fromEntries(Object.entries(change.entry).filter(([, v]) => v !== undefined))];
+        values[":entries"] = [
+          Object.fromEntries(Object.entries(change.entry).filter(([, v]) => v !== undefined)),
+        ];
         sets.push("#timeline = list_append(#timeline, :entries)");
       }
       if (typeof change.taskToken === "string") setField("taskToken", change.taskToken);
@@ -220,7 +248,10 @@ export function createDynamoIncidentStore(client: DynamoDBClient, tableName: str
           })
           .join(", ")})`;
       }
-      const expression = [sets.length ? `SET ${sets.join(", ")}` : "", removes.length ? `REMOVE ${removes.join(", ")}` : ""]
+      const expression = [
+        sets.length ? `SET ${sets.join(", ")}` : "",
+        removes.length ? `REMOVE ${removes.join(", ")}` : "",
+      ]
         .filter(Boolean)
         .join(" ");
       let previous: Record<string, unknown> | undefined;
@@ -261,7 +292,8 @@ export function createDynamoIncidentStore(client: DynamoDBClient, tableName: str
           new UpdateCommand({
             TableName: tableName,
             Key: incidentKey(incidentId),
-            UpdateExpression: "ADD notified :k SET #timeline = list_append(#timeline, :entries), #tier = :tier, #round = :round",
+            UpdateExpression:
+              "ADD notified :k SET #timeline = list_append(#timeline, :entries), #tier = :tier, #round = :round",
             ConditionExpression: "attribute_exists(pk)",
             ExpressionAttributeNames: { "#timeline": "timeline", "#tier": "tier", "#round": "round" },
             ExpressionAttributeValues: {

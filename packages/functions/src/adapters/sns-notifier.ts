@@ -36,7 +36,9 @@ export function createSnsNotifier(client: SNSClient, topics: Record<string, stri
       const { target } = parseChannel(notification.channel);
       const topicArn = topics[target];
       if (!topicArn) {
-        throw new ChannelRejectedError(`no SNS topic for channel ${notification.channel}`, { code: "UNKNOWN_TOPIC" });
+        throw new ChannelRejectedError(`no SNS topic for channel ${notification.channel}`, {
+          code: "UNKNOWN_TOPIC",
+        });
       }
       try {
         await client.send(
@@ -44,7 +46,11 @@ export function createSnsNotifier(client: SNSClient, topics: Record<string, stri
             TopicArn: topicArn,
             Subject: notification.subject,
             MessageStructure: "json",
-            Message: JSON.stringify({ default: notification.body, email: notification.body, sms: smsText(notification) }),
+            Message: JSON.stringify({
+              default: notification.body,
+              email: notification.body,
+              sms: smsText(notification),
+            }),
             MessageAttributes: {
               incidentId: { DataType: "String", StringValue: notification.incidentId },
               tier: { DataType: "Number", StringValue: String(notification.tier) },
@@ -54,7 +60,10 @@ export function createSnsNotifier(client: SNSClient, topics: Record<string, stri
       } catch (error) {
         const name = (error as Error).name;
         if (PERMANENT.has(name)) {
-          throw new ChannelRejectedError(`SNS rejected the notification (${name})`, { cause: error, code: name });
+          throw new ChannelRejectedError(`SNS rejected the notification (${name})`, {
+            cause: error,
+            code: name,
+          });
         }
         throw new ChannelUnavailableError(`SNS publish failed (${name})`, { cause: error, code: name });
       }

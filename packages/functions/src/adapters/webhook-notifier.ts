@@ -4,7 +4,12 @@ import { parseChannel } from "@driftwatch/core/escalation/channel";
 import { ChannelRejectedError, ChannelUnavailableError } from "@driftwatch/core/escalation/errors";
 import type { Clock } from "@driftwatch/core/ports/clock";
 import type { Notifier } from "@driftwatch/core/ports/notifier";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhookBody, slackMessage } from "@driftwatch/core/escalation/webhook";
+import {
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  signWebhookBody,
+  slackMessage,
+} from "@driftwatch/core/escalation/webhook";
 
 /** One webhook endpoint: where to POST and the shared secret the receiver verifies signatures with. */
 export const webhookEndpointSchema = z.object({
@@ -28,14 +33,19 @@ export interface WebhookNotifierOptions {
  * `X-Driftwatch-Request-Timestamp`), retrying 429/5xx/network errors with backoff. 4xx other than 408/429 is a
  * permanent rejection; retries exhausted raise ChannelUnavailableError (retried by the state machine).
  */
-export function createWebhookNotifier(endpoints: WebhookEndpoints, options: WebhookNotifierOptions): Notifier {
+export function createWebhookNotifier(
+  endpoints: WebhookEndpoints,
+  options: WebhookNotifierOptions,
+): Notifier {
   const doFetch = options.fetch ?? fetch;
   return {
     async send(notification) {
       const { target } = parseChannel(notification.channel);
       const endpoint = endpoints[target];
       if (!endpoint) {
-        throw new ChannelRejectedError(`no webhook configured for ${notification.channel}`, { code: "UNKNOWN_WEBHOOK" });
+        throw new ChannelRejectedError(`no webhook configured for ${notification.channel}`, {
+          code: "UNKNOWN_WEBHOOK",
+        });
       }
       const body = JSON.stringify(slackMessage(notification));
       await retryWithBackoff(
@@ -55,12 +65,17 @@ export function createWebhookNotifier(endpoints: WebhookEndpoints, options: Webh
               signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
             });
           } catch (cause) {
-            throw new ChannelUnavailableError(`webhook ${target} unreachable`, { cause, code: "WEBHOOK_UNREACHABLE" });
+            throw new ChannelUnavailableError(`webhook ${target} unreachable`, {
+              cause,
+              code: "WEBHOOK_UNREACHABLE",
+            });
           }
           await response.arrayBuffer().catch(() => undefined);
           if (response.ok) return;
           if (response.status === 408 || response.status === 429 || response.status >= 500) {
-            throw new ChannelUnavailableError(`webhook ${target} answered ${response.status}`, { code: `HTTP_${response.status}` });
+            throw new ChannelUnavailableError(`webhook ${target} answered ${response.status}`, {
+              code: `HTTP_${response.status}`,
+            });
           }
           throw new ChannelRejectedError(`webhook ${target} rejected the message (${response.status})`, {
             code: `HTTP_${response.status}`,

@@ -1,7 +1,11 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { acknowledgeByLink } from "@driftwatch/core/escalation/ack-by-link";
-import { AckLinkExpiredError, AckLinkInvalidError, AckLinkUsedError } from "@driftwatch/core/escalation/errors";
+import {
+  AckLinkExpiredError,
+  AckLinkInvalidError,
+  AckLinkUsedError,
+} from "@driftwatch/core/escalation/errors";
 import { IncidentNotFoundError } from "@driftwatch/core/incidents/errors";
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { ValidationError } from "@driftwatch/core/shared/errors";
@@ -42,7 +46,8 @@ h1{font-size:1.4rem}.code{color:#57606a;font-size:.9rem}</style></head>
 export function createAckHandler(getDeps: Deps) {
   const handle = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const method = methodOf(event);
-    if (method === "HEAD") return page(200, "Acknowledge incident", "Open this link to acknowledge the incident.");
+    if (method === "HEAD")
+      return page(200, "Acknowledge incident", "Open this link to acknowledge the incident.");
     if (method !== "GET" && method !== "POST") return page(405, "Method not allowed", "Use GET or POST.");
     const fields = method === "POST" ? bodyFields(event) : {};
     const token = fields.token ?? event.queryStringParameters?.token ?? "";
@@ -52,22 +57,50 @@ export function createAckHandler(getDeps: Deps) {
       metrics.addMetric("AckLinksUsed", MetricUnit.Count, 1);
       logger.info("acknowledgement link", { incidentId: incident.id, outcome });
       if (outcome === "acknowledged") {
-        return page(200, "Incident acknowledged", `Incident ${incident.id} on ${incident.deviceId} (${incident.rule}) was acknowledged by ${incident.acknowledgedBy} at ${incident.acknowledgedAt}. Escalation has stopped.`);
+        return page(
+          200,
+          "Incident acknowledged",
+          `Incident ${incident.id} on ${incident.deviceId} (${incident.rule}) was acknowledged by ${incident.acknowledgedBy} at ${incident.acknowledgedAt}. Escalation has stopped.`,
+        );
       }
       if (outcome === "already-acknowledged") {
-        return page(200, "Already acknowledged", `Incident ${incident.id} was already acknowledged by ${incident.acknowledgedBy} at ${incident.acknowledgedAt}.`);
+        return page(
+          200,
+          "Already acknowledged",
+          `Incident ${incident.id} was already acknowledged by ${incident.acknowledgedBy} at ${incident.acknowledgedAt}.`,
+        );
       }
       return page(200, "Already resolved", `Incident ${incident.id} was resolved at ${incident.resolvedAt}.`);
     } catch (error) {
       metrics.addMetric("AckLinksRefused", MetricUnit.Count, 1);
       logger.warn("acknowledgement link refused", { error: (error as Error).name });
-      if (error instanceof AckLinkUsedError) return page(409, "Link already used", "This acknowledgement link has already been used. Each link works once; the incident's current state is in the console.");
-      if (error instanceof AckLinkExpiredError) return page(410, "Link expired", "This acknowledgement link has expired. Use a newer notification or the console to acknowledge.");
-      if (error instanceof AckLinkInvalidError) return page(400, "Invalid link", "This acknowledgement link is malformed or was not issued by Driftwatch.");
-      if (error instanceof IncidentNotFoundError) return page(404, "Incident not found", "The incident this link refers to does not exist.");
+      if (error instanceof AckLinkUsedError)
+        return page(
+          409,
+          "Link already used",
+          "This acknowledgement link has already been used. Each link works once; the incident's current state is in the console.",
+        );
+      if (error instanceof AckLinkExpiredError)
+        return page(
+          410,
+          "Link expired",
+          "This acknowledgement link has expired. Use a newer notification or the console to acknowledge.",
+        );
+      if (error instanceof AckLinkInvalidError)
+        return page(
+          400,
+          "Invalid link",
+          "This acknowledgement link is malformed or was not issued by Driftwatch.",
+        );
+      if (error instanceof IncidentNotFoundError)
+        return page(404, "Incident not found", "The incident this link refers to does not exist.");
       if (error instanceof ValidationError) return page(400, "Invalid request", error.message);
       logger.error("acknowledgement failed", { error: (error as Error).name });
-      return page(503, "Please try again", "The acknowledgement could not be recorded right now. The link is still valid; please try again.");
+      return page(
+        503,
+        "Please try again",
+        "The acknowledgement could not be recorded right now. The link is still valid; please try again.",
+      );
     }
   };
   return withObservability(middy(handle));

@@ -12,12 +12,17 @@ import { awsStore, awsTokens, type DepsProvider } from "../stepfunctions/deps.ts
 import { bodyFields, methodOf } from "./request.ts";
 
 function reply(statusCode: number, value: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(value) };
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+    body: JSON.stringify(value),
+  };
 }
 
 /** Who is acting: the authenticated principal on AWS (JWT e-mail/sub), else `by` from the body, else `fallback`. */
 function actorOf(event: APIGatewayProxyEventV2, fallback: string): string {
-  const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims;
+  const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } })
+    .authorizer?.jwt?.claims;
   const principal = claims?.email ?? claims?.["cognito:username"] ?? claims?.sub;
   if (typeof principal === "string") return normalizeActor(principal);
   return normalizeActor(bodyFields(event).by, fallback);
@@ -29,7 +34,10 @@ function actorOf(event: APIGatewayProxyEventV2, fallback: string): string {
  * authenticated). Acknowledge/resolve release the escalation's wait (`SendTaskSuccess`). The HTTP API stack
  * mounts it with auth and an operator role for writes; local mode mounts it on 127.0.0.1:3000.
  */
-export function createIncidentsApiHandler(getDeps: DepsProvider<"store" | "clock" | "tokens">, options: { defaultActor?: string } = {}) {
+export function createIncidentsApiHandler(
+  getDeps: DepsProvider<"store" | "clock" | "tokens">,
+  options: { defaultActor?: string } = {},
+) {
   const fallback = options.defaultActor ?? "api";
   const handle = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const method = methodOf(event);
@@ -41,18 +49,23 @@ export function createIncidentsApiHandler(getDeps: DepsProvider<"store" | "clock
     try {
       const deps = await getDeps();
       if (!id) {
-        if (method !== "GET") return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
+        if (method !== "GET")
+          return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
         const limit = Number(event.queryStringParameters?.limit ?? 1000);
-        const incidents = await deps.store.list({ limit: Number.isFinite(limit) && limit > 0 ? limit : 1000 });
+        const incidents = await deps.store.list({
+          limit: Number.isFinite(limit) && limit > 0 ? limit : 1000,
+        });
         return reply(200, incidents.map(toIncidentView));
       }
       if (!action) {
-        if (method !== "GET") return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
+        if (method !== "GET")
+          return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
         const record = await deps.store.get(id);
         if (!record) throw new IncidentNotFoundError(`incident ${id} not found`);
         return reply(200, toIncidentView(record.incident));
       }
-      if (method !== "POST") return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
+      if (method !== "POST")
+        return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
       const actor = actorOf(event, fallback);
       const result =
         action === "ack"
@@ -61,7 +74,8 @@ export function createIncidentsApiHandler(getDeps: DepsProvider<"store" | "clock
       logger.info(`incident ${action}`, { incidentId: id, outcome: result.outcome });
       return reply(200, { outcome: result.outcome, incident: toIncidentView(result.incident) });
     } catch (error) {
-      if (error instanceof IncidentNotFoundError) return reply(404, { error: error.name, message: error.message });
+      if (error instanceof IncidentNotFoundError)
+        return reply(404, { error: error.name, message: error.message });
       if (error instanceof ValidationError) return reply(400, { error: error.name, message: error.message });
       logger.error("incidents api failed", { error: (error as Error).name });
       const name = error instanceof DriftwatchError ? error.name : "InternalError";

@@ -20,7 +20,10 @@ export function bodyFields(event: APIGatewayProxyEventV2): Record<string, string
       const value = JSON.parse(text) as unknown;
       if (value && typeof value === "object" && !Array.isArray(value)) {
         return Object.fromEntries(
-          Object.entries(value as Record<string, unknown>).filter(([, v]) => typeof v === "string") as [string, string][],
+          Object.entries(value as Record<string, unknown>).filter(([, v]) => typeof v === "string") as [
+            string,
+            string,
+          ][],
         );
       }
     } catch {
@@ -32,5 +35,8 @@ export function bodyFields(event: APIGatewayProxyEventV2): Record<string, string
 }
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 }

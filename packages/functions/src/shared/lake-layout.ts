@@ -23,7 +23,8 @@ export const firehoseDataPrefix =
   "!{partitionKeyFromLambda:zone}/date=!{partitionKeyFromLambda:date}/hour=!{partitionKeyFromLambda:hour}/";
 
 /** Where Firehose itself writes records it could not process (Lambda failure after retries). */
-export const firehoseErrorPrefix = "errors/firehose/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/";
+export const firehoseErrorPrefix =
+  "errors/firehose/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/";
 
 /** Source record backup prefix. */
 export const firehoseRawPrefix = "raw/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/";
@@ -60,7 +61,8 @@ export function evaluatePrefix(
         .replace("dd", iso.slice(8, 10))
         .replace("HH", iso.slice(11, 13));
     }
-    if (namespace === "firehose" && key === "error-output-type") return values.errorOutputType ?? "processing-failed";
+    if (namespace === "firehose" && key === "error-output-type")
+      return values.errorOutputType ?? "processing-failed";
     throw new Error(`unsupported prefix expression !{${namespace}:${key}}`);
   });
 }

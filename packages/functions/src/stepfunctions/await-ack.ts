@@ -23,7 +23,12 @@ export function createAwaitAckHandler(getDeps: DepsProvider<"store" | "clock" | 
   const handle = async (event: unknown): Promise<{ waiting: boolean }> => {
     const input = parseTaskInput(awaitAckInputSchema, event, "AwaitAck");
     const result = await beginAckWait(await getDeps(), input);
-    logger.info("awaiting acknowledgement", { incidentId: input.incidentId, tier: input.tier, round: input.round, waiting: result.waiting });
+    logger.info("awaiting acknowledgement", {
+      incidentId: input.incidentId,
+      tier: input.tier,
+      round: input.round,
+      waiting: result.waiting,
+    });
     return result;
   };
   return withObservability(middy(handle));

@@ -5,7 +5,11 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { z } from "zod";
 import { createAckLinkSigner, type AckLinkSigner } from "@driftwatch/core/escalation/ack-link";
 import { createChannelRouter } from "@driftwatch/core/escalation/channel-router";
-import { parsePolicyCatalogue, type PolicyCatalogue, type PolicyOverrides } from "@driftwatch/core/escalation/policy";
+import {
+  parsePolicyCatalogue,
+  type PolicyCatalogue,
+  type PolicyOverrides,
+} from "@driftwatch/core/escalation/policy";
 import { systemClock, type Clock } from "@driftwatch/core/ports/clock";
 import type { IncidentStore } from "@driftwatch/core/ports/incident-store";
 import type { NonceStore } from "@driftwatch/core/ports/nonce-store";
@@ -62,14 +66,19 @@ export const awsTokens = lazy(async () => createSfnTaskTokens(tracer.captureAWSv
  * with either until the old ones expire.
  */
 export const awsSigner = lazy(async () => {
-  const env = readConfig({ ACK_SIGNING_SECRET_ARN: required(), ACK_LINK_TTL_SECONDS: positiveInt(24 * 3600) });
+  const env = readConfig({
+    ACK_SIGNING_SECRET_ARN: required(),
+    ACK_LINK_TTL_SECONDS: positiveInt(24 * 3600),
+  });
   const keys = (await readSecretString(await secrets(), env.ACK_SIGNING_SECRET_ARN))
     .split(/\r?\n/)
     .map((k) => k.trim())
     .filter(Boolean)
     .map((k) => Buffer.from(k, "utf8"));
   if (keys.length === 0 || keys.some((k) => k.length < 32)) {
-    throw new ConfigurationError("ACK_SIGNING_SECRET_ARN secret must hold keys of at least 32 characters, one per line");
+    throw new ConfigurationError(
+      "ACK_SIGNING_SECRET_ARN secret must hold keys of at least 32 characters, one per line",
+    );
   }
   return createAckLinkSigner({ keys, ttlSeconds: env.ACK_LINK_TTL_SECONDS });
 });
@@ -86,9 +95,15 @@ export const awsNotifier = lazy(async (): Promise<Notifier> => {
   const sns = createSnsNotifier(tracer.captureAWSv3Client(new SNSClient({})), env.SNS_TOPIC_ARNS);
   let webhook: Notifier | undefined;
   if (env.WEBHOOK_SECRET_ARN) {
-    const raw = JSON.parse(await readSecretString(await secrets(), env.WEBHOOK_SECRET_ARN)) as Record<string, unknown>;
+    const raw = JSON.parse(await readSecretString(await secrets(), env.WEBHOOK_SECRET_ARN)) as Record<
+      string,
+      unknown
+    >;
     const parsed = webhookEndpointsSchema.safeParse(typeof raw.url === "string" ? { oncall: raw } : raw);
-    if (!parsed.success) throw new ConfigurationError("WEBHOOK_SECRET_ARN secret must be {url, signingSecret} or {name: {url, signingSecret}}");
+    if (!parsed.success)
+      throw new ConfigurationError(
+        "WEBHOOK_SECRET_ARN secret must be {url, signingSecret} or {name: {url, signingSecret}}",
+      );
     webhook = createWebhookNotifier(parsed.data, { clock: systemClock });
   }
   return createChannelRouter({ sns, webhook });
@@ -103,7 +118,10 @@ export const awsPolicies = lazy(async () => {
   });
   return {
     catalogue: parsePolicyCatalogue(env.ESCALATION_POLICIES),
-    overrides: { ackTimeoutSeconds: env.ESCALATION_ACK_TIMEOUT_SECONDS, quietSeconds: env.ESCALATION_QUIET_SECONDS },
+    overrides: {
+      ackTimeoutSeconds: env.ESCALATION_ACK_TIMEOUT_SECONDS,
+      quietSeconds: env.ESCALATION_QUIET_SECONDS,
+    },
   };
 });
 

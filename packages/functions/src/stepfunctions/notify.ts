@@ -29,11 +29,22 @@ export function createNotifyHandler(
     try {
       const result = await notifyChannel(deps, input);
       if (result.status === "sent") metrics.addMetric("NotificationsSent", MetricUnit.Count, 1);
-      logger.info("notify", { incidentId: input.incidentId, tier: input.tier.number, round: input.round, channel: input.channel, status: result.status });
+      logger.info("notify", {
+        incidentId: input.incidentId,
+        tier: input.tier.number,
+        round: input.round,
+        channel: input.channel,
+        status: result.status,
+      });
       return { status: result.status };
     } catch (error) {
       metrics.addMetric("NotificationAttemptsFailed", MetricUnit.Count, 1);
-      logger.warn("notify failed", { incidentId: input.incidentId, channel: input.channel, error: (error as Error).name, code: (error as { code?: string }).code });
+      logger.warn("notify failed", {
+        incidentId: input.incidentId,
+        channel: input.channel,
+        error: (error as Error).name,
+        code: (error as { code?: string }).code,
+      });
       throw error;
     }
   };

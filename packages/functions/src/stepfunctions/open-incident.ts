@@ -16,10 +16,16 @@ export function createOpenIncidentHandler(getDeps: DepsProvider<"store" | "clock
     const input = parseTaskInput(openIncidentInputSchema, event, "OpenOrFold");
     const result = await openOrFold(await getDeps(), input.alert, input.executionName);
     metrics.addMetric(result.action === "opened" ? "IncidentsOpened" : "AlertsFolded", MetricUnit.Count, 1);
-    logger.info("open or fold", { incidentId: result.incidentId, action: result.action, alertId: input.alert.alertId });
+    logger.info("open or fold", {
+      incidentId: result.incidentId,
+      action: result.action,
+      alertId: input.alert.alertId,
+    });
     return result;
   };
   return withObservability(middy(handle));
 }
 
-export const handler = createOpenIncidentHandler(lazy(async () => ({ store: await awsStore(), clock: systemClock })));
+export const handler = createOpenIncidentHandler(
+  lazy(async () => ({ store: await awsStore(), clock: systemClock })),
+);

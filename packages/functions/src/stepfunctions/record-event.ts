@@ -40,7 +40,14 @@ export function createRecordEventHandler(getDeps: DepsProvider<"store" | "clock"
     metrics.addMetric(EVENT_METRICS[input.type], MetricUnit.Count, 1);
     const detail = [input.step, input.error?.Error].filter(Boolean).join(": ") || undefined;
     const log = input.type === "ack_timeout" ? logger.info.bind(logger) : logger.warn.bind(logger);
-    log("escalation event", { incidentId: input.incidentId, type: input.type, tier: input.tier, round: input.round, channel: input.channel, detail });
+    log("escalation event", {
+      incidentId: input.incidentId,
+      type: input.type,
+      tier: input.tier,
+      round: input.round,
+      channel: input.channel,
+      detail,
+    });
     if (!input.incidentId) return { recorded: false };
     return recordEscalationEvent(await getDeps(), {
       incidentId: input.incidentId,
@@ -54,4 +61,6 @@ export function createRecordEventHandler(getDeps: DepsProvider<"store" | "clock"
   return withObservability(middy(handle));
 }
 
-export const handler = createRecordEventHandler(lazy(async () => ({ store: await awsStore(), clock: systemClock })));
+export const handler = createRecordEventHandler(
+  lazy(async () => ({ store: await awsStore(), clock: systemClock })),
+);

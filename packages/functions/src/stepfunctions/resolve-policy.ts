@@ -14,7 +14,9 @@ export const resolvePolicyInputSchema = z.object({ incidentId: z.string().min(1)
  * Task `ResolvePolicy`: model > manufacturer > default policy for the alert's device, in the shape the state
  * machine iterates (tier numbers and counts precomputed); recorded on the incident.
  */
-export function createResolvePolicyHandler(getDeps: DepsProvider<"store" | "clock" | "catalogue" | "overrides">) {
+export function createResolvePolicyHandler(
+  getDeps: DepsProvider<"store" | "clock" | "catalogue" | "overrides">,
+) {
   const handle = async (event: unknown): Promise<ExecutionPolicy> => {
     const input = parseTaskInput(resolvePolicyInputSchema, event, "ResolvePolicy");
     const deps = await getDeps();
@@ -22,9 +24,18 @@ export function createResolvePolicyHandler(getDeps: DepsProvider<"store" | "cloc
     const execution = toExecutionPolicy(policy, scope, deps.overrides);
     await deps.store.update(input.incidentId, {
       set: { policyId: policy.id },
-      entry: { at: new Date(deps.clock.now()).toISOString(), type: "policy", detail: `${scope}:${policy.id}` },
+      entry: {
+        at: new Date(deps.clock.now()).toISOString(),
+        type: "policy",
+        detail: `${scope}:${policy.id}`,
+      },
     });
-    logger.info("policy resolved", { incidentId: input.incidentId, policyId: policy.id, scope, tiers: execution.tierCount });
+    logger.info("policy resolved", {
+      incidentId: input.incidentId,
+      policyId: policy.id,
+      scope,
+      tiers: execution.tierCount,
+    });
     return execution;
   };
   return withObservability(middy(handle));

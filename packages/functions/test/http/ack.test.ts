@@ -6,10 +6,19 @@ import type { NonceStore } from "@driftwatch/core/ports/nonce-store";
 import { createAckHandler } from "../../src/http/ack.ts";
 import { configureObservability } from "../../src/shared/observability.ts";
 import { createIncidentsApiHandler } from "../../src/http/incidents.ts";
-import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "../../../core/test/incidents/memory-incident-store.ts";
+import {
+  fixedClock,
+  MemoryIncidentStore,
+  RecordingTaskTokens,
+} from "../../../core/test/incidents/memory-incident-store.ts";
 
 const context = { functionName: "ack", awsRequestId: "r" } as Context;
-const event = (method: string, query: Record<string, string> = {}, body?: string, rawPath = "/ack"): APIGatewayProxyEventV2 =>
+const event = (
+  method: string,
+  query: Record<string, string> = {},
+  body?: string,
+  rawPath = "/ack",
+): APIGatewayProxyEventV2 =>
   ({
     version: "2.0",
     rawPath,
@@ -26,10 +35,27 @@ async function setup() {
   const tokens = new RecordingTaskTokens();
   const clock = fixedClock(Date.parse("2026-01-01T00:00:00Z"));
   const used = new Set<string>();
-  const nonces: NonceStore = { consume: async (n) => (used.has(n) ? false : (used.add(n), true)), release: async (n) => void used.delete(n) };
+  const nonces: NonceStore = {
+    consume: async (n) => (used.has(n) ? false : (used.add(n), true)),
+    release: async (n) => void used.delete(n),
+  };
   const signer = createAckLinkSigner({ keys: [new Uint8Array(32).fill(3)], ttlSeconds: 600 });
   const deps = { store, tokens, clock, nonces, signer };
-  const { incidentId } = await openOrFold(deps, { alertId: "a", kind: "anomaly", rule: "anomaly", deviceId: "pump-1", ts: "", windowStart: "", metrics: {}, attribution: [], message: "" }, "a");
+  const { incidentId } = await openOrFold(
+    deps,
+    {
+      alertId: "a",
+      kind: "anomaly",
+      rule: "anomaly",
+      deviceId: "pump-1",
+      ts: "",
+      windowStart: "",
+      metrics: {},
+      attribution: [],
+      message: "",
+    },
+    "a",
+  );
   const link = signer.issue({ incidentId, tier: 1, round: 1, channel: "sns:tier-1" }, clock.now());
   return { deps, incidentId, link, clock, store, ack: createAckHandler(async () => deps) };
 }
@@ -52,7 +78,14 @@ describe("acknowledge link handler", () => {
 
   it("POST takes the name from the form; bad input gets clear 4xx pages", async () => {
     const { ack, link, clock } = await setup();
-    const posted = await ack(event("POST", {}, `token=${encodeURIComponent(link.token)}&by=${encodeURIComponent("<script>x</script>Ana")}`), context);
+    const posted = await ack(
+      event(
+        "POST",
+        {},
+        `token=${encodeURIComponent(link.token)}&by=${encodeURIComponent("<script>x</script>Ana")}`,
+      ),
+      context,
+    );
     expect(posted.statusCode).toBe(200);
     expect(posted.body).toContain("scriptx/scriptAna");
     expect(posted.body).not.toContain("<script>");
@@ -68,10 +101,19 @@ describe("acknowledge link handler", () => {
     const api = createIncidentsApiHandler(async () => deps, { defaultActor: "local-operator" });
     const list = await api(event("GET", {}, undefined, "/api/incidents"), context);
     expect(JSON.parse(list.body!)).toHaveLength(1);
-    const acked = await api({ ...event("POST", {}, undefined, `/api/incidents/${incidentId}/ack`), body: '{"by":"Kim"}' }, context);
-    expect(JSON.parse(acked.body!)).toMatchObject({ outcome: "acknowledged", incident: { acknowledgedBy: "Kim" } });
+    const acked = await api(
+      { ...event("POST", {}, undefined, `/api/incidents/${incidentId}/ack`), body: '{"by":"Kim"}' },
+      context,
+    );
+    expect(JSON.parse(acked.body!)).toMatchObject({
+      outcome: "acknowledged",
+      incident: { acknowledgedBy: "Kim" },
+    });
     const resolved = await api(event("POST", {}, undefined, `/api/incidents/${incidentId}/resolve`), context);
-    expect(JSON.parse(resolved.body!)).toMatchObject({ outcome: "resolved", incident: { state: "resolved", resolvedBy: "local-operator" } });
+    expect(JSON.parse(resolved.body!)).toMatchObject({
+      outcome: "resolved",
+      incident: { state: "resolved", resolvedBy: "local-operator" },
+    });
     expect((await api(event("GET", {}, undefined, "/api/incidents/inc-none"), context)).statusCode).toBe(404);
     expect((await api(event("DELETE", {}, undefined, "/api/incidents"), context)).statusCode).toBe(405);
   });

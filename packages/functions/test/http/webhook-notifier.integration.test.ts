@@ -49,7 +49,9 @@ const secret = "a-signing-secret-of-some-length";
 describe("webhook notifier", () => {
   it("posts Slack-compatible JSON with a verifiable signature", async () => {
     const { url, requests } = await receiver([]);
-    await createWebhookNotifier({ oncall: { url, signingSecret: secret } }, { clock: systemClock }).send(notification);
+    await createWebhookNotifier({ oncall: { url, signingSecret: secret } }, { clock: systemClock }).send(
+      notification,
+    );
     expect(requests).toHaveLength(1);
     const [{ headers, body }] = requests;
     expect(JSON.parse(body).text).toContain(notification.ackUrl);
@@ -66,17 +68,25 @@ describe("webhook notifier", () => {
 
   it("retries 5xx and 429 with backoff, then succeeds", async () => {
     const { url, requests } = await receiver([503, 429]);
-    await createWebhookNotifier({ oncall: { url, signingSecret: secret } }, { clock: systemClock, baseDelayMs: 5 }).send(notification);
+    await createWebhookNotifier(
+      { oncall: { url, signingSecret: secret } },
+      { clock: systemClock, baseDelayMs: 5 },
+    ).send(notification);
     expect(requests).toHaveLength(3);
   });
 
   it("gives up with ChannelUnavailableError (the state machine retries) or ChannelRejectedError on 4xx", async () => {
     const { url, requests } = await receiver([500, 500, 500, 400]);
-    const notifier = createWebhookNotifier({ oncall: { url, signingSecret: secret } }, { clock: systemClock, baseDelayMs: 1, attempts: 3 });
+    const notifier = createWebhookNotifier(
+      { oncall: { url, signingSecret: secret } },
+      { clock: systemClock, baseDelayMs: 1, attempts: 3 },
+    );
     await expect(notifier.send(notification)).rejects.toBeInstanceOf(ChannelUnavailableError);
     await expect(notifier.send(notification)).rejects.toBeInstanceOf(ChannelRejectedError);
     expect(requests).toHaveLength(4);
-    await expect(notifier.send({ ...notification, channel: "webhook:other" })).rejects.toBeInstanceOf(ChannelRejectedError);
+    await expect(notifier.send({ ...notification, channel: "webhook:other" })).rejects.toBeInstanceOf(
+      ChannelRejectedError,
+    );
   });
 
   it("treats an unreachable receiver as unavailable", async () => {

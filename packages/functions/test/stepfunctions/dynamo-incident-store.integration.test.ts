@@ -63,7 +63,9 @@ describe("DynamoDB incident store (dynalite)", () => {
   it("applies conditional updates and returns the task token they replaced", async () => {
     const a = newIncident(alert("u1", "dev-upd"), "u1", new Date());
     await store.open(a);
-    expect((await store.update(a.id, { expectStates: ["open"], taskToken: "tok-1" }))?.previousTaskToken).toBeUndefined();
+    expect(
+      (await store.update(a.id, { expectStates: ["open"], taskToken: "tok-1" }))?.previousTaskToken,
+    ).toBeUndefined();
     const acked = await store.update(a.id, {
       expectStates: ["open", "unacknowledged"],
       state: "acknowledged",
@@ -75,13 +77,21 @@ describe("DynamoDB incident store (dynalite)", () => {
     expect(acked?.incident).toMatchObject({ state: "acknowledged", acknowledgedBy: "Dana" });
     expect(await store.update(a.id, { expectStates: ["open"], state: "acknowledged" })).toBeUndefined();
     expect((await store.get(a.id))!.taskToken).toBeUndefined();
-    await expect(store.update("inc-none", { state: "resolved" })).rejects.toBeInstanceOf(IncidentNotFoundError);
+    await expect(store.update("inc-none", { state: "resolved" })).rejects.toBeInstanceOf(
+      IncidentNotFoundError,
+    );
   });
 
   it("records notifications, lists newest first, and closes only its own pointer", async () => {
     const a = newIncident(alert("n1", "dev-list"), "n1", new Date("2030-01-01T00:00:00Z"));
     await store.open(a);
-    await store.markNotified(a.id, "1#1#outbox", { at: "2030-01-01T00:00:01.000Z", type: "notified", tier: 1, round: 1, channel: "outbox" }, 1, 1);
+    await store.markNotified(
+      a.id,
+      "1#1#outbox",
+      { at: "2030-01-01T00:00:01.000Z", type: "notified", tier: 1, round: 1, channel: "outbox" },
+      1,
+      1,
+    );
     const record = (await store.get(a.id))!;
     expect(record.notified).toEqual(["1#1#outbox"]);
     expect(record.incident.tier).toBe(1);

@@ -23,7 +23,14 @@ export function localFunctionArn(key: string): string {
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:driftwatch-local-${key}`;
 }
 
-const FUNCTION_KEYS: TaskFunctionKey[] = ["openIncident", "resolvePolicy", "notify", "awaitAck", "recordEvent", "checkQuiet"];
+const FUNCTION_KEYS: TaskFunctionKey[] = [
+  "openIncident",
+  "resolvePolicy",
+  "notify",
+  "awaitAck",
+  "recordEvent",
+  "checkQuiet",
+];
 
 /**
  * Synthesizes the escalation state machine with the same CDK construct the Escalation stack uses (in a bare CDK
@@ -32,14 +39,18 @@ const FUNCTION_KEYS: TaskFunctionKey[] = ["openIncident", "resolvePolicy", "noti
  */
 export function synthesizeEscalationDefinition(fallbackPolicy: ExecutionPolicy): SynthesizedEscalation {
   const app = new App({ outdir: undefined, context: { "aws:cdk:disable-version-reporting": true } });
-  const stack = new Stack(app, "DriftwatchLocalEscalation", { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const stack = new Stack(app, "DriftwatchLocalEscalation", {
+    env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
+  });
   const placeholder = (key: TaskFunctionKey) =>
     new lambda.Function(stack, key, {
       runtime: lambda.Runtime.NODEJS_22_X,
       handler: "index.handler",
       code: lambda.Code.fromInline("exports.handler = async () => ({})"),
     });
-  const functions = Object.fromEntries(FUNCTION_KEYS.map((k) => [k, placeholder(k)])) as unknown as EscalationTaskFunctions;
+  const functions = Object.fromEntries(
+    FUNCTION_KEYS.map((k) => [k, placeholder(k)]),
+  ) as unknown as EscalationTaskFunctions;
   new EscalationStateMachine(stack, "Escalation", { functions, fallbackPolicy });
 
   const logicalToKey = new Map<string, TaskFunctionKey>();
@@ -51,8 +62,11 @@ export function synthesizeEscalationDefinition(fallbackPolicy: ExecutionPolicy):
   const template = app.synth().getStackByName(stack.stackName).template as {
     Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
   };
-  const machines = Object.values(template.Resources).filter((r) => r.Type === "AWS::StepFunctions::StateMachine");
-  if (machines.length !== 1) throw new Error(`expected one state machine in the synthesized template, found ${machines.length}`);
+  const machines = Object.values(template.Resources).filter(
+    (r) => r.Type === "AWS::StepFunctions::StateMachine",
+  );
+  if (machines.length !== 1)
+    throw new Error(`expected one state machine in the synthesized template, found ${machines.length}`);
 
   const functionsByArn: Record<string, TaskFunctionKey> = {};
   const resolve = (value: unknown): string => {
@@ -65,7 +79,8 @@ export function synthesizeEscalationDefinition(fallbackPolicy: ExecutionPolicy):
     if (v["Fn::GetAtt"]) {
       const [logicalId, attribute] = v["Fn::GetAtt"] as [string, string];
       const key = logicalToKey.get(logicalId);
-      if (!key || attribute !== "Arn") throw new Error(`unexpected reference ${logicalId}.${attribute} in the definition`);
+      if (!key || attribute !== "Arn")
+        throw new Error(`unexpected reference ${logicalId}.${attribute} in the definition`);
       const arn = localFunctionArn(key);
       functionsByArn[arn] = key;
       return arn;

@@ -48,10 +48,14 @@ export interface LocalEscalationService extends LocalService {
  * (`$DATA_DIR/outbox/`). Publishes `context.escalationStarter`; serves `/ack` (GET/POST) and `/api/incidents`.
  * Status counters `escalation.incidents` and `escalation.notifications`.
  */
-export async function startEscalation(context: LocalContext, options: EscalationServiceOptions = {}): Promise<LocalEscalationService> {
+export async function startEscalation(
+  context: LocalContext,
+  options: EscalationServiceOptions = {},
+): Promise<LocalEscalationService> {
   const { config } = context;
   const storage = context.storage;
-  if (!storage) throw new ConfigurationError("the escalation service needs the storage service (context.storage)");
+  if (!storage)
+    throw new ConfigurationError("the escalation service needs the storage service (context.storage)");
   const incidentsTable = storage.tableNames[tables.incidents.envVar];
   const noncesTable = storage.tableNames[tables.ackNonces.envVar];
   if (!incidentsTable || !noncesTable) {
@@ -64,7 +68,10 @@ export async function startEscalation(context: LocalContext, options: Escalation
   const outboxDir = path.join(config.dataDir, "outbox");
   const outbox = createOutboxNotifier(outboxDir, (n, file) => {
     context.status.inc("escalation.notifications");
-    context.log("escalation", `notified ${n.incidentId} tier ${n.tier} round ${n.round} via ${n.channel} → ${path.basename(file)}`);
+    context.log(
+      "escalation",
+      `notified ${n.incidentId} tier ${n.tier} round ${n.round} via ${n.channel} → ${path.basename(file)}`,
+    );
   });
   const notifier = options.wrapNotifier ? options.wrapNotifier(outbox) : outbox;
   // Every channel kind goes to the outbox locally (no SNS, no outbound webhooks offline).
@@ -104,14 +111,16 @@ export async function startEscalation(context: LocalContext, options: Escalation
     retryIntervalMs: options.retryIntervalMs,
     log: (message) => context.log("escalation", message),
     onTaskResult: (key, result) => {
-      if (key === "openIncident" && (result as { action?: string })?.action === "opened") context.status.inc("escalation.incidents");
+      if (key === "openIncident" && (result as { action?: string })?.action === "opened")
+        context.status.inc("escalation.incidents");
     },
   });
   context.escalationStarter = engine;
 
   const ack = createAckHandler(deps);
   const api = createIncidentsApiHandler(deps, { defaultActor: "local-operator" });
-  const lambdaContext = (name: string) => createLambdaContext({ functionName: `driftwatch-local-${name}`, timeoutMs: 30_000 });
+  const lambdaContext = (name: string) =>
+    createLambdaContext({ functionName: `driftwatch-local-${name}`, timeoutMs: 30_000 });
   const ackRoute = async (req: HttpRequest) =>
     fromApiResult(await ack(toApiEvent(req, `${req.method} /ack`), lambdaContext("ack")));
   const apiRoute = async (req: HttpRequest) =>

@@ -53,7 +53,10 @@ function readPath(value: unknown, jsonPath: string): unknown {
     .slice(1)
     .split(".")
     .filter(Boolean)
-    .reduce<unknown>((v, key) => (v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined), value);
+    .reduce<unknown>(
+      (v, key) => (v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined),
+      value,
+    );
 }
 
 /**
@@ -78,9 +81,16 @@ export class LocalEscalationEngine implements EscalationStarter {
     this.machine = new StateMachine(definition);
     for (const [stateName, state] of Object.entries(definition.States)) {
       if (state.Type !== "Task") continue;
-      const task = state as { Resource: string; Parameters?: { FunctionName?: string }; TimeoutSeconds?: number; TimeoutSecondsPath?: string; Retry?: unknown[] };
+      const task = state as {
+        Resource: string;
+        Parameters?: { FunctionName?: string };
+        TimeoutSeconds?: number;
+        TimeoutSecondsPath?: string;
+        Retry?: unknown[];
+      };
       const key = options.escalation.functionsByArn[task.Parameters?.FunctionName ?? ""];
-      if (!key) throw new Error(`task state ${stateName} calls an unknown function ${task.Parameters?.FunctionName}`);
+      if (!key)
+        throw new Error(`task state ${stateName} calls an unknown function ${task.Parameters?.FunctionName}`);
       if (task.Resource === LAMBDA_INVOKE) {
         this.overrides[stateName] = async (input) => {
           const payload = (input as { Payload?: unknown }).Payload ?? {};
@@ -91,8 +101,13 @@ export class LocalEscalationEngine implements EscalationStarter {
         this.overrides[stateName] = async (input) => {
           const payload = (input as { Payload?: { taskToken?: string } }).Payload ?? {};
           const token = payload.taskToken;
-          if (!token) throw Object.assign(new Error("waitForTaskToken payload lacks the task token"), { name: "States.Runtime" });
-          const timeoutSeconds = Number(task.TimeoutSeconds ?? (task.TimeoutSecondsPath ? readPath(input, task.TimeoutSecondsPath) : 60));
+          if (!token)
+            throw Object.assign(new Error("waitForTaskToken payload lacks the task token"), {
+              name: "States.Runtime",
+            });
+          const timeoutSeconds = Number(
+            task.TimeoutSeconds ?? (task.TimeoutSecondsPath ? readPath(input, task.TimeoutSecondsPath) : 60),
+          );
           const parked = options.tokens.park(token, (timeoutSeconds + 5) * 1000);
           try {
             await this.invoke(key, payload);
@@ -105,16 +120,22 @@ export class LocalEscalationEngine implements EscalationStarter {
       } else {
         throw new Error(`task state ${stateName} uses ${task.Resource}, which local mode does not run`);
       }
-      if (options.retryIntervalMs !== undefined && task.Retry) this.retryOverrides[stateName] = options.retryIntervalMs;
+      if (options.retryIntervalMs !== undefined && task.Retry)
+        this.retryOverrides[stateName] = options.retryIntervalMs;
     }
     if (options.namesFile && fs.existsSync(options.namesFile)) {
-      for (const line of fs.readFileSync(options.namesFile, "utf8").split("\n")) if (line) this.names.add(line);
+      for (const line of fs.readFileSync(options.namesFile, "utf8").split("\n"))
+        if (line) this.names.add(line);
     }
   }
 
   private async invoke(key: TaskFunctionKey, payload: unknown): Promise<unknown> {
-    const context = createLambdaContext({ functionName: `driftwatch-local-${key}`, timeoutMs: this.options.lambdaTimeoutMs ?? 30_000 });
-    if (this.stopped) throw Object.assign(new Error("local escalation is stopping"), { name: "States.Runtime" });
+    const context = createLambdaContext({
+      functionName: `driftwatch-local-${key}`,
+      timeoutMs: this.options.lambdaTimeoutMs ?? 30_000,
+    });
+    if (this.stopped)
+      throw Object.assign(new Error("local escalation is stopping"), { name: "States.Runtime" });
     const call = this.options.handlers[key](structuredClone(payload), context);
     this.inFlight.add(call);
     void call.catch(() => undefined).finally(() => this.inFlight.delete(call));
@@ -151,7 +172,10 @@ export class LocalEscalationEngine implements EscalationStarter {
           Name: executionName,
           RoleArn: "arn:aws:iam::000000000000:role/driftwatch-local-escalation",
         },
-        StateMachine: { Id: "arn:aws:states:us-east-1:000000000000:stateMachine:driftwatch-local-escalation", Name: "driftwatch-local-escalation" },
+        StateMachine: {
+          Id: "arn:aws:states:us-east-1:000000000000:stateMachine:driftwatch-local-escalation",
+          Name: "driftwatch-local-escalation",
+        },
         // `$$.Task.Token` is read once per evaluation of a task's Parameters: a fresh token every time.
         Task: {
           get Token() {
@@ -162,20 +186,22 @@ export class LocalEscalationEngine implements EscalationStarter {
     });
     this.aborts.set(executionName, execution.abort);
     this.executions.set(executionName, record);
-    record.done = execution.result.then(
-      (output) => {
-        record.status = this.stopped && output === null ? "ABORTED" : "SUCCEEDED";
-        record.output = output;
-      },
-      (error: Error) => {
-        record.status = "FAILED";
-        record.error = `${error.name}: ${error.message}`;
-        this.options.log?.(`execution ${executionName} failed: ${record.error}`);
-      },
-    ).finally(() => {
-      record.stoppedAt = new Date().toISOString();
-      this.aborts.delete(executionName);
-    });
+    record.done = execution.result
+      .then(
+        (output) => {
+          record.status = this.stopped && output === null ? "ABORTED" : "SUCCEEDED";
+          record.output = output;
+        },
+        (error: Error) => {
+          record.status = "FAILED";
+          record.error = `${error.name}: ${error.message}`;
+          this.options.log?.(`execution ${executionName} failed: ${record.error}`);
+        },
+      )
+      .finally(() => {
+        record.stoppedAt = new Date().toISOString();
+        this.aborts.delete(executionName);
+      });
     this.options.log?.(`execution ${executionName} started`);
     return { started: true };
   }

@@ -19,7 +19,10 @@ export interface LocalPolicySettings {
   quietSeconds: number;
 }
 
-export function localPolicySettings(ackTimeoutSeconds: number, env: NodeJS.ProcessEnv = process.env): LocalPolicySettings {
+export function localPolicySettings(
+  ackTimeoutSeconds: number,
+  env: NodeJS.ProcessEnv = process.env,
+): LocalPolicySettings {
   const quietSeconds = Number(env.DRIFTWATCH_AUTO_RESOLVE_SECONDS || 3600);
   const repeat = Number(env.DRIFTWATCH_ESCALATION_REPEAT || 0);
   const file = env.DRIFTWATCH_ESCALATION_POLICIES;

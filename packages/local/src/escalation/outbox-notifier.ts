@@ -14,7 +14,10 @@ export function outboxFileName(n: Notification): string {
  * `{incidentId, tier, channel, subject, body, ackUrl}`), written atomically (temp file + rename). Local mode
  * routes every channel kind here, so a policy written for AWS (`sns:…`, `webhook:…`) also works offline.
  */
-export function createOutboxNotifier(dir: string, onSent?: (n: Notification, file: string) => void): Notifier {
+export function createOutboxNotifier(
+  dir: string,
+  onSent?: (n: Notification, file: string) => void,
+): Notifier {
   fs.mkdirSync(dir, { recursive: true });
   return {
     async send(notification) {

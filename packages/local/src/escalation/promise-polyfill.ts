@@ -2,7 +2,11 @@
  * aws-local-stepfunctions 3.0.0 calls `Promise.withResolvers` (Node ≥ 22); Node 20 lacks it. Import this module
  * before the runner runs anything.
  */
-type WithResolvers = <T>() => { promise: Promise<T>; resolve: (value: T | PromiseLike<T>) => void; reject: (reason?: unknown) => void };
+type WithResolvers = <T>() => {
+  promise: Promise<T>;
+  resolve: (value: T | PromiseLike<T>) => void;
+  reject: (reason?: unknown) => void;
+};
 
 const P = Promise as unknown as { withResolvers?: WithResolvers };
 if (typeof P.withResolvers !== "function") {

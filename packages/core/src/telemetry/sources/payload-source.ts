@@ -45,11 +45,9 @@ export const deviceIdSchema = z
 export const METRIC_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 export const MAX_METRICS = 64;
 
-export const metricNameSchema = z
-  .string()
-  .refine((name) => METRIC_NAME.test(name), {
-    message: "metric names are 1-64 of A-Z a-z 0-9 _ . : - and start with a letter, digit or _",
-  });
+export const metricNameSchema = z.string().refine((name) => METRIC_NAME.test(name), {
+  message: "metric names are 1-64 of A-Z a-z 0-9 _ . : - and start with a letter, digit or _",
+});
 
 /** Throws `MissingDeviceIdError` unless `value` is a present, non-empty value. */
 export function requireDeviceId(value: unknown, field: string): void {

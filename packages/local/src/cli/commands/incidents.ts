@@ -35,7 +35,9 @@ async function call(url: string, init: RequestInit = {}): Promise<unknown> {
   }
   if (!response.ok) {
     const message = (body as { message?: string })?.message ?? text;
-    throw new IncidentsCommandError(`${init.method ?? "GET"} ${new URL(url).pathname} failed (${response.status}): ${message}`);
+    throw new IncidentsCommandError(
+      `${init.method ?? "GET"} ${new URL(url).pathname} failed (${response.status}): ${message}`,
+    );
   }
   return body;
 }
@@ -54,7 +56,11 @@ function table(incidents: IncidentView[]): string {
   ]);
   const header = ["ID", "DEVICE", "RULE", "STATE", "TIER", "OCC", "OPENED", "ACKNOWLEDGED"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join("  ")
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
@@ -80,18 +86,27 @@ export function registerIncidents(program: Command): void {
   for (const action of ["ack", "resolve"] as const) {
     incidents
       .command(`${action} <incidentId>`)
-      .description(action === "ack" ? "Acknowledge an incident (stops its escalation)" : "Resolve (close) an incident")
+      .description(
+        action === "ack" ? "Acknowledge an incident (stops its escalation)" : "Resolve (close) an incident",
+      )
       .option("--by <name>", "who is acting", process.env.USER || "local-operator")
       .option("--url <url>", "base URL of the instance")
       .option("--json", "print JSON")
       .action(async (incidentId: string, options: { by: string; url?: string; json?: boolean }) => {
         try {
-          const result = (await call(`${baseUrl(options.url)}/api/incidents/${encodeURIComponent(incidentId)}/${action}`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ by: options.by }),
-          })) as { outcome: string; incident: IncidentView };
-          process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.outcome}: ${result.incident.id} (${result.incident.state})\n`);
+          const result = (await call(
+            `${baseUrl(options.url)}/api/incidents/${encodeURIComponent(incidentId)}/${action}`,
+            {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ by: options.by }),
+            },
+          )) as { outcome: string; incident: IncidentView };
+          process.stdout.write(
+            options.json
+              ? `${JSON.stringify(result, null, 2)}\n`
+              : `${result.outcome}: ${result.incident.id} (${result.incident.state})\n`,
+          );
         } catch (error) {
           fail(error);
         }

@@ -8,4 +8,12 @@ import { registerMetrics } from "./metrics.ts";
 import { registerIncidents } from "./incidents.ts";
 
 /** Every subcommand registers itself here; one file per command in this folder. */
-export const commands: Array<(program: Command) => void> = [registerStart, registerDevices, registerSimulate, registerNabScore, registerNabEval, registerMetrics, registerIncidents];
+export const commands: Array<(program: Command) => void> = [
+  registerStart,
+  registerDevices,
+  registerSimulate,
+  registerNabScore,
+  registerNabEval,
+  registerMetrics,
+  registerIncidents,
+];
