@@ -65,26 +65,41 @@ function timeForest(c: Case, points: Float64Array[], seed: number): { rate: numb
   return { rate: ((points.length - WARM) / ms) * 1000, bytes: f.bytes() };
 }
 
-function timeDetector(c: Case, points: Float64Array[], seed: number): number {
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Detector `process()` rate: wall clock, and per CPU-second of this process (less sensitive to other load). */
+function timeDetector(c: Case, points: Float64Array[], seed: number): { rate: number; cpuRate: number } {
   const det = new AnomalyDetector(c.dimensions, { forest: { ...c.options, seed } });
   for (let i = 0; i < WARM; i++) det.process(points[i]);
+  const c0 = cpuMs();
   const t0 = performance.now();
-  for (let i = WARM; i < points.length; i++) det.process(points[i]);
-  return ((points.length - WARM) / (performance.now() - t0)) * 1000;
+  let sink = 0;
+  for (let i = WARM; i < points.length; i++) sink += det.process(points[i]).score;
+  const ms = performance.now() - t0;
+  const cms = cpuMs() - c0;
+  if (!Number.isFinite(sink)) throw new Error("non-finite score");
+  return { rate: ((points.length - WARM) / ms) * 1000, cpuRate: ((points.length - WARM) / cms) * 1000 };
 }
 
 const rows: Record<string, unknown>[] = [];
+const loadBefore = os.loadavg();
 for (const c of cases) {
   const points = data(c.dimensions, POINTS + WARM, 12345);
   timeForest(c, points.slice(0, 6000), 1); // JIT warm-up
   const forestRates: number[] = [];
   const detectorRates: number[] = [];
+  const detectorCpuRates: number[] = [];
   let bytes = 0;
   for (let r = 0; r < RUNS; r++) {
     const res = timeForest(c, points, r + 1);
     forestRates.push(res.rate);
     bytes = res.bytes;
-    detectorRates.push(timeDetector(c, points, r + 1));
+    const det = timeDetector(c, points, r + 1);
+    detectorRates.push(det.rate);
+    detectorCpuRates.push(det.cpuRate);
   }
   // Memory once the point store reaches its maximum (every tree holding distinct points).
   const full = new RandomCutForest(c.dimensions, c.options);
@@ -109,7 +124,10 @@ for (const c of cases) {
     forestPointsPerSecond: Math.round(median(forestRates)),
     forestRuns: forestRates.map(Math.round),
     detectorPointsPerSecond: Math.round(median(detectorRates)),
+    detectorRuns: detectorRates.map(Math.round),
+    detectorPointsPerCpuSecond: Math.round(median(detectorCpuRates)),
     javaReference: c.reference ?? null,
+    target: c.reference ? 1.5 * c.reference : null,
     memoryBytes: bytes,
     memoryBytesAtMaxStore: full.maxBytes(),
     checkpointBytes: plain.length,
@@ -119,15 +137,21 @@ for (const c of cases) {
   });
 }
 
+const loadAfter = os.loadavg();
 const mb = (b: unknown) => `${((b as number) / 1024 / 1024).toFixed(2)} MB`;
 const kb = (b: unknown) => `${Math.round((b as number) / 1024)} KB`;
 console.log(
   `RCF benchmark: ${RUNS} runs × ${POINTS} points after ${WARM} warm-up, one thread, node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"}`,
 );
 console.log(
+  `load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")} on ${os.cpus().length} cores`,
+);
+console.log(
   "case".padEnd(26) +
     "forest pts/s".padStart(13) +
     "detector pts/s".padStart(16) +
+    "det pts/cpu-s".padStart(15) +
+    "1.5×Java".padStart(10) +
     "Java ref".padStart(10) +
     "memory".padStart(10) +
     "mem max".padStart(10) +
@@ -141,6 +165,8 @@ for (const r of rows) {
     String(r.case).padEnd(26) +
       String(r.forestPointsPerSecond).padStart(13) +
       String(r.detectorPointsPerSecond).padStart(16) +
+      String(r.detectorPointsPerCpuSecond).padStart(15) +
+      String(r.target ?? "-").padStart(10) +
       String(r.javaReference ?? "-").padStart(10) +
       mb(r.memoryBytes).padStart(10) +
       mb(r.memoryBytesAtMaxStore).padStart(10) +
@@ -154,6 +180,6 @@ const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results"
 mkdirSync(outDir, { recursive: true });
 writeFileSync(
   path.join(outDir, "rcf.json"),
-  `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, runs: RUNS, points: POINTS, warmup: WARM, results: rows }, null, 2)}\n`,
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter, runs: RUNS, points: POINTS, warmup: WARM, results: rows }, null, 2)}\n`,
 );
 console.log(`wrote ${path.join(outDir, "rcf.json")}`);

@@ -1,5 +1,5 @@
 import { ByteWriter } from "./binary.ts";
-import { openCheckpoint, sealCheckpoint } from "./checkpoint.ts";
+import { CHECKPOINT_VERSION_NO_TAIL, openCheckpoint, sealCheckpoint } from "./checkpoint.ts";
 import { CheckpointFormatError } from "./errors.ts";
 import { readForest, writeForest } from "./forest-state.ts";
 import { RandomCutForest } from "./forest.ts";
@@ -96,7 +96,7 @@ export class AnomalyDetector {
   }
 
   static fromCheckpoint(bytes: Uint8Array): AnomalyDetector {
-    const { reader } = openCheckpoint(bytes);
+    const { version, reader } = openCheckpoint(bytes);
     try {
       const header = JSON.parse(new TextDecoder().decode(reader.bytes(reader.varint()))) as {
         dimensions: unknown;
@@ -118,7 +118,7 @@ export class AnomalyDetector {
       const n = reader.varint();
       const state = new Float64Array(n);
       for (let i = 0; i < n; i++) state[i] = reader.f64();
-      detector.thresholder.restore(state);
+      detector.thresholder.restore(state, version === CHECKPOINT_VERSION_NO_TAIL);
       if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");
       return detector;
     } catch (cause) {

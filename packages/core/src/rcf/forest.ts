@@ -4,9 +4,11 @@ import { decayRate, resolveForestOptions, type ForestOptions, type ForestOptions
 import { PointStore } from "./point-store.ts";
 import { RNG_WORDS, nextOpenUnit, seedRng } from "./random.ts";
 import { TimeDecaySampler } from "./sampler.ts";
-import { RandomCutTree } from "./tree.ts";
+import { RandomCutTree, descendFour } from "./tree.ts";
 
 const FLOAT32_MAX = 3.4028234663852886e38;
+/** Sequence indices over which a cached sampler refusal bound stays valid. */
+const BOUND_SPAN = 256;
 
 export interface Attribution {
   /** Per input metric: part of the score due to the point lying above what the forest has seen. */
@@ -40,6 +42,16 @@ export class RandomCutForest {
   /** @internal */ entriesSeen = 0;
   private readonly query: Float64Array;
   private readonly path: Int32Array;
+  /** Paths of four trees walked in lockstep (stride sampleSize + 1) and their leaves and depths. */
+  private readonly paths: Int32Array;
+  private readonly leaves: Int32Array;
+  private touched = 0;
+  /**
+   * Per tree, a draw u below `rejectBelow[t]` is surely refused by its full sampler at every sequence index up
+   * to `boundUntil[t]` (derived from the heap's largest key; −1 = stale), so most updates skip the two logs.
+   */
+  private readonly rejectBelow: Float64Array;
+  private readonly boundUntil: Float64Array;
   private readonly hiScratch: Float64Array;
   private readonly loScratch: Float64Array;
   private readonly metricOf: Int32Array;
@@ -67,6 +79,10 @@ export class RandomCutForest {
     this.shingle = new Float64Array(D);
     this.query = new Float64Array(D);
     this.path = new Int32Array(o.sampleSize + 1);
+    this.paths = new Int32Array(4 * (o.sampleSize + 1));
+    this.leaves = new Int32Array(8);
+    this.rejectBelow = new Float64Array(o.numberOfTrees);
+    this.boundUntil = new Float64Array(o.numberOfTrees).fill(-1);
     this.hiScratch = new Float64Array(dimensions);
     this.loScratch = new Float64Array(dimensions);
     this.metricOf = new Int32Array(D);
@@ -118,11 +134,28 @@ export class RandomCutForest {
     this.buildQuery(point);
     const pts = this.store.data;
     const q = this.query;
-    const path = this.path;
-    let sum = 0;
     const trees = this.trees;
-    for (let t = 0; t < trees.length; t++) sum += trees[t].score(q, pts, path);
-    return sum / trees.length;
+    const n = trees.length;
+    const paths = this.paths;
+    const leaves = this.leaves;
+    const stride = this.options.sampleSize + 1;
+    const descend = descendFour;
+    let sum = 0;
+    let t = 0;
+    for (; t + 4 <= n; t += 4) {
+      const a = trees[t];
+      const b = trees[t + 1];
+      const c = trees[t + 2];
+      const d = trees[t + 3];
+      if (a.totalMass === 0 || b.totalMass === 0 || c.totalMass === 0 || d.totalMass === 0) break;
+      descend(a, b, c, d, q, paths, stride, leaves);
+      sum += a.scoreAlong(q, pts, paths, 0, leaves[4], leaves[0]);
+      sum += b.scoreAlong(q, pts, paths, stride, leaves[5], leaves[1]);
+      sum += c.scoreAlong(q, pts, paths, 2 * stride, leaves[6], leaves[2]);
+      sum += d.scoreAlong(q, pts, paths, 3 * stride, leaves[7], leaves[3]);
+    }
+    for (; t < n; t++) sum += trees[t].score(q, pts, this.path);
+    return sum / n;
   }
 
   /**
@@ -153,22 +186,43 @@ export class RandomCutForest {
     this.buildQuery(point);
     const pts = this.store.data;
     const trees = this.trees;
-    const w = 1 / trees.length;
+    const n = trees.length;
+    const w = 1 / n;
+    const q = this.query;
+    const metricOf = this.metricOf;
+    const hi = this.hiScratch;
+    const lo = this.loScratch;
+    const paths = this.paths;
+    const leaves = this.leaves;
+    const stride = this.options.sampleSize + 1;
+    const s1 = stride;
+    const s2 = 2 * stride;
+    const s3 = 3 * stride;
+    const D = this.shingledDimensions;
+    const descend = descendFour;
     let sum = 0;
-    for (let t = 0; t < trees.length; t++) {
-      sum += trees[t].attribute(
-        this.query,
-        pts,
-        this.path,
-        this.metricOf,
-        this.hiScratch,
-        this.loScratch,
-        high,
-        low,
-        w,
-      );
+    let t = 0;
+    // Trees four at a time: their walks down overlap in the memory system; then each walks back up.
+    for (; t + 4 <= n; t += 4) {
+      const a = trees[t];
+      const b = trees[t + 1];
+      const c = trees[t + 2];
+      const d = trees[t + 3];
+      if (a.totalMass === 0 || b.totalMass === 0 || c.totalMass === 0 || d.totalMass === 0) break;
+      descend(a, b, c, d, q, paths, stride, leaves);
+      // Touch the four leaf points together so their cache misses overlap too.
+      this.touched =
+        pts[a.leafPoint[~leaves[0]] * D] +
+        pts[b.leafPoint[~leaves[1]] * D] +
+        pts[c.leafPoint[~leaves[2]] * D] +
+        pts[d.leafPoint[~leaves[3]] * D];
+      sum += a.attributeAlong(q, pts, paths, 0, leaves[4], leaves[0], metricOf, hi, lo, high, low, w);
+      sum += b.attributeAlong(q, pts, paths, s1, leaves[5], leaves[1], metricOf, hi, lo, high, low, w);
+      sum += c.attributeAlong(q, pts, paths, s2, leaves[6], leaves[2], metricOf, hi, lo, high, low, w);
+      sum += d.attributeAlong(q, pts, paths, s3, leaves[7], leaves[3], metricOf, hi, lo, high, low, w);
     }
-    return sum / trees.length;
+    for (; t < n; t++) sum += trees[t].attribute(q, pts, this.path, metricOf, hi, lo, high, low, w);
+    return sum / n;
   }
 
   /** Adds `point` to the shingle and, once the shingle is full, offers the forest point to every tree's sampler. */
@@ -190,10 +244,26 @@ export class RandomCutForest {
     const trees = this.trees;
     const samplers = this.samplers;
     const rng = this.rng;
+    const rejectBelow = this.rejectBelow;
+    const boundUntil = this.boundUntil;
+    // Imported functions read once: transpiled ES module imports can be getters on every access.
+    const next = nextOpenUnit;
+    const words = RNG_WORDS;
     for (let t = 0; t < trees.length; t++) {
       const sampler = samplers[t];
-      const key = Math.log(-Math.log(nextOpenUnit(rng, t * RNG_WORDS))) - lambdaSeq;
+      const u = next(rng, t * words);
+      if (sampler.isFull) {
+        // Most draws are refused; a cached bound (valid up to seq + BOUND_SPAN) spares their two logs.
+        if (seq > boundUntil[t]) {
+          const until = seq + BOUND_SPAN;
+          rejectBelow[t] = TimeDecaySampler.refusalBound(sampler.keys[0], this.lambda, until);
+          boundUntil[t] = until;
+        }
+        if (u < rejectBelow[t]) continue;
+      }
+      const key = Math.log(-Math.log(u)) - lambdaSeq;
       if (!sampler.accepts(key)) continue;
+      boundUntil[t] = -1;
       const tree = trees[t];
       if (sampler.isFull) {
         const freed = tree.removeOne(sampler.evictMax(), pts);

@@ -21,6 +21,15 @@ export class TimeDecaySampler {
     return Math.log(-Math.log(u)) - lambda * sequenceIndex;
   }
 
+  /**
+   * A draw u with u < refusalBound(maxKey, λ, s) has key(u, λ, t) ≥ maxKey for every t ≤ s: the key is below
+   * maxKey ⇔ u > exp(−exp(maxKey + λ·t)), which only falls as t grows; the bound is shrunk by a relative margin
+   * (1e-6) far above the rounding of either side, so a refusal it predicts is exactly the one `accepts` gives.
+   */
+  static refusalBound(maxKey: number, lambda: number, sequenceIndex: number): number {
+    return Math.exp(-Math.exp(maxKey + lambda * sequenceIndex)) * (1 - 1e-6);
+  }
+
   get isFull(): boolean {
     return this.size === this.capacity;
   }

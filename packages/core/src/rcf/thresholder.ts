@@ -10,7 +10,10 @@ export interface MetricBounds {
 /**
  * Adaptive decisions on a stream of RCF scores. The thresholder keeps a discounted mean and deviation of recent
  * scores; a point is anomalous when the average of the last `smoothing` scores sits more than `zFactor`
- * deviations above that mean and above `absoluteFloor` (inliers score near 1), after `warmup` scored points.
+ * deviations above that mean and above `absoluteFloor` (inliers score near 1), after `warmup` scored points,
+ * AND that smoothed score is rarer than `tailRisk` under the tail of the recent smoothed scores (peaks over a
+ * threshold: a generalized Pareto distribution fitted to the excesses over their `tailQuantile`, as in SPOT,
+ * Siffer et al. 2017), so heavy-tailed, bursty score streams do not alert on every burst.
  * After an anomaly, further score-based anomalies are suppressed for `suppression` points (one alert per
  * episode); static metric bounds are checked on every point and are never suppressed.
  */
@@ -31,6 +34,14 @@ export interface ThresholderOptions {
   clip: number;
   /** Lower bound of the deviation as a fraction of the mean (constant streams). */
   minDeviation: number;
+  /** An alert also needs the smoothed score's tail probability below this (1 disables the tail test). */
+  tailRisk: number;
+  /** Number of most recent smoothed scores the tail is fitted on. */
+  tailWindow: number;
+  /** Quantile of the window above which excesses are fitted. */
+  tailQuantile: number;
+  /** Scored points between refits of the tail. */
+  tailRefit: number;
   /** Optional static bounds per metric index. */
   bounds: (MetricBounds | null)[];
 }
@@ -45,6 +56,10 @@ export const thresholderOptionsSchema = z
     suppression: z.number().int().min(0),
     clip: z.number().positive(),
     minDeviation: z.number().min(0).finite(),
+    tailRisk: z.number().gt(0).max(1).default(0.003),
+    tailWindow: z.number().int().min(20).max(100000).default(5000),
+    tailQuantile: z.number().gt(0).lt(1).default(0.98),
+    tailRefit: z.number().int().min(1).default(50),
     bounds: z.array(z.object({ min: z.number().optional(), max: z.number().optional() }).strict().nullable()),
   })
   .strict();
@@ -58,6 +73,10 @@ export const defaultThresholderOptions: ThresholderOptions = {
   suppression: 150,
   clip: 5,
   minDeviation: 0.01,
+  tailRisk: 0.003,
+  tailWindow: 5000,
+  tailQuantile: 0.98,
+  tailRefit: 50,
   bounds: [],
 };
 
@@ -81,10 +100,17 @@ export interface ThresholdDecision {
   boundsViolations: number[];
   /** The smoothed score's distance above the mean in deviations (0 before warm-up). */
   zScore: number;
+  /** Tail probability of the smoothed score among the recent ones (1 when not scored or before warm-up). */
+  tailProbability: number;
 }
 
-/** Number of float64 values in `Thresholder.state()` besides the smoothing ring. */
+/** Number of float64 values in `Thresholder.state()` before the smoothing ring (format v1 had only these). */
 const SCALAR_STATE = 7;
+/** Tail scalars after the ring: window head, window count, threshold, shape, scale, fraction above. */
+const TAIL_STATE = 6;
+/** Fewest windowed scores for a tail fit, and fewest excesses for a moment fit. */
+const MIN_TAIL_WINDOW = 20;
+const MIN_EXCESSES = 5;
 
 export class Thresholder {
   readonly options: Readonly<ThresholderOptions>;
@@ -96,10 +122,22 @@ export class Thresholder {
   private ringIndex = 0;
   private ringCount = 0;
   private readonly ring: Float64Array;
+  /** Ring of the last `tailWindow` smoothed scores, and a scratch copy for quantile selection. */
+  private readonly window: Float64Array;
+  private readonly scratch: Float64Array;
+  private windowHead = 0;
+  private windowCount = 0;
+  /** Fitted tail: P(X > x) = fraction · (1 + shape·(x − threshold)/scale)^(−1/shape) above the threshold. */
+  private tailThreshold = Infinity;
+  private tailShape = 0;
+  private tailScale = 1;
+  private tailFraction = 0;
 
   constructor(options: Partial<ThresholderOptions> = {}) {
     this.options = Object.freeze(resolveThresholderOptions(options));
     this.ring = new Float64Array(this.options.smoothing);
+    this.window = new Float64Array(this.options.tailWindow);
+    this.scratch = new Float64Array(this.options.tailWindow);
   }
 
   /** Decides on `score` (0 while the forest warms up) for `point`. */
@@ -114,6 +152,7 @@ export class Thresholder {
     }
     let grade = 0;
     let zScore = 0;
+    let tailProbability = 1;
     const suppressed = this.cooldown > 0;
     if (suppressed) this.cooldown--;
     if (score > 0) {
@@ -127,8 +166,18 @@ export class Thresholder {
       const deviation = this.deviation(mean);
       if (this.scored >= o.warmup && this.weight > 0) {
         zScore = (smoothed - mean) / deviation;
-        if (!suppressed && smoothed > o.absoluteFloor && zScore > o.zFactor) {
+        tailProbability = this.tailProbability(smoothed);
+        const tailOk = o.tailRisk >= 1 || tailProbability < o.tailRisk;
+        if (!suppressed && smoothed > o.absoluteFloor && zScore > o.zFactor && tailOk) {
+          // Both tests grade the excess; the weaker one counts. The tail grade is the number of orders of
+          // magnitude below tailRisk, relative to log(1/tailRisk).
           grade = 1 - Math.exp(-(zScore - o.zFactor) / o.zFactor);
+          if (o.tailRisk < 1) {
+            const tailGrade =
+              tailProbability > 0 ? Math.log(o.tailRisk / tailProbability) / Math.log(1 / o.tailRisk) : 1;
+            if (tailGrade < grade) grade = tailGrade;
+          }
+          if (grade > 1) grade = 1;
           if (!(grade > 0)) grade = Number.MIN_VALUE;
           this.cooldown = o.suppression;
         }
@@ -139,14 +188,86 @@ export class Thresholder {
       this.sum = this.sum * o.discount + fed;
       this.sumSquares = this.sumSquares * o.discount + fed * fed;
       this.scored++;
+      this.window[this.windowHead] = smoothed;
+      this.windowHead = (this.windowHead + 1) % this.window.length;
+      if (this.windowCount < this.window.length) this.windowCount++;
+      if (this.scored >= o.warmup && (this.scored - o.warmup) % o.tailRefit === 0) this.fitTail();
     }
     if (boundsViolations.length > 0) grade = 1;
-    return { grade, anomaly: grade > 0, boundsViolations, zScore };
+    return { grade, anomaly: grade > 0, boundsViolations, zScore, tailProbability };
   }
 
-  /** Exact state for checkpoints. */
+  /** P(smoothed score > x) under the fitted tail; 1 at or below the tail threshold or before any fit. */
+  private tailProbability(x: number): number {
+    const t = this.tailThreshold;
+    if (!(x > t)) return 1;
+    const y = x - t;
+    const shape = this.tailShape;
+    if (Math.abs(shape) < 1e-6) return this.tailFraction * Math.exp(-y / this.tailScale);
+    const base = 1 + (shape * y) / this.tailScale;
+    if (base <= 0) return 0; // beyond the end of a bounded tail
+    return this.tailFraction * Math.pow(base, -1 / shape);
+  }
+
+  /**
+   * Refits the tail on the window: threshold = its `tailQuantile`, then a generalized Pareto distribution fitted
+   * to the excesses by the method of moments (shape = ½(1 − m²/v), scale = ½·m·(m²/v + 1)).
+   */
+  private fitTail(): void {
+    const n = this.windowCount;
+    if (n < MIN_TAIL_WINDOW) {
+      this.tailThreshold = Infinity;
+      return;
+    }
+    // Oldest first, so that a restored thresholder (window stored in that order) sums identically.
+    const w = this.window.length;
+    const oldest = (this.windowHead - n + w) % w;
+    const values = this.scratch;
+    for (let i = 0; i < n; i++) values[i] = this.window[(oldest + i) % w];
+    const t = selectKth(values, n, Math.floor(this.options.tailQuantile * (n - 1)));
+    let count = 0;
+    let sum = 0;
+    let max = t;
+    for (let i = 0; i < n; i++) {
+      const v = this.window[(oldest + i) % w];
+      if (v > t) {
+        count++;
+        sum += v - t;
+        if (v > max) max = v;
+      }
+    }
+    this.tailThreshold = t;
+    this.tailFraction = count / n;
+    if (count < MIN_EXCESSES) {
+      this.tailShape = 0;
+      this.tailScale = Math.max(1e-9, max - t || 1e-3);
+      return;
+    }
+    const m = sum / count;
+    let squares = 0;
+    for (let i = 0; i < n; i++) {
+      const v = this.window[(oldest + i) % w];
+      if (v > t) squares += (v - t - m) * (v - t - m);
+    }
+    const variance = squares / count;
+    if (!(variance > 0)) {
+      this.tailShape = 0;
+      this.tailScale = Math.max(m, 1e-9);
+      return;
+    }
+    const r = (m * m) / variance;
+    this.tailShape = 0.5 * (1 - r);
+    this.tailScale = 0.5 * m * (r + 1);
+  }
+
+  /**
+   * Exact state for checkpoints: 7 scalars, the smoothing ring, 6 tail scalars, then the filled part of the
+   * tail window (oldest first).
+   */
   state(): Float64Array {
-    const s = new Float64Array(SCALAR_STATE + this.ring.length);
+    const r = this.ring.length;
+    const n = this.windowCount;
+    const s = new Float64Array(SCALAR_STATE + r + TAIL_STATE + n);
     s.set([
       this.weight,
       this.sum,
@@ -157,15 +278,54 @@ export class Thresholder {
       this.ringCount,
     ]);
     s.set(this.ring, SCALAR_STATE);
+    const w = this.window.length;
+    const oldest = (this.windowHead - n + w) % w;
+    s.set(
+      [n, n % w, this.tailThreshold, this.tailShape, this.tailScale, this.tailFraction],
+      SCALAR_STATE + r,
+    );
+    for (let i = 0; i < n; i++) s[SCALAR_STATE + r + TAIL_STATE + i] = this.window[(oldest + i) % w];
     return s;
   }
 
-  restore(state: Float64Array): void {
-    if (state.length !== SCALAR_STATE + this.ring.length)
+  /**
+   * Restores `state()`. With `legacy` (checkpoint format v1, no tail), the scalars and ring are restored and the
+   * tail starts empty: score-based alerts resume once the window holds enough scores to fit it.
+   */
+  restore(state: Float64Array, legacy = false): void {
+    const r = this.ring.length;
+    const tailAt = SCALAR_STATE + r;
+    if (legacy ? state.length !== tailAt : state.length < tailAt + TAIL_STATE)
+      throw new RangeError("thresholder state has the wrong size");
+    const n = legacy ? 0 : state[tailAt];
+    if (
+      !legacy &&
+      (!Number.isInteger(n) || n < 0 || n > this.window.length || state.length !== tailAt + TAIL_STATE + n)
+    )
       throw new RangeError("thresholder state has the wrong size");
     [this.weight, this.sum, this.sumSquares, this.scored, this.cooldown, this.ringIndex, this.ringCount] =
       state;
-    this.ring.set(state.subarray(SCALAR_STATE));
+    this.ring.set(state.subarray(SCALAR_STATE, tailAt));
+    this.window.fill(0);
+    if (legacy) {
+      this.windowCount = 0;
+      this.windowHead = 0;
+      this.tailThreshold = Infinity;
+      this.tailShape = 0;
+      this.tailScale = 1;
+      this.tailFraction = 0;
+      return;
+    }
+    this.windowCount = n;
+    this.windowHead = state[tailAt + 1];
+    [this.tailThreshold, this.tailShape, this.tailScale, this.tailFraction] = state.subarray(
+      tailAt + 2,
+      tailAt + 6,
+    );
+    // Oldest first, ending just before the head.
+    const w = this.window.length;
+    for (let i = 0; i < n; i++)
+      this.window[(this.windowHead - n + i + w) % w] = state[tailAt + TAIL_STATE + i];
   }
 
   private deviation(mean: number): number {
@@ -174,4 +334,30 @@ export class Thresholder {
     const floor = Math.max(this.options.minDeviation * Math.abs(mean), 1e-9);
     return sd > floor ? sd : floor;
   }
+}
+
+/** The k-th smallest of `a[0..n)` (Hoare's selection, in place). */
+function selectKth(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i];
+        a[i] = a[j];
+        a[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }

@@ -332,19 +332,24 @@ export class RandomCutTree {
    * by 1 − m/(2·mass) for a duplicate of a leaf of mass m), as in the AWS library's default visitor.
    */
   score(q: Float64Array, pts: Float32Array, path: Int32Array): number {
+    if (this.totalMass === 0) return 0;
+    const leaf = this.descend(q, path, 0);
+    return this.scoreAlong(q, pts, path, 0, this.lastDepth, leaf);
+  }
+
+  /** `score` for a path already found by `descend` (see `attributeAlong`). */
+  scoreAlong(
+    q: Float64Array,
+    pts: Float32Array,
+    path: Int32Array,
+    offset: number,
+    depth: number,
+    ref: number,
+  ): number {
     const total = this.totalMass;
-    if (total === 0) return 0;
     const D = this.dimensions;
     const S = this.stride;
-    const N = this.nodes;
     const box = this.nodesF;
-    let ref = this.rootRef;
-    let depth = 0;
-    while (ref >= 0) {
-      path[depth++] = ref;
-      const r = ref * S;
-      ref = q[N[r + 2]] <= box[r + 3] ? N[r] : N[r + 1];
-    }
     const l = ~ref;
     const lb = this.leafPoint[l] * D;
     let equal = true;
@@ -362,7 +367,7 @@ export class RandomCutTree {
       const boxRange = this.boxRange;
       s = 1 / (depth + 1);
       for (let i = depth - 1; i >= 0; i--) {
-        const v = path[i];
+        const v = path[offset + i];
         const vb = v * S + 4;
         let gap = 0;
         for (let k = 0; k < D; k++) {
@@ -405,20 +410,58 @@ export class RandomCutTree {
     low: Float64Array,
     weight: number,
   ): number {
-    const total = this.totalMass;
-    if (total === 0) return 0;
-    const D = this.dimensions;
-    const M = hi.length;
+    if (this.totalMass === 0) return 0;
+    const leaf = this.descend(q, path, 0);
+    return this.attributeAlong(q, pts, path, 0, this.lastDepth, leaf, metricOf, hi, lo, high, low, weight);
+  }
+
+  /** Depth reached by the last `descend` (internal nodes on the path). */
+  lastDepth = 0;
+
+  /**
+   * Walks `q` from the root to its leaf (tree not empty), writing the internal nodes into `path[offset..]`;
+   * sets `lastDepth` and returns the leaf reference (negative).
+   */
+  descend(q: Float64Array, path: Int32Array, offset: number): number {
     const S = this.stride;
     const N = this.nodes;
-    const box = this.nodesF;
+    const F = this.nodesF;
     let ref = this.rootRef;
-    let depth = 0;
+    let depth = offset;
     while (ref >= 0) {
       path[depth++] = ref;
       const r = ref * S;
-      ref = q[N[r + 2]] <= box[r + 3] ? N[r] : N[r + 1];
+      // Branch-free child choice (the comparison is unpredictable): left at r, right at r + 1.
+      ref = N[r + +(q[N[r + 2]] > F[r + 3])];
     }
+    this.lastDepth = depth - offset;
+    return ref;
+  }
+
+  /**
+   * `attribute` for a path already found by `descend`: `path[offset .. offset + depth)` are the internal nodes
+   * from the root, `leafRef` the leaf reached.
+   */
+  attributeAlong(
+    q: Float64Array,
+    pts: Float32Array,
+    path: Int32Array,
+    offset: number,
+    depth: number,
+    leafRef: number,
+    metricOf: Int32Array,
+    hi: Float64Array,
+    lo: Float64Array,
+    high: Float64Array,
+    low: Float64Array,
+    weight: number,
+  ): number {
+    const total = this.totalMass;
+    const D = this.dimensions;
+    const M = hi.length;
+    const S = this.stride;
+    const box = this.nodesF;
+    const ref = leafRef;
     const l = ~ref;
     const lb = this.leafPoint[l] * D;
     let gap = 0;
@@ -452,7 +495,7 @@ export class RandomCutTree {
       lw *= s / gap;
       const boxRange = this.boxRange;
       for (let i = depth - 1; i >= 0; i--) {
-        const v = path[i];
+        const v = path[offset + i];
         const vb = v * S + 4;
         let gh = 0;
         let gl = 0;
@@ -491,11 +534,11 @@ export class RandomCutTree {
     const boxRange = this.boxRange;
     let product = 1; // K: product of the keeps applied so far; hi/lo hold A / K
     for (let i = depth - 1; i >= 0; i--) {
-      const v = path[i];
+      const v = path[offset + i];
       const vb = v * S + 4;
       const range = boxRange[v];
       // Gaps enter as gap_k · unseen_i / (sum_i · K_new) = gap_k · unseen_i / (range_i · K_old).
-      const a = 1 / ((i + 1) * range * product);
+      const a = INVERSE[i] / (range * product);
       let g = 0;
       for (let k = 0; k < D; k++) {
         const x = q[k];
@@ -512,10 +555,10 @@ export class RandomCutTree {
         }
       }
       if (g === 0) break; // inside this box, hence inside every ancestor's box (nothing was added)
-      const sum = range + g;
-      const keep = range / sum;
+      const inv = 1 / (range + g);
+      const keep = range * inv;
       product *= keep;
-      s = g / (sum * (i + 1)) + keep * s;
+      s = g * inv * INVERSE[i] + keep * s;
       if (product < 1e-150) {
         for (let j = 0; j < M; j++) {
           hi[j] *= product;
@@ -623,9 +666,78 @@ export class RandomCutTree {
   }
 }
 
+/**
+ * Walks `q` down four non-empty trees in lockstep (independent chains of loads overlap in the CPU, where one
+ * tree at a time waits for each node in turn). Tree j writes its path at `path[j·stride ..]`; `out[j]` gets
+ * its leaf reference and `out[4 + j]` its depth.
+ */
+export function descendFour(
+  a: RandomCutTree,
+  b: RandomCutTree,
+  c: RandomCutTree,
+  d: RandomCutTree,
+  q: Float64Array,
+  path: Int32Array,
+  stride: number,
+  out: Int32Array,
+): void {
+  const S = a.stride;
+  const Na = a.nodes;
+  const Fa = a.nodesF;
+  const Nb = b.nodes;
+  const Fb = b.nodesF;
+  const Nc = c.nodes;
+  const Fc = c.nodesF;
+  const Nd = d.nodes;
+  const Fd = d.nodesF;
+  let ra = a.rootRef;
+  let rb = b.rootRef;
+  let rc = c.rootRef;
+  let rd = d.rootRef;
+  let ia = 0;
+  let ib = stride;
+  let ic = 2 * stride;
+  let id = 3 * stride;
+  // Until all four references are leaves (negative): the sign bit of the AND is set only then.
+  while ((ra & rb & rc & rd) >= 0) {
+    if (ra >= 0) {
+      path[ia++] = ra;
+      const r = ra * S;
+      ra = Na[r + +(q[Na[r + 2]] > Fa[r + 3])];
+    }
+    if (rb >= 0) {
+      path[ib++] = rb;
+      const r = rb * S;
+      rb = Nb[r + +(q[Nb[r + 2]] > Fb[r + 3])];
+    }
+    if (rc >= 0) {
+      path[ic++] = rc;
+      const r = rc * S;
+      rc = Nc[r + +(q[Nc[r + 2]] > Fc[r + 3])];
+    }
+    if (rd >= 0) {
+      path[id++] = rd;
+      const r = rd * S;
+      rd = Nd[r + +(q[Nd[r + 2]] > Fd[r + 3])];
+    }
+  }
+  out[0] = ra;
+  out[1] = rb;
+  out[2] = rc;
+  out[3] = rd;
+  out[4] = ia;
+  out[5] = ib - stride;
+  out[6] = ic - 2 * stride;
+  out[7] = id - 3 * stride;
+}
+
 /** log2(n + 1) for tree masses, from a table up to 65536. */
 const LOG2_TABLE = new Float64Array(65537);
 for (let n = 0; n < LOG2_TABLE.length; n++) LOG2_TABLE[n] = Math.log2(n + 1);
 function log2Plus1(n: number): number {
   return n < LOG2_TABLE.length ? LOG2_TABLE[n] : Math.log2(n + 1);
 }
+
+/** 1 / (i + 1) for depths. */
+const INVERSE = new Float64Array(65537);
+for (let i = 0; i < INVERSE.length; i++) INVERSE[i] = 1 / (i + 1);

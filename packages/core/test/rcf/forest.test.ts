@@ -124,6 +124,37 @@ describe("RandomCutForest", () => {
     expect(high[1]).toBeGreaterThan(high[0] + low[0]);
   });
 
+  for (const [d, shingleSize, trees] of [
+    [1, 1, 7],
+    [1, 4, 9],
+    [3, 1, 8],
+    [2, 3, 6],
+  ] as const) {
+    it(`attribution equals the score on every path (d=${d}, shingle ${shingleSize}, ${trees} trees)`, () => {
+      // Tree counts that are not multiples of 4 cover the lockstep walk and the single-tree remainder; far
+      // outliers (up to the float32 range) cover the rescaling of the attribution accumulator.
+      const g = gaussian(lcg(40 + d * 10 + shingleSize));
+      const f = new RandomCutForest(d, { shingleSize, numberOfTrees: trees, outputAfter: 32, seed: 3 });
+      const high = new Float64Array(d);
+      const low = new Float64Array(d);
+      for (let i = 0; i < 600; i++) {
+        const p = Array.from({ length: d }, (_, k) => 5 * Math.sin(i / 9 + k) + g());
+        if (i % 50 === 49) p[i % d] = [40, -1e6, 1e30, -3e38, 3e38][((i / 50) % 5) | 0];
+        const score = f.score(p);
+        const returned = f.scoreWithAttribution(p, high, low);
+        expect(returned).toBeCloseTo(score, 9);
+        let sum = 0;
+        for (let k = 0; k < d; k++) {
+          expect(high[k]).toBeGreaterThanOrEqual(0);
+          expect(low[k]).toBeGreaterThanOrEqual(0);
+          sum += high[k] + low[k];
+        }
+        expect(Math.abs(sum - score)).toBeLessThanOrEqual(1e-9 * Math.max(1, score));
+        f.update(p);
+      }
+    });
+  }
+
   it("is deterministic for a seed and differs across seeds", () => {
     const run = (seed: number) => {
       const g = gaussian(lcg(77));

@@ -60,7 +60,8 @@ export function checkInvariants(tree: RandomCutTree, pts: Float32Array): Map<num
       }
       range += max[k] - min[k];
     }
-    if (tree.boxRange[ref] !== range) throw new Error(`node ${ref} box range ${tree.boxRange[ref]} != ${range}`);
+    if (tree.boxRange[ref] !== range)
+      throw new Error(`node ${ref} box range ${tree.boxRange[ref]} != ${range}`);
     return { mass, min, max };
   };
   const root = visit(tree.rootRef, -1);

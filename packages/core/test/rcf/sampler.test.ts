@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nextOpenUnit, seedRng } from "../../src/rcf/random.ts";
 import { TimeDecaySampler } from "../../src/rcf/sampler.ts";
@@ -83,5 +84,31 @@ describe("TimeDecaySampler", () => {
     const order: number[] = [];
     while (s.size > 0) order.push(s.keys[0] === undefined ? NaN : keys[s.evictMax()]);
     expect(order).toEqual([...keys].sort((a, b) => b - a));
+  });
+
+  it("refuses by its cached bound only draws that the exact key test refuses, at every later index", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: -6, max: 3, noNaN: true }),
+        fc.constantFrom(0, 1e-5, 1 / 2560, 0.01),
+        fc.integer({ min: 0, max: 5_000_000 }),
+        fc.integer({ min: 0, max: 256 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (maxKeyAtZero, lambda, from, span, position) => {
+          // A max key as the sampler would hold it at sequence index `from` (keys drift by −λ·t).
+          const maxKey = maxKeyAtZero - lambda * from;
+          const bound = TimeDecaySampler.refusalBound(maxKey, lambda, from + span);
+          if (!(bound > 0)) return;
+          // Draws just below the bound and anywhere below it.
+          for (const u of [bound * (1 - 1e-15), bound * position, Math.max(bound / 2, 1e-300)]) {
+            if (!(u > 0 && u < bound)) continue;
+            for (const t of [from, from + Math.floor(span / 2), from + span]) {
+              expect(TimeDecaySampler.key(u, lambda, t)).toBeGreaterThanOrEqual(maxKey);
+            }
+          }
+        },
+      ),
+      { numRuns: 2000, seed: 7 },
+    );
   });
 });
