@@ -289,6 +289,7 @@ async function bench(args: Args): Promise<void> {
   await runtime.stop();
   const stopMs = performance.now() - stopBegan;
   const vmHwm = peakRssFromProc();
+  const activeAfterStop = process.getActiveResourcesInfo().filter((name) => name !== "TTYWrap");
 
   // Count every record in the lake.
   const lakeDir = path.join(config.dataDir, "lake");
@@ -394,6 +395,8 @@ async function bench(args: Args): Promise<void> {
     loadAverage: { start: loadAtStart[0], end: loadAtEnd[0] },
     /** The runtime's counters at the end: which services ran (scoring.* when the scoring service is wired in). */
     runtimeStatus: status.snapshot(),
+    /** Handles still open right after `runtime.stop()` (timers keep the process alive). */
+    activeResourcesAfterStop: summarize(activeAfterStop),
     dataDir,
   };
 
@@ -431,6 +434,15 @@ async function bench(args: Args): Promise<void> {
       "runtime heap used peak",
       `${mb(memory.heapUsedPeak).toFixed(0)} MB (heap total ${mb(memory.heapTotalPeak).toFixed(0)} MB)`,
     ],
+    ["runtime startup / stop+flush", `${(startupMs / 1000).toFixed(1)} s / ${(stopMs / 1000).toFixed(1)} s`],
+    [
+      "scored by local mode",
+      status.get("scoring.records") > 0 ? String(status.get("scoring.records")) : "(scoring not running)",
+    ],
+    [
+      "load average (1 min)",
+      `${loadAtStart[0].toFixed(1)} → ${loadAtEnd[0].toFixed(1)} on ${os.cpus().length} cores`,
+    ],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   process.stdout.write(
@@ -442,6 +454,19 @@ async function bench(args: Args): Promise<void> {
   process.stdout.write(`\nwrote bench/results/local-ingest.json\n`);
   if (lost > 0) process.exitCode = 1;
   else fs.rmSync(dataDir, { recursive: true, force: true });
+  const leftOver = process.getActiveResourcesInfo().filter((name) => name !== "TTYWrap");
+  if (leftOver.length > 0) {
+    process.stderr.write(
+      `note: the stopped runtime left active resources (${summarize(leftOver)}); exiting anyway\n`,
+    );
+  }
+  process.exit();
+}
+
+function summarize(names: string[]): string {
+  const counts = new Map<string, number>();
+  for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return [...counts].map(([name, count]) => `${count} ${name}`).join(", ");
 }
 
 const args = parseArgs(process.argv.slice(2));
