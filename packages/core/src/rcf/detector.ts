@@ -1,5 +1,10 @@
 import { ByteWriter } from "./binary.ts";
-import { CHECKPOINT_VERSION_NO_TAIL, openCheckpoint, sealCheckpoint } from "./checkpoint.ts";
+import {
+  CHECKPOINT_VERSION_NO_SERIES,
+  CHECKPOINT_VERSION_NO_TAIL,
+  openCheckpoint,
+  sealCheckpoint,
+} from "./checkpoint.ts";
 import { CheckpointFormatError } from "./errors.ts";
 import { readForest, writeForest } from "./forest-state.ts";
 import { RandomCutForest } from "./forest.ts";
@@ -34,6 +39,10 @@ export interface AnomalyDetectorOptions {
  * THE detector of Driftwatch (scoring Lambda, local mode, `nab-score`): a random cut forest plus a thresholder.
  * `process` validates the point (InvalidPointError, state unchanged), scores it with attribution, then updates
  * the forest, then decides. Checkpoints restore a detector that behaves exactly like the original.
+ *
+ * One detector may serve many devices of a model (the scoring Lambda keeps one per shard and detector key): pass
+ * the device id as `series` and the forest and score statistics stay shared while smoothing and alert
+ * suppression are per device (ADR 0303). Without `series` the detector is single-series (NAB).
  */
 export class AnomalyDetector {
   readonly dimensions: number;
@@ -50,11 +59,11 @@ export class AnomalyDetector {
     this.low = new Float64Array(this.dimensions);
   }
 
-  process(point: ArrayLike<number>): DetectorResult {
+  process(point: ArrayLike<number>, series?: string): DetectorResult {
     this.forest.validate(point);
     const score = this.forest.scoreWithAttributionUnchecked(point, this.high, this.low);
     this.forest.updateUnchecked(point);
-    const decision = this.thresholder.decide(score, point);
+    const decision = this.thresholder.decide(score, point, series);
     const attribution: MetricAttribution[] = [];
     for (let i = 0; i < this.dimensions; i++) {
       const h = this.high[i];
@@ -92,6 +101,7 @@ export class AnomalyDetector {
     const state = this.thresholder.state();
     w.varint(state.length);
     for (const v of state) w.f64(v);
+    this.thresholder.writeSeries(w);
     return sealCheckpoint(w.finish(), options.compress ?? false);
   }
 
@@ -119,6 +129,7 @@ export class AnomalyDetector {
       const state = new Float64Array(n);
       for (let i = 0; i < n; i++) state[i] = reader.f64();
       detector.thresholder.restore(state, version === CHECKPOINT_VERSION_NO_TAIL);
+      if (version > CHECKPOINT_VERSION_NO_SERIES) detector.thresholder.readSeries(reader);
       if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");
       return detector;
     } catch (cause) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { InvalidForestOptionsError } from "./errors.ts";
+import type { ByteReader, ByteWriter } from "./binary.ts";
+import { CheckpointFormatError, InvalidForestOptionsError } from "./errors.ts";
 
 /** Static bounds of one metric (from the thresholds configuration); a value outside is always anomalous. */
 export interface MetricBounds {
@@ -16,6 +17,11 @@ export interface MetricBounds {
  * Siffer et al. 2017), so heavy-tailed, bursty score streams do not alert on every burst.
  * After an anomaly, further score-based anomalies are suppressed for `suppression` points (one alert per
  * episode); static metric bounds are checked on every point and are never suppressed.
+ *
+ * Series (ADR 0303): a thresholder may decide for several interleaved series (devices) that share one model.
+ * The score statistics (mean, deviation, tail, warm-up) describe the model's scores and are shared; the smoothing
+ * ring and the suppression cooldown are per series, counted in that series' own points, so an alert on one
+ * device never hides or smears into another's. Without a series id everything is one series (NAB, `nab-score`).
  */
 export interface ThresholderOptions {
   /** Deviations above the recent mean for an anomaly. */
@@ -42,6 +48,8 @@ export interface ThresholderOptions {
   tailQuantile: number;
   /** Scored points between refits of the tail. */
   tailRefit: number;
+  /** Most named series whose state is kept; the least recently seen is forgotten first (it restarts fresh). */
+  maxSeries: number;
   /** Optional static bounds per metric index. */
   bounds: (MetricBounds | null)[];
 }
@@ -60,6 +68,7 @@ export const thresholderOptionsSchema = z
     tailWindow: z.number().int().min(20).max(100000).default(5000),
     tailQuantile: z.number().gt(0).lt(1).default(0.98),
     tailRefit: z.number().int().min(1).default(50),
+    maxSeries: z.number().int().min(1).max(1_000_000).default(50_000),
     bounds: z.array(z.object({ min: z.number().optional(), max: z.number().optional() }).strict().nullable()),
   })
   .strict();
@@ -77,6 +86,7 @@ export const defaultThresholderOptions: ThresholderOptions = {
   tailWindow: 5000,
   tailQuantile: 0.98,
   tailRefit: 50,
+  maxSeries: 50_000,
   bounds: [],
 };
 
@@ -112,16 +122,24 @@ const TAIL_STATE = 6;
 const MIN_TAIL_WINDOW = 20;
 const MIN_EXCESSES = 5;
 
+/** What is per series: the smoothing ring of its last scores and its suppression cooldown (in its points). */
+interface SeriesState {
+  cooldown: number;
+  ringIndex: number;
+  ringCount: number;
+  ring: Float64Array;
+}
+
 export class Thresholder {
   readonly options: Readonly<ThresholderOptions>;
   private weight = 0;
   private sum = 0;
   private sumSquares = 0;
   private scored = 0;
-  private cooldown = 0;
-  private ringIndex = 0;
-  private ringCount = 0;
-  private readonly ring: Float64Array;
+  /** The unnamed series (`decide` without a series id): the single-series case. */
+  private readonly main: SeriesState;
+  /** Named series, least recently seen first (Map insertion order; a decision moves its series to the end). */
+  private readonly series = new Map<string, SeriesState>();
   /** Ring of the last `tailWindow` smoothed scores, and a scratch copy for quantile selection. */
   private readonly window: Float64Array;
   private readonly scratch: Float64Array;
@@ -135,14 +153,41 @@ export class Thresholder {
 
   constructor(options: Partial<ThresholderOptions> = {}) {
     this.options = Object.freeze(resolveThresholderOptions(options));
-    this.ring = new Float64Array(this.options.smoothing);
+    this.main = this.newSeries();
     this.window = new Float64Array(this.options.tailWindow);
     this.scratch = new Float64Array(this.options.tailWindow);
   }
 
-  /** Decides on `score` (0 while the forest warms up) for `point`. */
-  decide(score: number, point: ArrayLike<number>): ThresholdDecision {
+  /** Number of named series whose state is kept (at most `maxSeries`). */
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  private newSeries(): SeriesState {
+    return { cooldown: 0, ringIndex: 0, ringCount: 0, ring: new Float64Array(this.options.smoothing) };
+  }
+
+  private seriesOf(id: string | undefined): SeriesState {
+    if (id === undefined) return this.main;
+    let s = this.series.get(id);
+    if (s) {
+      this.series.delete(id);
+    } else {
+      s = this.newSeries();
+      if (this.series.size >= this.options.maxSeries)
+        this.series.delete(this.series.keys().next().value as string);
+    }
+    this.series.set(id, s);
+    return s;
+  }
+
+  /**
+   * Decides on `score` (0 while the forest warms up) for `point` of series `seriesId` (e.g. the device id when
+   * one model serves many devices; omitted: the single unnamed series).
+   */
+  decide(score: number, point: ArrayLike<number>, seriesId?: string): ThresholdDecision {
     const o = this.options;
+    const series = this.seriesOf(seriesId);
     const boundsViolations: number[] = [];
     for (let i = 0; i < o.bounds.length && i < point.length; i++) {
       const b = o.bounds[i];
@@ -153,15 +198,16 @@ export class Thresholder {
     let grade = 0;
     let zScore = 0;
     let tailProbability = 1;
-    const suppressed = this.cooldown > 0;
-    if (suppressed) this.cooldown--;
+    const suppressed = series.cooldown > 0;
+    if (suppressed) series.cooldown--;
     if (score > 0) {
-      this.ring[this.ringIndex] = score;
-      this.ringIndex = (this.ringIndex + 1) % this.ring.length;
-      if (this.ringCount < this.ring.length) this.ringCount++;
+      const ring = series.ring;
+      ring[series.ringIndex] = score;
+      series.ringIndex = (series.ringIndex + 1) % ring.length;
+      if (series.ringCount < ring.length) series.ringCount++;
       let smoothed = 0;
-      for (let i = 0; i < this.ringCount; i++) smoothed += this.ring[i];
-      smoothed /= this.ringCount;
+      for (let i = 0; i < series.ringCount; i++) smoothed += ring[i];
+      smoothed /= series.ringCount;
       const mean = this.weight > 0 ? this.sum / this.weight : 0;
       const deviation = this.deviation(mean);
       if (this.scored >= o.warmup && this.weight > 0) {
@@ -179,7 +225,7 @@ export class Thresholder {
           }
           if (grade > 1) grade = 1;
           if (!(grade > 0)) grade = Number.MIN_VALUE;
-          this.cooldown = o.suppression;
+          series.cooldown = o.suppression;
         }
       }
       const fed =
@@ -262,10 +308,11 @@ export class Thresholder {
 
   /**
    * Exact state for checkpoints: 7 scalars, the smoothing ring, 6 tail scalars, then the filled part of the
-   * tail window (oldest first).
+   * tail window (oldest first). Cooldown and ring are the unnamed series'; named series are in `writeSeries`.
    */
   state(): Float64Array {
-    const r = this.ring.length;
+    const main = this.main;
+    const r = main.ring.length;
     const n = this.windowCount;
     const s = new Float64Array(SCALAR_STATE + r + TAIL_STATE + n);
     s.set([
@@ -273,11 +320,11 @@ export class Thresholder {
       this.sum,
       this.sumSquares,
       this.scored,
-      this.cooldown,
-      this.ringIndex,
-      this.ringCount,
+      main.cooldown,
+      main.ringIndex,
+      main.ringCount,
     ]);
-    s.set(this.ring, SCALAR_STATE);
+    s.set(main.ring, SCALAR_STATE);
     const w = this.window.length;
     const oldest = (this.windowHead - n + w) % w;
     s.set(
@@ -293,7 +340,8 @@ export class Thresholder {
    * tail starts empty: score-based alerts resume once the window holds enough scores to fit it.
    */
   restore(state: Float64Array, legacy = false): void {
-    const r = this.ring.length;
+    const main = this.main;
+    const r = main.ring.length;
     const tailAt = SCALAR_STATE + r;
     if (legacy ? state.length !== tailAt : state.length < tailAt + TAIL_STATE)
       throw new RangeError("thresholder state has the wrong size");
@@ -303,9 +351,9 @@ export class Thresholder {
       (!Number.isInteger(n) || n < 0 || n > this.window.length || state.length !== tailAt + TAIL_STATE + n)
     )
       throw new RangeError("thresholder state has the wrong size");
-    [this.weight, this.sum, this.sumSquares, this.scored, this.cooldown, this.ringIndex, this.ringCount] =
+    [this.weight, this.sum, this.sumSquares, this.scored, main.cooldown, main.ringIndex, main.ringCount] =
       state;
-    this.ring.set(state.subarray(SCALAR_STATE, tailAt));
+    main.ring.set(state.subarray(SCALAR_STATE, tailAt));
     this.window.fill(0);
     if (legacy) {
       this.windowCount = 0;
@@ -326,6 +374,46 @@ export class Thresholder {
     const w = this.window.length;
     for (let i = 0; i < n; i++)
       this.window[(this.windowHead - n + i + w) % w] = state[tailAt + TAIL_STATE + i];
+  }
+
+  /**
+   * Named series for checkpoint format 3, least recently seen first: varint count, then per series the
+   * varint-length UTF-8 id, varint cooldown, varint ring index, varint ring count and the ring's filled slots (f64, in
+   * slot order, so restored smoothing sums add up bit for bit).
+   */
+  writeSeries(w: ByteWriter): void {
+    const encoder = new TextEncoder();
+    w.varint(this.series.size);
+    for (const [id, s] of this.series) {
+      const bytes = encoder.encode(id);
+      w.varint(bytes.length);
+      w.bytes(bytes);
+      w.varint(s.cooldown);
+      w.varint(s.ringIndex);
+      w.varint(s.ringCount);
+      for (let i = 0; i < s.ringCount; i++) w.f64(s.ring[i]);
+    }
+  }
+
+  /** Restores `writeSeries` (replacing the named series); throws CheckpointFormatError on inconsistent data. */
+  readSeries(r: ByteReader): void {
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    const count = r.varint();
+    if (count > this.options.maxSeries) throw new CheckpointFormatError("checkpoint holds too many series");
+    const size = this.options.smoothing;
+    this.series.clear();
+    for (let n = 0; n < count; n++) {
+      const id = decoder.decode(r.bytes(r.varint()));
+      const s = this.newSeries();
+      s.cooldown = r.varint();
+      s.ringIndex = r.varint();
+      s.ringCount = r.varint();
+      if (s.ringCount > size || s.ringIndex >= size || s.cooldown > this.options.suppression)
+        throw new CheckpointFormatError("checkpoint holds an inconsistent series state");
+      for (let i = 0; i < s.ringCount; i++) s.ring[i] = r.f64();
+      if (this.series.has(id)) throw new CheckpointFormatError("checkpoint holds a series twice");
+      this.series.set(id, s);
+    }
   }
 
   private deviation(mean: number): number {

@@ -4,7 +4,11 @@ import type { Clock } from "../ports/clock.ts";
 /** What the scoring path needs from a detector (structurally `AnomalyDetector` from `rcf/index.ts`). */
 export interface ScoringDetector {
   readonly dimensions: number;
-  process(point: ArrayLike<number>): {
+  /** `series`: the device id; per-device alert state (suppression, smoothing) on a shared model (ADR 0303). */
+  process(
+    point: ArrayLike<number>,
+    series?: string,
+  ): {
     score: number;
     grade: number;
     anomaly: boolean;

@@ -214,7 +214,7 @@ export class WindowScorer {
     // state exactly as it was and its retry counts it once.
     const thresholds = await this.deps.thresholds.resolve(device);
     const detector = await this.deps.detectors.get(shardId, detectorKey, metricNames.length);
-    const result = detector.process(values);
+    const result = detector.process(values, reading.deviceId);
     const anomaly = isAnomalous(result.score, result.anomaly, thresholds);
     const violations = boundViolations(reading.metrics, thresholds);
     const attribution: AttributionEntry[] = result.attribution.map((a) => ({
