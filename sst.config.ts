@@ -4,6 +4,7 @@ import { Storage } from "./stacks/Storage.ts";
 import { Ingest } from "./stacks/Ingest.ts";
 import { Scoring } from "./stacks/Scoring.ts";
 import { Escalation } from "./stacks/Escalation.ts";
+import { Monitoring } from "./stacks/Monitoring.ts";
 
 /**
  * Driftwatch SST v2 app. Stage defaults (removal policy, function runtime/arch/tracing/Powertools env) live in
@@ -21,6 +22,7 @@ export default {
     app.stack(Storage).stack(Ingest);
     app.stack(Scoring);
     app.stack(Escalation);
+    app.stack(Monitoring);
     // Scoring → Escalation go here, in this order (they `use(Storage)` / `use(Ingest)`):
     // app.stack(Scoring).stack(Escalation);
   },

@@ -299,15 +299,18 @@ export function Escalation({ app, stack }: StackContext) {
 
   // ── Alarms ────────────────────────────────────────────────────────────────────────────────────────────────
   const alarmAction = new cloudwatchActions.SnsAction(storage.alarmTopic);
-  const alarm = (id: string, description: string, metric: cloudwatch.IMetric) =>
-    new cloudwatch.Alarm(stack, id, {
+  const alarms: Record<string, cloudwatch.Alarm> = {};
+  const alarm = (id: string, description: string, metric: cloudwatch.IMetric) => {
+    alarms[id] = new cloudwatch.Alarm(stack, id, {
       alarmDescription: description,
       metric,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(alarmAction);
+    });
+    alarms[id].addAlarmAction(alarmAction);
+  };
   for (const [metricName, description] of Object.entries(ESCALATION_ALARM_METRICS)) {
     alarm(
       `${metricName}Alarm`,
@@ -339,5 +342,16 @@ export function Escalation({ app, stack }: StackContext) {
     ...Object.fromEntries(topics.map((t, i) => [`Tier${i + 1}Topic`, t.topicArn])),
   });
 
-  return { stateMachine, incidentsTable, noncesTable, topics, ackUrl, ackSecret, webhookSecret, key, config };
+  return {
+    stateMachine,
+    incidentsTable,
+    noncesTable,
+    topics,
+    ackUrl,
+    ackSecret,
+    webhookSecret,
+    key,
+    config,
+    alarms,
+  };
 }

@@ -334,7 +334,7 @@ export function Ingest({ app, stack }: StackContext) {
     RuleErrorsQueue: ruleErrors.queueUrl,
   });
 
-  return { telemetryStream, deliveryStream, transform, ruleErrors, rules, production };
+  return { telemetryStream, deliveryStream, transform, ruleErrors, ruleErrorsAlarm, rules, production };
 }
 
 function pascal(name: string): string {

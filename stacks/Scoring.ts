@@ -270,5 +270,14 @@ export function Scoring({ app, stack }: StackContext) {
     ScoringFailuresQueue: failures.queueUrl,
   });
 
-  return { score, metricsTable, thresholdsTable, scoresStream, failures, stateMachineArn, config };
+  return {
+    score,
+    metricsTable,
+    thresholdsTable,
+    scoresStream,
+    failures,
+    stateMachineArn,
+    config,
+    alarms: { iteratorAge, dlqDepth },
+  };
 }
