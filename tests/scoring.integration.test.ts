@@ -52,6 +52,13 @@ beforeAll(async () => {
     body: JSON.stringify({ bounds: { temp: { max: 200 } } }),
   });
   expect(rule.status).toBe(200);
+  const badStuck = await fetch(`http://127.0.0.1:${instance.httpPort}/api/thresholds/model%23davis%23x`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ stuckReadings: { temp: -1 } }),
+  });
+  expect(badStuck.status).toBe(400);
+  expect(await badStuck.text()).toContain("stuckReadings");
 
   const client = await connectMqtt(instance.mqttPort);
   const windowMs = WINDOW_S * 1000;

@@ -49,5 +49,5 @@ export function filterConditionSql(filter: string): string {
 }
 
 export function unmatchedTopicSql(filters: readonly string[]): string {
-  return `SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt FROM '#' WHERE NOT (${filters.map(filterConditionSql).join(" OR ")})`;
+  return `SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt, newuuid() AS messageId FROM '#' WHERE NOT (${filters.map(filterConditionSql).join(" OR ")})`;
 }

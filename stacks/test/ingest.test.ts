@@ -218,7 +218,7 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
       }
       for (const rule of rules) {
         expect(rule.Properties.TopicRulePayload.Sql).toMatch(
-          /^SELECT encode\(\*, 'base64'\) AS payload, topic\(\) AS topic, timestamp\(\) AS receivedAt FROM /,
+          /^SELECT encode\(\*, 'base64'\) AS payload, topic\(\) AS topic, timestamp\(\) AS receivedAt, newuuid\(\) AS messageId FROM /,
         );
       }
     });

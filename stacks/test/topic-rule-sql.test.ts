@@ -42,7 +42,7 @@ describe("catch-all rule SQL", () => {
   it("renders one negated disjunction of every accepted filter", () => {
     const sql = unmatchedTopicSql(filters);
     expect(sql).toMatch(
-      /^SELECT encode\(\*, 'base64'\) AS payload, topic\(\) AS topic, timestamp\(\) AS receivedAt FROM '#' WHERE NOT \(/,
+      /^SELECT encode\(\*, 'base64'\) AS payload, topic\(\) AS topic, timestamp\(\) AS receivedAt, newuuid\(\) AS messageId FROM '#' WHERE NOT \(/,
     );
     expect(sql).toContain(
       "(topic(1) = 'dt' AND topic(4) = 'telemetry' AND NOT isUndefined(topic(4)) AND isUndefined(topic(5)))",

@@ -1,5 +1,6 @@
 import { ByteWriter } from "./binary.ts";
 import {
+  CHECKPOINT_VERSION_NO_RAW_TAIL,
   CHECKPOINT_VERSION_NO_SERIES,
   CHECKPOINT_VERSION_NO_TAIL,
   openCheckpoint,
@@ -102,6 +103,7 @@ export class AnomalyDetector {
     w.varint(state.length);
     for (const v of state) w.f64(v);
     this.thresholder.writeSeries(w);
+    this.thresholder.writeRawTail(w);
     return sealCheckpoint(w.finish(), options.compress ?? false);
   }
 
@@ -130,6 +132,7 @@ export class AnomalyDetector {
       for (let i = 0; i < n; i++) state[i] = reader.f64();
       detector.thresholder.restore(state, version === CHECKPOINT_VERSION_NO_TAIL);
       if (version > CHECKPOINT_VERSION_NO_SERIES) detector.thresholder.readSeries(reader);
+      if (version > CHECKPOINT_VERSION_NO_RAW_TAIL) detector.thresholder.readRawTail(reader);
       if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");
       return detector;
     } catch (cause) {

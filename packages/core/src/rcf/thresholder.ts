@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ByteReader, ByteWriter } from "./binary.ts";
 import { CheckpointFormatError, InvalidForestOptionsError } from "./errors.ts";
+import { ScoreTail } from "./score-tail.ts";
 
 /** Static bounds of one metric (from the thresholds configuration); a value outside is always anomalous. */
 export interface MetricBounds {
@@ -15,8 +16,13 @@ export interface MetricBounds {
  * AND that smoothed score is rarer than `tailRisk` under the tail of the recent smoothed scores (peaks over a
  * threshold: a generalized Pareto distribution fitted to the excesses over their `tailQuantile`, as in SPOT,
  * Siffer et al. 2017), so heavy-tailed, bursty score streams do not alert on every burst.
+ *
+ * Fast path (ADR 0304): smoothing dilutes a single-point spike to 1/`smoothing` of its excess, so a point is also
+ * anomalous when its UNSMOOTHED score is above the floor, more than `rawZFactor` deviations above the mean and
+ * rarer than `rawTailRisk` under the tail of the recent raw scores (fitted the same way, but never as a bounded
+ * tail). The grade is the larger of the two paths' grades. Off by default (`rawTailRisk: 0`, ADR 0304).
  * After an anomaly, further score-based anomalies are suppressed for `suppression` points (one alert per
- * episode); static metric bounds are checked on every point and are never suppressed.
+ * episode, whichever path raised it); static metric bounds are checked on every point and are never suppressed.
  *
  * Series (ADR 0303): a thresholder may decide for several interleaved series (devices) that share one model.
  * The score statistics (mean, deviation, tail, warm-up) describe the model's scores and are shared; the smoothing
@@ -48,6 +54,15 @@ export interface ThresholderOptions {
   tailQuantile: number;
   /** Scored points between refits of the tail. */
   tailRefit: number;
+  /**
+   * Fast path: a point whose raw (unsmoothed) score is above the floor, more than `zFactor` deviations above the
+   * mean and rarer than this under the tail of the last `tailWindow` raw scores is anomalous at once
+   * (default 0 = no fast path: see ADR 0304 for why it is off). Optional only for source compatibility; resolved
+   * options always hold it.
+   */
+  rawTailRisk?: number;
+  /** Fast path: deviations above the mean the raw score needs (default 8). Optional like `rawTailRisk`. */
+  rawZFactor?: number;
   /** Most named series whose state is kept; the least recently seen is forgotten first (it restarts fresh). */
   maxSeries: number;
   /** Optional static bounds per metric index. */
@@ -68,6 +83,8 @@ export const thresholderOptionsSchema = z
     tailWindow: z.number().int().min(20).max(100000).default(5000),
     tailQuantile: z.number().gt(0).lt(1).default(0.98),
     tailRefit: z.number().int().min(1).default(50),
+    rawTailRisk: z.number().min(0).max(1).default(0),
+    rawZFactor: z.number().positive().finite().default(8),
     maxSeries: z.number().int().min(1).max(1_000_000).default(50_000),
     bounds: z.array(z.object({ min: z.number().optional(), max: z.number().optional() }).strict().nullable()),
   })
@@ -86,6 +103,8 @@ export const defaultThresholderOptions: ThresholderOptions = {
   tailWindow: 5000,
   tailQuantile: 0.98,
   tailRefit: 50,
+  rawTailRisk: 0,
+  rawZFactor: 8,
   maxSeries: 50_000,
   bounds: [],
 };
@@ -112,15 +131,14 @@ export interface ThresholdDecision {
   zScore: number;
   /** Tail probability of the smoothed score among the recent ones (1 when not scored or before warm-up). */
   tailProbability: number;
+  /** Tail probability of the raw score among the recent raw ones (1 when not scored, before warm-up or no fast path). */
+  rawTailProbability: number;
 }
 
 /** Number of float64 values in `Thresholder.state()` before the smoothing ring (format v1 had only these). */
 const SCALAR_STATE = 7;
 /** Tail scalars after the ring: window head, window count, threshold, shape, scale, fraction above. */
 const TAIL_STATE = 6;
-/** Fewest windowed scores for a tail fit, and fewest excesses for a moment fit. */
-const MIN_TAIL_WINDOW = 20;
-const MIN_EXCESSES = 5;
 
 /** What is per series: the smoothing ring of its last scores and its suppression cooldown (in its points). */
 interface SeriesState {
@@ -140,22 +158,23 @@ export class Thresholder {
   private readonly main: SeriesState;
   /** Named series, least recently seen first (Map insertion order; a decision moves its series to the end). */
   private readonly series = new Map<string, SeriesState>();
-  /** Ring of the last `tailWindow` smoothed scores, and a scratch copy for quantile selection. */
-  private readonly window: Float64Array;
+  /** Tail of the last `tailWindow` smoothed scores (shared by the series: they are one model's scores). */
+  private readonly tail: ScoreTail;
+  /** Tail of the last `tailWindow` raw scores (float32), for the fast path. */
+  private readonly rawTail: ScoreTail;
+  /** Scratch copy for quantile selection. */
   private readonly scratch: Float64Array;
-  private windowHead = 0;
-  private windowCount = 0;
-  /** Fitted tail: P(X > x) = fraction · (1 + shape·(x − threshold)/scale)^(−1/shape) above the threshold. */
-  private tailThreshold = Infinity;
-  private tailShape = 0;
-  private tailScale = 1;
-  private tailFraction = 0;
 
   constructor(options: Partial<ThresholderOptions> = {}) {
     this.options = Object.freeze(resolveThresholderOptions(options));
     this.main = this.newSeries();
-    this.window = new Float64Array(this.options.tailWindow);
+    this.tail = new ScoreTail(new Float64Array(this.options.tailWindow));
+    this.rawTail = new ScoreTail(new Float32Array(this.rawTailRisk > 0 ? this.options.tailWindow : 0));
     this.scratch = new Float64Array(this.options.tailWindow);
+  }
+
+  private get rawTailRisk(): number {
+    return this.options.rawTailRisk ?? 0;
   }
 
   /** Number of named series whose state is kept (at most `maxSeries`). */
@@ -198,6 +217,7 @@ export class Thresholder {
     let grade = 0;
     let zScore = 0;
     let tailProbability = 1;
+    let rawTailProbability = 1;
     const suppressed = series.cooldown > 0;
     if (suppressed) series.cooldown--;
     if (score > 0) {
@@ -212,21 +232,21 @@ export class Thresholder {
       const deviation = this.deviation(mean);
       if (this.scored >= o.warmup && this.weight > 0) {
         zScore = (smoothed - mean) / deviation;
-        tailProbability = this.tailProbability(smoothed);
+        tailProbability = this.tail.probability(smoothed);
         const tailOk = o.tailRisk >= 1 || tailProbability < o.tailRisk;
-        if (!suppressed && smoothed > o.absoluteFloor && zScore > o.zFactor && tailOk) {
-          // Both tests grade the excess; the weaker one counts. The tail grade is the number of orders of
-          // magnitude below tailRisk, relative to log(1/tailRisk).
-          grade = 1 - Math.exp(-(zScore - o.zFactor) / o.zFactor);
-          if (o.tailRisk < 1) {
-            const tailGrade =
-              tailProbability > 0 ? Math.log(o.tailRisk / tailProbability) / Math.log(1 / o.tailRisk) : 1;
-            if (tailGrade < grade) grade = tailGrade;
+        if (!suppressed && smoothed > o.absoluteFloor && zScore > o.zFactor && tailOk)
+          grade = this.grade(zScore, o.zFactor, tailProbability, o.tailRisk);
+        const rawRisk = this.rawTailRisk;
+        if (rawRisk > 0) {
+          rawTailProbability = this.rawTail.probability(score);
+          const rawZ = (score - mean) / deviation;
+          const rawZf = o.rawZFactor ?? o.zFactor;
+          if (!suppressed && score > o.absoluteFloor && rawZ > rawZf && rawTailProbability < rawRisk) {
+            const rawGrade = this.grade(rawZ, rawZf, rawTailProbability, rawRisk);
+            if (rawGrade > grade) grade = rawGrade;
           }
-          if (grade > 1) grade = 1;
-          if (!(grade > 0)) grade = Number.MIN_VALUE;
-          series.cooldown = o.suppression;
         }
+        if (grade > 0) series.cooldown = o.suppression;
       }
       const fed =
         this.scored >= o.warmup && this.weight > 0 ? Math.min(score, mean + o.clip * deviation) : score;
@@ -234,86 +254,42 @@ export class Thresholder {
       this.sum = this.sum * o.discount + fed;
       this.sumSquares = this.sumSquares * o.discount + fed * fed;
       this.scored++;
-      this.window[this.windowHead] = smoothed;
-      this.windowHead = (this.windowHead + 1) % this.window.length;
-      if (this.windowCount < this.window.length) this.windowCount++;
-      if (this.scored >= o.warmup && (this.scored - o.warmup) % o.tailRefit === 0) this.fitTail();
-    }
-    if (boundsViolations.length > 0) grade = 1;
-    return { grade, anomaly: grade > 0, boundsViolations, zScore, tailProbability };
-  }
-
-  /** P(smoothed score > x) under the fitted tail; 1 at or below the tail threshold or before any fit. */
-  private tailProbability(x: number): number {
-    const t = this.tailThreshold;
-    if (!(x > t)) return 1;
-    const y = x - t;
-    const shape = this.tailShape;
-    if (Math.abs(shape) < 1e-6) return this.tailFraction * Math.exp(-y / this.tailScale);
-    const base = 1 + (shape * y) / this.tailScale;
-    if (base <= 0) return 0; // beyond the end of a bounded tail
-    return this.tailFraction * Math.pow(base, -1 / shape);
-  }
-
-  /**
-   * Refits the tail on the window: threshold = its `tailQuantile`, then a generalized Pareto distribution fitted
-   * to the excesses by the method of moments (shape = ½(1 − m²/v), scale = ½·m·(m²/v + 1)).
-   */
-  private fitTail(): void {
-    const n = this.windowCount;
-    if (n < MIN_TAIL_WINDOW) {
-      this.tailThreshold = Infinity;
-      return;
-    }
-    // Oldest first, so that a restored thresholder (window stored in that order) sums identically.
-    const w = this.window.length;
-    const oldest = (this.windowHead - n + w) % w;
-    const values = this.scratch;
-    for (let i = 0; i < n; i++) values[i] = this.window[(oldest + i) % w];
-    const t = selectKth(values, n, Math.floor(this.options.tailQuantile * (n - 1)));
-    let count = 0;
-    let sum = 0;
-    let max = t;
-    for (let i = 0; i < n; i++) {
-      const v = this.window[(oldest + i) % w];
-      if (v > t) {
-        count++;
-        sum += v - t;
-        if (v > max) max = v;
+      this.tail.push(smoothed);
+      const raw = this.rawTailRisk > 0;
+      if (raw) this.rawTail.push(score);
+      if (this.scored >= o.warmup && (this.scored - o.warmup) % o.tailRefit === 0) {
+        this.tail.fit(o.tailQuantile, this.scratch);
+        if (raw) this.rawTail.fit(o.tailQuantile, this.scratch, 0);
       }
     }
-    this.tailThreshold = t;
-    this.tailFraction = count / n;
-    if (count < MIN_EXCESSES) {
-      this.tailShape = 0;
-      this.tailScale = Math.max(1e-9, max - t || 1e-3);
-      return;
-    }
-    const m = sum / count;
-    let squares = 0;
-    for (let i = 0; i < n; i++) {
-      const v = this.window[(oldest + i) % w];
-      if (v > t) squares += (v - t - m) * (v - t - m);
-    }
-    const variance = squares / count;
-    if (!(variance > 0)) {
-      this.tailShape = 0;
-      this.tailScale = Math.max(m, 1e-9);
-      return;
-    }
-    const r = (m * m) / variance;
-    this.tailShape = 0.5 * (1 - r);
-    this.tailScale = 0.5 * m * (r + 1);
+    if (boundsViolations.length > 0) grade = 1;
+    return { grade, anomaly: grade > 0, boundsViolations, zScore, tailProbability, rawTailProbability };
   }
 
   /**
+   * Grade of an excess that passed both tests: the weaker of the z grade and the tail grade (orders of magnitude
+   * below `risk`, relative to log(1/risk)), in (0, 1].
+   */
+  private grade(z: number, zf: number, p: number, risk: number): number {
+    let grade = 1 - Math.exp(-(z - zf) / zf);
+    if (risk < 1) {
+      const tailGrade = p > 0 ? Math.log(risk / p) / Math.log(1 / risk) : 1;
+      if (tailGrade < grade) grade = tailGrade;
+    }
+    if (grade > 1) grade = 1;
+    if (!(grade > 0)) grade = Number.MIN_VALUE;
+    return grade;
+  }
+
+    /**
    * Exact state for checkpoints: 7 scalars, the smoothing ring, 6 tail scalars, then the filled part of the
    * tail window (oldest first). Cooldown and ring are the unnamed series'; named series are in `writeSeries`.
    */
   state(): Float64Array {
     const main = this.main;
     const r = main.ring.length;
-    const n = this.windowCount;
+    const tail = this.tail;
+    const n = tail.count;
     const s = new Float64Array(SCALAR_STATE + r + TAIL_STATE + n);
     s.set([
       this.weight,
@@ -325,19 +301,18 @@ export class Thresholder {
       main.ringCount,
     ]);
     s.set(main.ring, SCALAR_STATE);
-    const w = this.window.length;
-    const oldest = (this.windowHead - n + w) % w;
     s.set(
-      [n, n % w, this.tailThreshold, this.tailShape, this.tailScale, this.tailFraction],
+      [n, n % tail.window.length, tail.threshold, tail.shape, tail.scale, tail.fraction],
       SCALAR_STATE + r,
     );
-    for (let i = 0; i < n; i++) s[SCALAR_STATE + r + TAIL_STATE + i] = this.window[(oldest + i) % w];
+    s.set(tail.values(), SCALAR_STATE + r + TAIL_STATE);
     return s;
   }
 
   /**
    * Restores `state()`. With `legacy` (checkpoint format v1, no tail), the scalars and ring are restored and the
-   * tail starts empty: score-based alerts resume once the window holds enough scores to fit it.
+   * tail starts empty: score-based alerts resume once the window holds enough scores to fit it. The raw-score
+   * tail (fast path) always starts empty here; `readRawTail` restores it from format 4.
    */
   restore(state: Float64Array, legacy = false): void {
     const main = this.main;
@@ -346,34 +321,57 @@ export class Thresholder {
     if (legacy ? state.length !== tailAt : state.length < tailAt + TAIL_STATE)
       throw new RangeError("thresholder state has the wrong size");
     const n = legacy ? 0 : state[tailAt];
+    const w = this.tail.window.length;
+    const head = legacy ? 0 : state[tailAt + 1];
     if (
       !legacy &&
-      (!Number.isInteger(n) || n < 0 || n > this.window.length || state.length !== tailAt + TAIL_STATE + n)
+      (!Number.isInteger(n) ||
+        n < 0 ||
+        n > w ||
+        state.length !== tailAt + TAIL_STATE + n ||
+        !Number.isInteger(head) ||
+        head < 0 ||
+        head >= w)
     )
       throw new RangeError("thresholder state has the wrong size");
     [this.weight, this.sum, this.sumSquares, this.scored, main.cooldown, main.ringIndex, main.ringCount] =
       state;
     main.ring.set(state.subarray(SCALAR_STATE, tailAt));
-    this.window.fill(0);
+    this.rawTail.clear();
     if (legacy) {
-      this.windowCount = 0;
-      this.windowHead = 0;
-      this.tailThreshold = Infinity;
-      this.tailShape = 0;
-      this.tailScale = 1;
-      this.tailFraction = 0;
+      this.tail.clear();
       return;
     }
-    this.windowCount = n;
-    this.windowHead = state[tailAt + 1];
-    [this.tailThreshold, this.tailShape, this.tailScale, this.tailFraction] = state.subarray(
-      tailAt + 2,
-      tailAt + 6,
+    this.tail.load(
+      state.subarray(tailAt + TAIL_STATE),
+      head,
+      state.subarray(tailAt + 2, tailAt + TAIL_STATE),
     );
-    // Oldest first, ending just before the head.
-    const w = this.window.length;
-    for (let i = 0; i < n; i++)
-      this.window[(this.windowHead - n + i + w) % w] = state[tailAt + TAIL_STATE + i];
+  }
+
+  /**
+   * The raw-score tail for checkpoint format 4 (after the named series): varint window count, varint head,
+   * threshold, shape, scale and fraction (f64), then the window's raw scores oldest first (f32, as kept).
+   */
+  writeRawTail(w: ByteWriter): void {
+    const t = this.rawTail;
+    w.varint(t.count);
+    w.varint(t.head);
+    for (const v of [t.threshold, t.shape, t.scale, t.fraction]) w.f64(v);
+    for (const v of t.values()) w.f32(v);
+  }
+
+  /** Restores `writeRawTail`; throws CheckpointFormatError on inconsistent data. */
+  readRawTail(r: ByteReader): void {
+    const n = r.varint();
+    const head = r.varint();
+    const size = this.rawTail.window.length;
+    if (n > size || (size > 0 ? head >= size : head !== 0))
+      throw new CheckpointFormatError("checkpoint holds an inconsistent raw-score tail");
+    const fit = [r.f64(), r.f64(), r.f64(), r.f64()];
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = r.f32();
+    this.rawTail.load(values, head, fit);
   }
 
   /**
@@ -422,30 +420,4 @@ export class Thresholder {
     const floor = Math.max(this.options.minDeviation * Math.abs(mean), 1e-9);
     return sd > floor ? sd : floor;
   }
-}
-
-/** The k-th smallest of `a[0..n)` (Hoare's selection, in place). */
-function selectKth(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const tmp = a[i];
-        a[i] = a[j];
-        a[j] = tmp;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
 }

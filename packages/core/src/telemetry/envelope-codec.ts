@@ -19,15 +19,18 @@ export function parseEnvelope(data: Uint8Array | string): Envelope {
   }
   // Fast path for the well-formed case (the rule engine always writes this shape); zod explains the rest.
   if (value !== null && typeof value === "object") {
-    const { topic, receivedAt, payload } = value as Record<string, unknown>;
+    const { topic, receivedAt, payload, messageId } = value as Record<string, unknown>;
     if (
       typeof topic === "string" &&
       topic.length > 0 &&
       typeof receivedAt === "number" &&
       Number.isFinite(receivedAt) &&
-      typeof payload === "string"
+      typeof payload === "string" &&
+      (messageId === undefined || typeof messageId === "string")
     ) {
-      return { topic, receivedAt, payload };
+      return messageId === undefined
+        ? { topic, receivedAt, payload }
+        : { topic, receivedAt, payload, messageId };
     }
   }
   const result = envelopeSchema.safeParse(value);

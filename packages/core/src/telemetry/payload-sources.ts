@@ -42,5 +42,5 @@ export function resolvePayloadSource(topic: string): PayloadSource | undefined {
  * transformation and become error records), its topic and the broker's receive time — an `Envelope`.
  */
 export function ingestRuleSql(topicFilter: string): string {
-  return `SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt FROM '${topicFilter}'`;
+  return `SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt, newuuid() AS messageId FROM '${topicFilter}'`;
 }

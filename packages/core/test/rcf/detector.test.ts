@@ -109,8 +109,11 @@ describe("AnomalyDetector", () => {
     const forestStart = r.offset;
     const state = det.thresholder.state();
     const stateBytes = 8 * state.length + (state.length < 128 ? 1 : state.length < 16384 ? 2 : 3);
-    // Format 3 ends with the named-series section: a single varint 0 here (no named series).
-    const forestPart = body.subarray(forestStart, body.length - stateBytes - 1);
+    // Format 4 ends with the named-series section (a single varint 0 here: no named series) and the raw-score
+    // tail (empty with the fast path off: two varints 0 and four f64).
+    const tailBytes = new ByteWriter();
+    det.thresholder.writeRawTail(tailBytes);
+    const forestPart = body.subarray(forestStart, body.length - stateBytes - 1 - tailBytes.finish().length);
     for (const key of ["tailRisk", "tailWindow", "tailQuantile", "tailRefit"]) delete header.thresholder[key];
     const legacyState = state.subarray(0, 7 + det.thresholder.options.smoothing);
     const w = new ByteWriter();

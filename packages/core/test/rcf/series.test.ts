@@ -112,9 +112,10 @@ describe("per-series alert state on a shared model", () => {
   it("still reads a format-2 checkpoint (no series section): the named series start fresh", () => {
     const { detector } = warmed(41, 600);
     const bytes = detector.toCheckpoint();
-    // Format 3 = format 2 + the series section at the end; cut it off and label the envelope 2.
+    // Format 4 = format 2 + the series section + the raw-score tail at the end; cut both off and label it 2.
     const w = new ByteWriter();
     detector.thresholder.writeSeries(w);
+    detector.thresholder.writeRawTail(w);
     const v2 = bytes.slice(0, bytes.length - w.finish().length);
     v2[4] = 2;
     v2[5] = 0;
@@ -122,7 +123,7 @@ describe("per-series alert state on a shared model", () => {
     expect(restored.thresholder.seriesCount).toBe(0);
     expect(restored.thresholder.state()).toEqual(detector.thresholder.state());
     const newer = bytes.slice();
-    newer[4] = 4;
+    newer[4] = 5;
     expect(() => AnomalyDetector.fromCheckpoint(newer)).toThrow(CheckpointVersionError);
   });
 

@@ -39,7 +39,7 @@ describe("derivePartitionKey", () => {
       ["fan", "IoT_TOPIC/recieve", "${FANID}"],
     ]);
     expect(ingestRuleSql("weather/+/+/+/+/+")).toBe(
-      "SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt FROM 'weather/+/+/+/+/+'",
+      "SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt, newuuid() AS messageId FROM 'weather/+/+/+/+/+'",
     );
   });
 });

@@ -32,8 +32,8 @@ import { createAwsPrivacy, privacyConfigShape } from "../shared/privacy.ts";
  *   hold the raw record, PHI included, so this handler never returns `ProcessingFailed`);
  * - an unexpected bug on one record → `Ok`, zone `errors`, code `INTERNAL_ERROR` (the raw record stays in the
  *   encrypted `raw/` backup for replay);
- * - a record byte-identical to an earlier one in the same invocation (a redelivery: same payload, topic and
- *   broker receive time) → `Dropped`;
+ * - a record byte-identical to an earlier one in the same invocation (a retried put of one message: same
+ *   envelope, message id included — distinct publishes differ by `messageId`) → `Dropped`;
  * - a dependency failure (`TransientError`, `ConfigurationError`: registry, vault or KMS unavailable) → the whole
  *   invocation throws and Firehose retries it; vault writes are idempotent, so a retry repeats nothing visible.
  *

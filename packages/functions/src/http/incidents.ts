@@ -45,7 +45,12 @@ export function createIncidentsApiHandler(
     const match = /^\/api\/incidents(?:\/([^/]+)(?:\/(ack|resolve))?)?$/.exec(path);
     if (!match) return reply(404, { error: "NotFound", message: `No route for ${path}` });
     const [, rawId, action] = match;
-    const id = rawId ? decodeURIComponent(rawId) : undefined;
+    let id: string | undefined;
+    try {
+      id = rawId ? decodeURIComponent(rawId) : undefined;
+    } catch {
+      return reply(400, { error: "BadRequest", message: "malformed percent-encoding in the incident id" });
+    }
     try {
       const deps = await getDeps();
       if (!id) {

@@ -117,4 +117,12 @@ describe("acknowledge link handler", () => {
     expect((await api(event("GET", {}, undefined, "/api/incidents/inc-none"), context)).statusCode).toBe(404);
     expect((await api(event("DELETE", {}, undefined, "/api/incidents"), context)).statusCode).toBe(405);
   });
+
+  it("incidents API answers a malformed percent-encoded id with 400, not a handler error", async () => {
+    const { deps } = await setup();
+    const api = createIncidentsApiHandler(async () => deps);
+    const res = await api(event("GET", {}, undefined, "/api/incidents/%E0%A4%A"), context);
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body!)).toMatchObject({ error: "BadRequest" });
+  });
 });

@@ -3,7 +3,16 @@ import type { TaskTokens } from "@driftwatch/core/ports/task-tokens";
 
 interface Parked {
   resolve(output: Record<string, unknown>): void;
+  reject(error: Error): void;
   timer: NodeJS.Timeout;
+}
+
+/** What a parked wait rejects with when local mode shuts down (`clear`): the task ends instead of hanging. */
+export class TaskTokensClearedError extends Error {
+  override name = "States.Runtime";
+  constructor() {
+    super("local escalation stopped while the task waited for its token");
+  }
 }
 
 /**
@@ -21,11 +30,14 @@ export class LocalTaskTokens implements TaskTokens {
 
   /** Parks a wait on `token`; it is forgotten after `ttlMs` (the task's own timeout has fired by then). */
   park(token: string, ttlMs: number): Promise<Record<string, unknown>> {
-    return new Promise((resolve) => {
+    const wait = new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => this.parked.delete(token), ttlMs);
       timer.unref();
-      this.parked.set(token, { resolve, timer });
+      this.parked.set(token, { resolve, reject, timer });
     });
+    // `clear` may reject before the caller awaits (it is still invoking the task's handler): not unhandled.
+    wait.catch(() => undefined);
+    return wait;
   }
 
   drop(token: string): void {
@@ -46,8 +58,15 @@ export class LocalTaskTokens implements TaskTokens {
     return "sent";
   }
 
-  /** Forgets every parked wait (shutdown). */
+  /**
+   * Ends every parked wait (shutdown): each rejects with `TaskTokensClearedError`, so the runner's task ends and
+   * clears its own timeout timer (aws-local-stepfunctions keeps a ref'd `setTimeout` per task for the state's
+   * TimeoutSeconds, which would otherwise hold an in-process user's event loop open for the whole ack timeout).
+   */
   clear(): void {
-    for (const token of [...this.parked.keys()]) this.drop(token);
+    for (const [token, parked] of [...this.parked]) {
+      this.drop(token);
+      parked.reject(new TaskTokensClearedError());
+    }
   }
 }

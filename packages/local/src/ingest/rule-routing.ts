@@ -84,7 +84,8 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
     const matched = matchRules(message.topic);
     const rule = matched[0] ?? unmatchedRule;
     if (matched.length === 0) status?.inc("rules.unmatched");
-    const envelope = encodeEnvelope(message.topic, message.payload, message.receivedAt);
+    // One id per published message, shared by every action and retry (IoT SQL `newuuid() AS messageId`).
+    const envelope = encodeEnvelope(message.topic, message.payload, message.receivedAt, crypto.randomUUID());
     const key = matched.length > 0 ? derivePartitionKey(message.topic, message.payload) : undefined;
     const actions: Promise<void>[] = [];
     for (const target of options.targets()) {

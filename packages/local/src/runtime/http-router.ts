@@ -59,7 +59,11 @@ export class HttpRouter {
       pathMatched = true;
       if (route.method !== req.method && !(route.method === "GET" && req.method === "HEAD")) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, i) => (params[key] = decodeURIComponent(match[i + 1])));
+      try {
+        route.keys.forEach((key, i) => (params[key] = decodeURIComponent(match[i + 1])));
+      } catch {
+        return json(400, { error: "BadRequest", message: "malformed percent-encoding in the path" });
+      }
       try {
         return await route.handler(req, params);
       } catch (error) {
@@ -81,16 +85,33 @@ export class HttpRouter {
       const chunks: Buffer[] = [];
       incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
       incoming.on("end", () => {
-        const url = new URL(incoming.url ?? "/", `http://${host}`);
-        void this.handle({
+        // Nothing a client sends may take the local runtime down: a request that fails outside a route's own
+        // error handling (an unparsable URL, a handler bug) gets a 400/500 without details.
+        const respond = (res: HttpResponse) => {
+          try {
+            outgoing.writeHead(res.status, res.headers ?? {});
+            outgoing.end(incoming.method === "HEAD" ? undefined : res.body);
+          } catch (error) {
+            process.stderr.write(`[http] could not send the response: ${(error as Error).name}\n`);
+            outgoing.destroy();
+          }
+        };
+        let url: URL;
+        try {
+          url = new URL(incoming.url ?? "/", `http://${host}`);
+        } catch {
+          respond(json(400, { error: "BadRequest", message: "malformed request URL" }));
+          return;
+        }
+        this.handle({
           method: (incoming.method ?? "GET").toUpperCase(),
           path: url.pathname,
           query: url.searchParams,
           headers: incoming.headers,
           body: Buffer.concat(chunks).toString("utf8"),
-        }).then((res) => {
-          outgoing.writeHead(res.status, res.headers ?? {});
-          outgoing.end(incoming.method === "HEAD" ? undefined : res.body);
+        }).then(respond, (error: Error) => {
+          process.stderr.write(`[http] ${incoming.method} ${url.pathname} failed: ${error.name}\n`);
+          respond(json(500, { error: "InternalError", message: "Internal error" }));
         });
       });
     });

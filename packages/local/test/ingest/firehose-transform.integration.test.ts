@@ -4,6 +4,7 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeEnvelope } from "@driftwatch/core/telemetry/envelope";
 import { FirehoseEmulator } from "../../src/ingest/firehose-emulator.ts";
+import { createRuleRouter } from "../../src/ingest/rule-routing.ts";
 import { createLocalTransform } from "../../src/ingest/local-transform.ts";
 import { startStorage } from "../../src/storage/index.ts";
 import { testContext } from "../helpers/test-context.ts";
@@ -104,6 +105,30 @@ describe("Firehose emulator + transformation handler + dynalite", () => {
       const vault = await storage.dynamo.send(new ScanCommand({ TableName: storage.tableNames.VAULT_TABLE }));
       expect(vault.Items?.map((i) => i.field.S).sort()).toEqual(["dob", "name"]);
       expect(JSON.stringify(vault.Items)).not.toMatch(/Eugenia|08\/27\/1977|patient2605/);
+    } finally {
+      await storageService.stop();
+    }
+  });
+
+  it("keeps identical publishes in the same millisecond apart: each becomes its own record (not Dropped)", async () => {
+    // Regression: the envelope had no per-message id, so the transformation's duplicate dropping (meant for a
+    // retried put) silently dropped distinct publishes with the same topic, payload and receive millisecond.
+    const { storageService, emulator, dataDir } = await setup();
+    dirs.push(dataDir);
+    try {
+      const route = createRuleRouter({
+        targets: () => [{ name: "firehose:ingest", catchAll: true, deliver: (e) => emulator.deliver(e) }],
+        errorDir: path.join(dataDir, "rule-errors"),
+      });
+      const receivedAt = Date.parse("2024-05-01T09:00:00Z");
+      const publish = (topic: string, payload: string) =>
+        route({ topic, payload: Buffer.from(payload), receivedAt, qos: 1 });
+      for (let i = 0; i < 3; i++) await publish("LifeSupportDevice/Sensor", medical("2024-05-01T08:59:59"));
+      for (let i = 0; i < 4; i++) await publish("dt/site/pump-7/telemetry", "not json");
+      const [report] = await emulator.flush();
+      expect(report).toMatchObject({ records: 7, ok: 7, dropped: 0, zones: { readings: 3, errors: 4 } });
+      expect(readZone(dataDir, "readings")).toHaveLength(3);
+      expect(readZone(dataDir, "errors").map((e) => e.code)).toEqual(Array(4).fill("INVALID_JSON"));
     } finally {
       await storageService.stop();
     }

@@ -42,6 +42,41 @@ export async function fetchMetrics(
   return JSON.parse(text) as WindowAggregateView[];
 }
 
+/** The fields of `metrics --json`, in order: DESIGN.md's external contract, nothing more. */
+export const METRICS_JSON_FIELDS = [
+  "deviceId",
+  "metric",
+  "windowStart",
+  "windowEnd",
+  "count",
+  "sum",
+  "min",
+  "max",
+  "avg",
+  "stddev",
+  "maxScore",
+  "anomalies",
+] as const;
+
+/**
+ * The rows as `metrics --json` prints them: exactly the contract's fields (the API's view also carries the
+ * event-time span, `firstEventAt`/`lastEventAt`, which `--event-times` adds back).
+ */
+export function toMetricsJson(
+  rows: readonly WindowAggregateView[],
+  options: { eventTimes?: boolean } = {},
+): Record<string, unknown>[] {
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const field of METRICS_JSON_FIELDS) out[field] = row[field];
+    if (options.eventTimes) {
+      out.firstEventAt = row.firstEventAt;
+      out.lastEventAt = row.lastEventAt;
+    }
+    return out;
+  });
+}
+
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(3));
 
 export function formatMetricsTable(rows: readonly WindowAggregateView[]): string {
@@ -84,12 +119,29 @@ export function registerMetrics(program: Command): void {
       "Print a device's stored window aggregates (count, sum, min, max, avg, stddev, max score, anomalies)",
     )
     .requiredOption("--device <id>", "device id (weather: the station id; metrics are the sensor types)")
-    .option("--json", "print the JSON array (times ISO 8601)")
+    .option(
+      "--json",
+      "print the JSON array of {deviceId, metric, windowStart, windowEnd, count, sum, min, max, avg, stddev, maxScore, anomalies} (times ISO 8601)",
+    )
+    .option("--event-times", "with --json: add each window's event-time span (firstEventAt, lastEventAt)")
     .option("--from <time>", "first window start (ISO 8601 or epoch ms)")
     .option("--to <time>", "last window start (ISO 8601 or epoch ms)")
     .option("--url <url>", "base URL of the local instance (default http://127.0.0.1:$HTTP_PORT)")
-    .action(async (options: { device: string; json?: boolean; from?: string; to?: string; url?: string }) => {
-      const rows = await fetchMetrics(options.device, options);
-      process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMetricsTable(rows));
-    });
+    .action(
+      async (options: {
+        device: string;
+        json?: boolean;
+        eventTimes?: boolean;
+        from?: string;
+        to?: string;
+        url?: string;
+      }) => {
+        const rows = await fetchMetrics(options.device, options);
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify(toMetricsJson(rows, { eventTimes: options.eventTimes }), null, 2)}\n`
+            : formatMetricsTable(rows),
+        );
+      },
+    );
 }
