@@ -6,9 +6,11 @@
  *
  *   npx tsx bench/detection.ts     (DETECTION_DEVICES=40, DETECTION_MESSAGES=2500 per device, DETECTION_SEED=7)
  *
- * Per anomaly kind: injected (evaluated), detected (an anomaly alert for that device with event time in
- * [start, end + grace]), recall, detection delay (first alert − start); false alerts per 1,000 readings
- * (anomaly alerts of a device outside all its labelled spans + grace). Labels that start before the models are
+ * Per anomaly kind: injected (evaluated), detected (an alert for that device with event time in
+ * [start, end + grace]: the RCF `anomaly` rule or the stuck-sensor rule `stuck:<metric>`, ADR 0605), recall
+ * (also per rule), detection delay (first alert − start); false alerts per 1,000 readings (alerts of a device
+ * outside all its labelled spans + grace), per rule. `DETECTION_STUCK_READINGS` sets the scorer's default
+ * `stuckReadings` (0 disables the stuck rule; unset: the scorer's default, 10). Labels that start before the models are
  * warm (`DETECTION_EVAL_FROM_S`, default 600 s) are not evaluated, nor are alerts before then.
  * Prints a table, writes bench/results/detection.json. Method and figures: docs/benchmarks/detection.md.
  */
@@ -46,6 +48,10 @@ const KINDS = (process.env.DETECTION_KINDS ?? "spike,drift,stuck").split(",") as
  * the series: one suppression/smoothing state per detector key, the behaviour before ADR 0303) for comparison.
  */
 const MODE = process.env.DETECTION_MODE ?? "per-device";
+const STUCK_READINGS =
+  process.env.DETECTION_STUCK_READINGS !== undefined
+    ? Number(process.env.DETECTION_STUCK_READINGS)
+    : undefined;
 const WINDOW_MS = 60_000;
 const BATCH = 100;
 const GRACE_MS = 10_000;
@@ -82,7 +88,11 @@ const scorer = new WindowScorer({
   archive,
   checkpoints,
   clock,
-  options: { windowMs: WINDOW_MS, silenceWindows: 0 },
+  options: {
+    windowMs: WINDOW_MS,
+    silenceWindows: 0,
+    ...(STUCK_READINGS !== undefined ? { stuckReadings: STUCK_READINGS } : {}),
+  },
 });
 
 function modeFactory(f: ReturnType<typeof rcfDetectorFactory>): ReturnType<typeof rcfDetectorFactory> {
@@ -160,11 +170,18 @@ const elapsedS = (performance.now() - started) / 1000;
 
 // Evaluate.
 const evalFrom = T0 + EVAL_FROM_S * 1000;
-const alerts = archive.records.filter((r) => r.anomaly);
-const alertsByDevice = new Map<string, number[]>();
+type Rule = "anomaly" | "stuck";
+/** Alerts: the RCF rule (`anomaly` on the record) and stuck-sensor raises (`stuck:<metric>` in its rules). */
+const alerts: { deviceId: string; t: number; rule: Rule }[] = [];
+for (const r of archive.records) {
+  if (r.anomaly) alerts.push({ deviceId: r.deviceId, t: Date.parse(r.ts), rule: "anomaly" });
+  if (r.rules.some((x) => x.startsWith("stuck:")))
+    alerts.push({ deviceId: r.deviceId, t: Date.parse(r.ts), rule: "stuck" });
+}
+const alertsByDevice = new Map<string, { t: number; rule: Rule }[]>();
 for (const a of alerts) {
   const list = alertsByDevice.get(a.deviceId) ?? [];
-  list.push(Date.parse(a.ts));
+  list.push(a);
   alertsByDevice.set(a.deviceId, list);
 }
 const spansByDevice = new Map<string, [number, number][]>();
@@ -180,6 +197,9 @@ interface KindRow {
   injected: number;
   detected: number;
   recall: number;
+  /** Detected by the RCF rule / by the stuck rule (a label can be both). */
+  detectedByAnomaly: number;
+  detectedByStuck: number;
   delayMedianS: number | null;
   delayP90S: number | null;
 }
@@ -187,11 +207,15 @@ const rows: KindRow[] = [];
 for (const kind of KINDS) {
   const ofKind = labels.filter((l) => l.kind === kind && Date.parse(l.start) >= evalFrom);
   const delays: number[] = [];
+  let byAnomaly = 0;
+  let byStuck = 0;
   for (const l of ofKind) {
     const start = Date.parse(l.start);
     const end = Date.parse(l.end) + GRACE_MS;
-    const hit = (alertsByDevice.get(l.deviceId) ?? []).filter((t) => t >= start && t <= end);
-    if (hit.length > 0) delays.push((Math.min(...hit) - start) / 1000);
+    const hit = (alertsByDevice.get(l.deviceId) ?? []).filter((a) => a.t >= start && a.t <= end);
+    if (hit.length > 0) delays.push((Math.min(...hit.map((a) => a.t)) - start) / 1000);
+    if (hit.some((a) => a.rule === "anomaly")) byAnomaly += 1;
+    if (hit.some((a) => a.rule === "stuck")) byStuck += 1;
   }
   delays.sort((a, b) => a - b);
   rows.push({
@@ -199,20 +223,29 @@ for (const kind of KINDS) {
     injected: ofKind.length,
     detected: delays.length,
     recall: ofKind.length ? delays.length / ofKind.length : 0,
+    detectedByAnomaly: byAnomaly,
+    detectedByStuck: byStuck,
     delayMedianS: delays.length ? delays[Math.floor((delays.length - 1) / 2)] : null,
     delayP90S: delays.length ? delays[Math.floor(0.9 * (delays.length - 1))] : null,
   });
 }
 let falseAlerts = 0;
 let evaluatedAlerts = 0;
+const falseByRule: Record<Rule, number> = { anomaly: 0, stuck: 0 };
+const alertsByRule: Record<Rule, number> = { anomaly: 0, stuck: 0 };
 for (const a of alerts) {
-  const t = Date.parse(a.ts);
-  if (t < evalFrom) continue;
+  if (a.t < evalFrom) continue;
   evaluatedAlerts += 1;
+  alertsByRule[a.rule] += 1;
   const spans = spansByDevice.get(a.deviceId) ?? [];
-  if (!spans.some(([s, e]) => t >= s && t <= e)) falseAlerts += 1;
+  if (!spans.some(([s, e]) => a.t >= s && a.t <= e)) {
+    falseAlerts += 1;
+    falseByRule[a.rule] += 1;
+  }
 }
-const anomalyExecutions = [...escalation.executions.values()].filter((a) => a.kind === "anomaly").length;
+const executions = [...escalation.executions.values()];
+const anomalyExecutions = executions.filter((a) => a.kind === "anomaly").length;
+const stuckExecutions = executions.filter((a) => a.rule.startsWith("stuck:")).length;
 const summary = {
   label: LABEL,
   mode: MODE,
@@ -226,10 +259,14 @@ const summary = {
   evalFromSeconds: EVAL_FROM_S,
   graceSeconds: GRACE_MS / 1000,
   evaluatedReadings,
+  stuckReadings: STUCK_READINGS ?? "default",
   alerts: evaluatedAlerts,
+  alertsByRule,
   falseAlerts,
+  falseAlertsByRule: falseByRule,
   falseAlertsPer1000: (1000 * falseAlerts) / Math.max(1, evaluatedReadings),
   escalationsStarted: anomalyExecutions,
+  stuckEscalationsStarted: stuckExecutions,
   kinds: rows,
   totalInjected: rows.reduce((s, r) => s + r.injected, 0),
   totalDetected: rows.reduce((s, r) => s + r.detected, 0),
@@ -241,18 +278,18 @@ console.log(
   `detection (${LABEL}, ${MODE}): ${DEVICES} devices × ${MESSAGES_PER_DEVICE} messages, seed ${SEED}, evaluated from ${EVAL_FROM_S} s, grace ${GRACE_MS / 1000} s, ${summary.elapsedSeconds} s`,
 );
 console.log(
-  `${"kind".padEnd(8)}${pad("injected", 10)}${pad("detected", 10)}${pad("recall", 9)}${pad("delay p50 s", 13)}${pad("p90 s", 8)}`,
+  `${"kind".padEnd(8)}${pad("injected", 10)}${pad("detected", 10)}${pad("recall", 9)}${pad("by RCF", 8)}${pad("by stuck", 10)}${pad("delay p50 s", 13)}${pad("p90 s", 8)}`,
 );
 for (const r of rows) {
   console.log(
-    `${r.kind.padEnd(8)}${pad(r.injected, 10)}${pad(r.detected, 10)}${pad((100 * r.recall).toFixed(1) + "%", 9)}${pad(r.delayMedianS ?? "-", 13)}${pad(r.delayP90S ?? "-", 8)}`,
+    `${r.kind.padEnd(8)}${pad(r.injected, 10)}${pad(r.detected, 10)}${pad((100 * r.recall).toFixed(1) + "%", 9)}${pad(r.detectedByAnomaly, 8)}${pad(r.detectedByStuck, 10)}${pad(r.delayMedianS ?? "-", 13)}${pad(r.delayP90S ?? "-", 8)}`,
   );
 }
 console.log(
   `all     ${pad(summary.totalInjected, 10)}${pad(summary.totalDetected, 10)}${pad(((100 * summary.totalDetected) / Math.max(1, summary.totalInjected)).toFixed(1) + "%", 9)}`,
 );
 console.log(
-  `alerts ${evaluatedAlerts} on ${evaluatedReadings} readings; false ${falseAlerts} = ${summary.falseAlertsPer1000.toFixed(2)} per 1,000 readings; anomaly escalations started ${anomalyExecutions}`,
+  `alerts ${evaluatedAlerts} on ${evaluatedReadings} readings (RCF ${alertsByRule.anomaly}, stuck ${alertsByRule.stuck}); false ${falseAlerts} = ${summary.falseAlertsPer1000.toFixed(2)} per 1,000 readings (RCF ${falseByRule.anomaly}, stuck ${falseByRule.stuck}); escalations started: anomaly ${anomalyExecutions}, stuck ${stuckExecutions}`,
 );
 
 const here = path.dirname(fileURLToPath(import.meta.url));

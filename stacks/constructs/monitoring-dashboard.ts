@@ -208,7 +208,7 @@ export class PipelineDashboard extends Construct {
         graph("Transform: records by outcome", [
           custom(TRANSFORM_METRICS.recordsIn, "In"),
           custom(TRANSFORM_METRICS.recordsOk, "Readings"),
-          custom(TRANSFORM_METRICS.recordsRejected, "Rejected (transform + scoring)"),
+          custom(TRANSFORM_METRICS.recordsRejected, "Rejected"),
           custom(TRANSFORM_METRICS.recordsDropped, "Dropped (duplicates)"),
           custom(TRANSFORM_METRICS.phiValuesVaulted, "PHI values vaulted"),
           custom(TRANSFORM_METRICS.invocationFailed, "Invocations failed"),
@@ -309,6 +309,7 @@ export class PipelineDashboard extends Construct {
         graph("Scoring: records", [
           custom(SCORING_METRICS.recordsReceived, "Received"),
           custom(SCORING_METRICS.recordsScored, "Scored"),
+          custom(SCORING_METRICS.recordsSkippedInvalid, "Skipped (invalid)"),
           custom(SCORING_METRICS.anomalousRecords, "Anomalous"),
         ]),
       ],
@@ -317,6 +318,7 @@ export class PipelineDashboard extends Construct {
           custom(SCORING_METRICS.alertsRaised, "Alerts raised"),
           custom(SCORING_METRICS.escalationsStarted, "Escalations started"),
           custom(SCORING_METRICS.silenceAlerts, "Silence alerts"),
+          custom(SCORING_METRICS.stuckAlerts, "Stuck-sensor alerts"),
         ]),
         graph(
           "Scoring: window close (checkpoints, aggregates)",

@@ -11,10 +11,6 @@ export const TRANSFORM_METRICS = {
   /** Records per transformation invocation, by outcome (packages/functions/src/firehose/transform.ts). */
   recordsIn: "RecordsIn",
   recordsOk: "RecordsOk",
-  /**
-   * Note: the scoring handler emits a metric of the same name (records it skips as invalid), so this series is the
-   * sum of both producers.
-   */
   recordsRejected: "RecordsRejected",
   recordsDropped: "RecordsDropped",
   phiValuesVaulted: "PhiValuesVaulted",
@@ -27,10 +23,13 @@ export const TRANSFORM_METRICS = {
 export const SCORING_METRICS = {
   recordsReceived: "RecordsReceived",
   recordsScored: "RecordsScored",
+  /** Records the scoring path skips as invalid (the ingest path already wrote their error records). */
+  recordsSkippedInvalid: "RecordsSkippedInvalid",
   anomalousRecords: "AnomalousRecords",
   alertsRaised: "AlertsRaised",
   escalationsStarted: "EscalationsStarted",
   silenceAlerts: "SilenceAlerts",
+  stuckAlerts: "StuckAlerts",
   partialFlushes: "PartialFlushes",
   aggregatePartsWritten: "AggregatePartsWritten",
   checkpointsWritten: "CheckpointsWritten",

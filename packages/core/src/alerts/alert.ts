@@ -3,7 +3,8 @@ import { z } from "zod";
 /**
  * An alert raised by the scoring path and handed to the escalation state machine as its input.
  * `rule` identifies what fired: `anomaly` (RCF), `bound:<metric>:<high|low>` (static threshold),
- * `silence` (device quiet for N windows). Incidents are deduplicated per (deviceId, rule).
+ * `stuck:<metric>` (kind `threshold`: the same value repeated, ADR 0605), `silence` (device quiet
+ * for N windows). Incidents are deduplicated per (deviceId, rule).
  * Never carries PHI: device ids and tokens only.
  */
 export const attributionEntrySchema = z.object({

@@ -281,7 +281,7 @@ export class Thresholder {
     return grade;
   }
 
-    /**
+  /**
    * Exact state for checkpoints: 7 scalars, the smoothing ring, 6 tail scalars, then the filled part of the
    * tail window (oldest first). Cooldown and ring are the unnamed series'; named series are in `writeSeries`.
    */

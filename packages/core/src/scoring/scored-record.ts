@@ -26,7 +26,10 @@ export const scoredRecordSchema = z.object({
   grade: z.number(),
   anomaly: z.boolean(),
   attribution: z.array(attributionEntrySchema),
-  /** Alert rules this reading raised (`anomaly`, `bound:<metric>:<side>`). */
+  /**
+   * Alert rules this reading raised (`anomaly`, `bound:<metric>:<side>`, `stuck:<metric>` — the latter once per
+   * stuck run, on the reading that made it stuck).
+   */
   rules: z.array(z.string()),
   /** Milliseconds from arrival in the stream to the end of scoring. */
   latencyMs: z.number(),

@@ -9,7 +9,7 @@ import type { Envelope } from "../telemetry/envelope.ts";
 import { parseEnvelopeBase64 } from "../telemetry/envelope-codec.ts";
 import type { Reading } from "../telemetry/reading.ts";
 import { boundViolations, isAnomalous, type BoundViolation } from "../thresholds/evaluate.ts";
-import type { EffectiveThresholds } from "../thresholds/resolve.ts";
+import { stuckReadingsFor, type EffectiveThresholds } from "../thresholds/resolve.ts";
 import type { ScopedDevice } from "../thresholds/threshold-rule.ts";
 import { PresenceTracker } from "../window/presence.ts";
 import type { AggregatePart } from "../window/stored-part.ts";
@@ -22,6 +22,13 @@ import {
 import { detectorKeyOf, type DetectorPool } from "./detector-pool.ts";
 import { executionName } from "./execution-name.ts";
 import type { ScoredRecord } from "./scored-record.ts";
+import {
+  DEFAULT_STUCK_READINGS,
+  StuckTracker,
+  stuckKeyOf,
+  type StuckTrackerOptions,
+  type StuckVerdict,
+} from "./stuck-tracker.ts";
 
 /** A Kinesis record as the scorer needs it (the handler maps Lambda's event onto this). */
 export interface StreamRecord {
@@ -64,6 +71,8 @@ export interface BatchSummary {
   checkpointsWritten: number;
   checkpointMs: number;
   silenced: number;
+  /** Stuck-sensor alerts raised (once per stuck run). */
+  stuck: number;
   stateBytes: number;
 }
 
@@ -93,6 +102,13 @@ export interface WindowScorerOptions {
   forgetAfterWindows?: number;
   /** Seconds after the window end that stored aggregates live (DynamoDB TTL). Default 30 days. */
   metricsTtlSeconds?: number;
+  /**
+   * Stuck-sensor rule: repeats of the exact same value before `stuck:<metric>`, unless a threshold scope sets
+   * `stuckReadings`; 0 disables. Default 10. ADR 0605.
+   */
+  stuckReadings?: number;
+  /** Tuning and bounds of the per-series run state (see `StuckTracker`). */
+  stuck?: StuckTrackerOptions;
 }
 
 export interface WindowScorerDeps {
@@ -123,6 +139,7 @@ export function presenceKeyOf(shardId: string): string {
 export class WindowScorer {
   private readonly observer: ScoringObserver;
   private readonly presence = new Map<string, PresenceTracker>();
+  private readonly stuck = new Map<string, StuckTracker>();
   private readonly started = new Set<string>();
   private readonly budget: number;
 
@@ -135,6 +152,7 @@ export class WindowScorer {
     const { shardId, window } = batch;
     const acc = WindowAccumulator.fromState(batch.state, window.startMs, this.budget);
     const presence = await this.presenceOf(shardId);
+    const stuck = await this.stuckOf(shardId);
     const summary: BatchSummary = {
       records: batch.records.length,
       scored: 0,
@@ -147,6 +165,7 @@ export class WindowScorer {
       checkpointsWritten: 0,
       checkpointMs: 0,
       silenced: 0,
+      stuck: 0,
       stateBytes: 0,
     };
     const scored: ScoredRecord[] = [];
@@ -155,7 +174,7 @@ export class WindowScorer {
 
     for (const record of batch.records) {
       try {
-        const outcome = await this.scoreRecord(record, batch, acc, presence, deviceInfo, summary);
+        const outcome = await this.scoreRecord(record, batch, acc, presence, stuck, deviceInfo, summary);
         if (outcome) scored.push(outcome);
       } catch (error) {
         if (error instanceof ValidationError) {
@@ -183,7 +202,7 @@ export class WindowScorer {
 
     let state: Record<string, string>;
     if (batch.isFinalInvokeForWindow && failedSequenceNumber === undefined) {
-      await this.finishWindow(batch, acc, presence, deviceInfo, summary);
+      await this.finishWindow(batch, acc, presence, stuck, deviceInfo, summary);
       state = {};
     } else {
       state = acc.toState();
@@ -198,6 +217,7 @@ export class WindowScorer {
     batch: WindowBatch,
     acc: WindowAccumulator,
     presence: PresenceTracker,
+    stuck: StuckTracker,
     deviceInfo: Map<string, ScopedDevice & { site?: string }>,
     summary: BatchSummary,
   ): Promise<ScoredRecord> {
@@ -224,6 +244,16 @@ export class WindowScorer {
       direction: a.direction,
     }));
     const grade = Math.min(1, Math.max(0, result.grade));
+    const eventMs = Date.parse(reading.ts);
+    const timeMs = Number.isFinite(eventMs) ? eventMs : record.arrivalMs;
+    // Stuck runs are evaluated now and committed with the window state below (a failure leaves no trace).
+    const verdicts: StuckVerdict[] = [];
+    const defaultStuck = this.deps.options.stuckReadings ?? DEFAULT_STUCK_READINGS;
+    for (let i = 0; i < metricNames.length; i++) {
+      const limit = stuckReadingsFor(thresholds, metricNames[i], defaultStuck).value;
+      const verdict = stuck.evaluate(reading.deviceId, metricNames[i], values[i], timeMs, limit);
+      if (verdict) verdicts.push(verdict);
+    }
     const rules: string[] = [];
     if (anomaly) {
       rules.push("anomaly");
@@ -262,19 +292,43 @@ export class WindowScorer {
       );
     }
 
+    for (const v of verdicts) {
+      if (!v.raise) continue;
+      const rule = `stuck:${v.metric}`;
+      rules.push(rule);
+      await this.raise(
+        {
+          kind: "threshold",
+          rule,
+          reading,
+          modelKey,
+          windowStartMs: window.startMs,
+          // One escalation per stuck run: keyed by the run's first reading, whichever window it crosses in.
+          nameKeyMs: v.runStartMs,
+          score: result.score,
+          grade,
+          attribution,
+          message: `${v.metric} of ${reading.deviceId} has repeated ${v.value} for ${v.runLength} readings since ${new Date(v.runStartMs).toISOString()} (stuck sensor, limit ${v.limit})`,
+        },
+        summary,
+      );
+      summary.stuck += 1;
+    }
+
     if (acc.wouldExceed(reading.deviceId, metricNames)) await this.flush(batch, acc, presence, summary);
 
-    const eventMs = Date.parse(reading.ts);
     const violated = new Set(violations.map((v) => v.metric));
+    for (const v of verdicts) if (v.stuck) violated.add(v.metric);
     acc.beginRecord(record.sequenceNumber);
     for (let i = 0; i < metricNames.length; i++) {
       acc.add(reading.deviceId, metricNames[i], {
         value: values[i],
-        eventMs: Number.isFinite(eventMs) ? eventMs : record.arrivalMs,
+        eventMs: timeMs,
         score: result.score,
         anomaly: anomaly || violated.has(metricNames[i]),
       });
     }
+    stuck.commit(verdicts);
     deviceInfo.set(reading.deviceId, { ...device, site: reading.site });
     summary.scored += 1;
     if (rules.length > 0) summary.anomalous += 1;
@@ -309,6 +363,8 @@ export class WindowScorer {
       reading: Reading;
       modelKey: string;
       windowStartMs: number;
+      /** Time the execution name is keyed by, when not the window start (a stuck run's start). */
+      nameKeyMs?: number;
       score?: number;
       grade?: number;
       attribution?: AttributionEntry[];
@@ -319,7 +375,7 @@ export class WindowScorer {
     const { reading } = input;
     await this.start(
       {
-        alertId: executionName(reading.deviceId, input.rule, input.windowStartMs),
+        alertId: executionName(reading.deviceId, input.rule, input.nameKeyMs ?? input.windowStartMs),
         kind: input.kind,
         rule: input.rule,
         deviceId: reading.deviceId,
@@ -383,6 +439,7 @@ export class WindowScorer {
     batch: WindowBatch,
     acc: WindowAccumulator,
     presence: PresenceTracker,
+    stuck: StuckTracker,
     deviceInfo: Map<string, ScopedDevice & { site?: string }>,
     summary: BatchSummary,
   ): Promise<void> {
@@ -406,6 +463,7 @@ export class WindowScorer {
     summary.checkpointsWritten = report.written;
     summary.checkpointMs = report.ms;
     if (presence.dirty) await this.savePresence(shardId, presence);
+    if (stuck.dirty) await this.deps.checkpoints.put(stuckKeyOf(shardId), stuck.toBytes());
   }
 
   private async detectSilence(
@@ -471,6 +529,25 @@ export class WindowScorer {
     return tracker;
   }
 
+  private async stuckOf(shardId: string): Promise<StuckTracker> {
+    let tracker = this.stuck.get(shardId);
+    if (!tracker) {
+      const restored = StuckTracker.fromBytes(
+        await this.deps.checkpoints.get(stuckKeyOf(shardId)),
+        this.deps.options.stuck,
+      );
+      if (restored.error !== undefined) {
+        this.observer.warn("stuck-sensor state unreadable, starting afresh", {
+          error: (restored.error as Error).name,
+          shardId,
+        });
+      }
+      tracker = restored.tracker;
+      this.stuck.set(shardId, tracker);
+    }
+    return tracker;
+  }
+
   private async savePresence(shardId: string, presence: PresenceTracker): Promise<void> {
     await this.deps.checkpoints.put(presenceKeyOf(shardId), presence.toBytes());
   }
@@ -479,7 +556,7 @@ export class WindowScorer {
     const o = this.observer;
     o.metric("RecordsReceived", summary.records, "Count");
     o.metric("RecordsScored", summary.scored, "Count");
-    if (summary.rejected) o.metric("RecordsRejected", summary.rejected, "Count");
+    if (summary.rejected) o.metric("RecordsSkippedInvalid", summary.rejected, "Count");
     if (summary.alertsRaised) o.metric("AlertsRaised", summary.alertsRaised, "Count");
     if (summary.anomalous) o.metric("AnomalousRecords", summary.anomalous, "Count");
     if (summary.escalationsStarted) o.metric("EscalationsStarted", summary.escalationsStarted, "Count");
@@ -490,6 +567,7 @@ export class WindowScorer {
       o.metric("CheckpointTime", summary.checkpointMs, "Milliseconds");
     }
     if (summary.silenced) o.metric("SilenceAlerts", summary.silenced, "Count");
+    if (summary.stuck) o.metric("StuckAlerts", summary.stuck, "Count");
     o.metric("WindowStateSize", summary.stateBytes, "Bytes");
   }
 }

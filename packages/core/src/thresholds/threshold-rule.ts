@@ -17,6 +17,16 @@ export const metricBoundsSchema = z
   });
 export type MetricBounds = z.infer<typeof metricBoundsSchema>;
 
+export const MAX_STUCK_READINGS = 1_000_000;
+const stuckCountSchema = z.number().int().min(0).max(MAX_STUCK_READINGS);
+export const stuckReadingsSchema = z.union([
+  stuckCountSchema,
+  z.record(z.string().min(1), stuckCountSchema).refine((r) => Object.keys(r).length > 0, {
+    message: 'give at least one metric, or "*" for every metric',
+  }),
+]);
+export type StuckReadings = z.infer<typeof stuckReadingsSchema>;
+
 export const thresholdScopeSchema = z
   .string()
   .regex(
@@ -35,6 +45,13 @@ export const thresholdRuleSchema = z.object({
   scoreThreshold: z.number().positive().finite().optional(),
   /** A device that reported and then stays quiet for this many windows raises `silence`. */
   silenceWindows: z.number().int().min(1).max(10_000).optional(),
+  /**
+   * Stuck-sensor rule: a metric repeating the exact same value for at least this many consecutive readings
+   * (and for clearly longer than its normal repeats, see ADR 0605) raises `stuck:<metric>`. A number applies to
+   * every metric; an object sets it per metric, with `"*"` as the default for the others. 0 disables. When no
+   * scope sets it, the scorer's default applies (10).
+   */
+  stuckReadings: stuckReadingsSchema.optional(),
   updatedAt: z.string().optional(),
 });
 export type ThresholdRule = z.infer<typeof thresholdRuleSchema>;

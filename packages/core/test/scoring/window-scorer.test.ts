@@ -6,6 +6,8 @@ import { scoredRecordSchema } from "../../src/scoring/scored-record.ts";
 import { WindowScorer, type StreamRecord, type WindowBatch } from "../../src/scoring/window-scorer.ts";
 import { CachedThresholds } from "../../src/thresholds/cached-thresholds.ts";
 import { thresholdRuleSchema } from "../../src/thresholds/threshold-rule.ts";
+import { simulatedDevices, toRegistryDevice } from "../../src/simulator/devices.ts";
+import { createSimulation } from "../../src/simulator/simulation.ts";
 import { mergeParts } from "../../src/window/stored-part.ts";
 import {
   MemoryArchive,
@@ -301,4 +303,154 @@ describe("window scorer", () => {
     await runWindow(t.scorer, W0 + 3 * MIN, quiet(W0 + 3 * MIN));
     expect(t.escalation.executions.size).toBe(1);
   });
+});
+
+describe("stuck-sensor rule", () => {
+  /** Station 0 reports a varying temperature for `n` seconds (enough changes to know the series). */
+  const varied = (maker: RecordMaker, start: number, n = 80) =>
+    Array.from({ length: n }, (_, s) =>
+      weatherRecord(maker, stations[0], "temp", 20 + ((s * 7) % 11) / 10 + s / 1000, start + s * 500),
+    );
+  const flat = (maker: RecordMaker, start: number, n: number, value = 20.55) =>
+    Array.from({ length: n }, (_, s) => weatherRecord(maker, stations[0], "temp", value, start + s * 500));
+  const stuckAlerts = (t: ReturnType<typeof setup>) =>
+    [...t.escalation.executions.entries()].filter(([, a]) => a.rule.startsWith("stuck:"));
+
+  it("raises stuck:<metric> once per run, counts retried batches once and keeps the run across windows and containers", async () => {
+    const t = setup();
+    const maker = new RecordMaker();
+    await runWindow(t.scorer, W0, varied(maker, W0));
+    const W1 = W0 + MIN;
+    const first8 = flat(maker, W1, 8);
+    const a = await t.scorer.processBatch(batch(W1, first8, {}));
+    // Lambda retries the batch (e.g. the invocation timed out): the 8 readings must not count again.
+    const retried = await t.scorer.processBatch(batch(W1, first8, {}));
+    expect(retried.summary.scored).toBe(8);
+    expect(stuckAlerts(t)).toHaveLength(0);
+    const next2 = flat(maker, W1 + 4_000, 2);
+    const b = await t.scorer.processBatch(batch(W1, next2, a.state));
+    expect(b.summary.stuck).toBe(2);
+    const alerts = stuckAlerts(t);
+    expect(alerts.map(([, x]) => x.rule).sort()).toEqual(["stuck:temp", "stuck:temp_smoothed"]);
+    const [name, alert] = alerts.find(([, x]) => x.rule === "stuck:temp")!;
+    expect(alertSchema.parse(alert)).toMatchObject({ kind: "threshold", deviceId: stations[0] });
+    expect(alert.message).toContain("for 10 readings");
+    expect(name).toBe(executionName(stations[0], "stuck:temp", W1));
+    expect(name).toMatch(EXECUTION_NAME_PATTERN);
+    const raising = t.archive.records.filter((r) => r.rules.includes("stuck:temp"));
+    expect(raising.map((r) => r.sequenceNumber)).toEqual([next2[1].sequenceNumber]);
+    // The same batch again, the rest of the window, a new container after the checkpoint: still one alert each.
+    await t.scorer.processBatch(batch(W1, next2, a.state));
+    await t.scorer.processBatch(batch(W1, flat(maker, W1 + 5_000, 20), b.state, true));
+    const cold = t.make();
+    await runWindow(cold, W1 + MIN, flat(maker, W1 + MIN, 30));
+    expect(stuckAlerts(t)).toHaveLength(2);
+    const view = mergeParts(await t.metrics.listParts(stations[0])).find(
+      (v) => v.metric === "temp" && v.windowStart === new Date(W1 + MIN).toISOString(),
+    )!;
+    expect(view.anomalies).toBe(30); // every reading of a stuck run counts as anomalous in the aggregates
+    // A new run after a change is a new alert.
+    await runWindow(cold, W1 + 2 * MIN, [
+      ...varied(maker, W1 + 2 * MIN, 3),
+      ...flat(maker, W1 + 2 * MIN + 2_000, 12, 3),
+    ]);
+    expect(stuckAlerts(t)).toHaveLength(4);
+  });
+
+  it("starts the escalation once when the start fails and the record is retried", async () => {
+    const t = setup();
+    const maker = new RecordMaker();
+    await runWindow(t.scorer, W0, varied(maker, W0));
+    const W1 = W0 + MIN;
+    const records = flat(maker, W1, 12);
+    t.escalation.failNext = 1;
+    const first = await t.scorer.processBatch(batch(W1, records, {}));
+    expect(first.failedSequenceNumber).toBe(records[9].sequenceNumber);
+    const second = await t.scorer.processBatch(batch(W1, records.slice(9), first.state, true));
+    expect(second.failedSequenceNumber).toBeUndefined();
+    const alerts = stuckAlerts(t);
+    expect(alerts).toHaveLength(2);
+    for (const [, a] of alerts) expect(a.message).toContain("for 10 readings");
+    const view = mergeParts(t.metrics.all()).find(
+      (v) => v.metric === "temp" && v.windowStart === new Date(W1).toISOString(),
+    )!;
+    expect(view.count).toBe(12);
+  });
+
+  it("takes stuckReadings from the most specific scope, per metric, and 0 disables it", async () => {
+    const t = setup({
+      rules: [
+        thresholdRuleSchema.parse({ scope: "global", stuckReadings: 100 }),
+        thresholdRuleSchema.parse({ scope: "model#davis#vantage-pro2", stuckReadings: { "*": 0, temp: 5 } }),
+        thresholdRuleSchema.parse({ scope: `device#${stations[1]}`, stuckReadings: 0 }),
+      ],
+    });
+    const maker = new RecordMaker();
+    const W1 = W0 + MIN;
+    const both = (start: number, n: number, value?: number) =>
+      [0, 1].flatMap((i) =>
+        Array.from({ length: n }, (_, s) =>
+          weatherRecord(
+            maker,
+            stations[i],
+            "temp",
+            value ?? 20 + ((s * 7) % 11) / 10 + s / 1000,
+            start + s * 500 + i,
+          ),
+        ),
+      );
+    await runWindow(t.scorer, W0, both(W0, 80));
+    await runWindow(t.scorer, W1, both(W1, 8, 17));
+    expect(stuckAlerts(t).map(([, a]) => [a.deviceId, a.rule])).toEqual([[stations[0], "stuck:temp"]]);
+  });
+});
+
+describe("stuck-sensor rule on simulated fans", () => {
+  it("does not flag a fan's whole-Hz FREQ and its RPM at the default, though they repeat 10+ times in a row", async () => {
+    const fans = simulatedDevices(4, { types: ["fan"] });
+    for (const seed of [1, 7]) {
+      const checkpoints = new MemoryCheckpointStore();
+      const escalation = new RecordingEscalationStarter();
+      const archive = new MemoryArchive();
+      const clock = { now: () => W0 };
+      const scorer = new WindowScorer({
+        preparer: testPreparer(fans.map(toRegistryDevice)),
+        detectors: new DetectorPool(zScoreFactory, checkpoints, clock),
+        thresholds: new CachedThresholds(new MemoryThresholds([]), clock),
+        escalation,
+        metrics: new MemoryMetricsStore(),
+        archive,
+        checkpoints,
+        clock,
+        options: { windowMs: MIN, silenceWindows: 0 },
+      });
+      const simulation = createSimulation({ seed, devices: fans, anomalies: { kinds: ["stuck"], rate: 0 } });
+      const maker = new RecordMaker();
+      const longest = new Map<string, { v: number; n: number; max: number }>();
+      let windowStart = W0;
+      let records: StreamRecord[] = [];
+      for (let k = 0; k < fans.length * 3_000; k++) {
+        const tMs = W0 + k * 250; // each fan once a second
+        if (tMs >= windowStart + MIN) {
+          await runWindow(scorer, windowStart, records, 100);
+          records = [];
+          windowStart += MIN;
+        }
+        const { message } = simulation.step(k % fans.length, tMs);
+        if (!message) continue;
+        records.push(maker.make(message.topic, message.payload, tMs + 50));
+        const freq = (JSON.parse(message.payload) as { FREQ: number }).FREQ;
+        const run = longest.get(message.deviceId) ?? { v: NaN, n: 0, max: 0 };
+        run.n = run.v === freq ? run.n + 1 : 1;
+        run.v = freq;
+        run.max = Math.max(run.max, run.n);
+        longest.set(message.deviceId, run);
+      }
+      await runWindow(scorer, windowStart, records, 100);
+      expect(archive.records.length).toBe(fans.length * 3_000);
+      // The naive rule (10 equal readings) would have fired on every fan.
+      expect(Math.min(...[...longest.values()].map((r) => r.max))).toBeGreaterThanOrEqual(10);
+      expect([...escalation.executions.values()].filter((a) => a.rule.startsWith("stuck:"))).toEqual([]);
+    }
+  }, 60_000);
 });

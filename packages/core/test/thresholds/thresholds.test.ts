@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ThresholdsStore } from "../../src/ports/thresholds-store.ts";
 import { CachedThresholds } from "../../src/thresholds/cached-thresholds.ts";
 import { boundViolations, isAnomalous } from "../../src/thresholds/evaluate.ts";
-import { resolveThresholds } from "../../src/thresholds/resolve.ts";
+import { resolveThresholds, stuckReadingsFor } from "../../src/thresholds/resolve.ts";
 import { scopeKeysOf, thresholdRuleSchema, type ThresholdRule } from "../../src/thresholds/threshold-rule.ts";
 
 const device = { deviceId: "fan-7", manufacturer: "acme", model: "f100" };
@@ -77,6 +77,32 @@ describe("thresholds", () => {
       thresholdRuleSchema.safeParse({ scope: "global", bounds: { t: { min: 5, max: 1 } } }).success,
     ).toBe(false);
     expect(thresholdRuleSchema.safeParse({ scope: "global", scoreThreshold: -1 }).success).toBe(false);
+  });
+
+  it('resolves stuckReadings per metric: the most specific scope that sets it (by name, "*" or a number) wins', () => {
+    const stuckRules = [
+      thresholdRuleSchema.parse({ scope: "global", stuckReadings: 30 }),
+      thresholdRuleSchema.parse({ scope: "manufacturer#acme", stuckReadings: { RPM: 0 } }),
+      thresholdRuleSchema.parse({ scope: "model#acme#f100", stuckReadings: { FREQ: 60 } }),
+      thresholdRuleSchema.parse({ scope: "device#fan-7", stuckReadings: { "*": 12, temp: 5 } }),
+    ];
+    const t = resolveThresholds(device, stuckRules);
+    expect(stuckReadingsFor(t, "temp", 10)).toEqual({ value: 5, scope: "device#fan-7" });
+    expect(stuckReadingsFor(t, "FREQ", 10)).toEqual({ value: 12, scope: "device#fan-7" });
+    const other = resolveThresholds({ ...device, deviceId: "fan-8" }, stuckRules);
+    expect(stuckReadingsFor(other, "FREQ", 10)).toEqual({ value: 60, scope: "model#acme#f100" });
+    expect(stuckReadingsFor(other, "RPM", 10)).toEqual({ value: 0, scope: "manufacturer#acme" });
+    expect(stuckReadingsFor(other, "current", 10)).toEqual({ value: 30, scope: "global" });
+    expect(stuckReadingsFor(resolveThresholds(device, []), "RPM", 10)).toEqual({ value: 10 });
+  });
+
+  it("accepts stuckReadings as a count or per metric and rejects anything else", () => {
+    for (const ok of [0, 10, { "*": 0 }, { RPM: 25, FREQ: 0 }]) {
+      expect(thresholdRuleSchema.safeParse({ scope: "global", stuckReadings: ok }).success).toBe(true);
+    }
+    for (const bad of [-1, 2.5, "10", {}, { RPM: -3 }, { RPM: "x" }, 2_000_000]) {
+      expect(thresholdRuleSchema.safeParse({ scope: "global", stuckReadings: bad }).success).toBe(false);
+    }
   });
 
   it("caches each scope (and its absence) for the TTL, then reloads", async () => {

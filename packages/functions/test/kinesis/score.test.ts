@@ -91,7 +91,7 @@ describe("score handler (Kinesis tumbling window)", () => {
     expect(t.metrics.all()).toEqual([]);
     // EMF metrics were emitted for the invocation; the malformed record was logged by code only.
     const emf = t.logs.filter((l) => l.includes("_aws")).map((l) => JSON.parse(l));
-    expect(emf.some((m) => m.RecordsScored === 3 && m.RecordsRejected === 1)).toBe(true);
+    expect(emf.some((m) => m.RecordsScored === 3 && m.RecordsSkippedInvalid === 1)).toBe(true);
     expect(t.logs.some((l) => l.includes("record rejected") && l.includes("INVALID_JSON"))).toBe(true);
   });
 

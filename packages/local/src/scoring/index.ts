@@ -22,6 +22,7 @@ import { EventSourceMappingEmulator, type KinesisWindowHandler } from "./event-s
 import { FileCheckpointStore } from "./file-checkpoint-store.ts";
 import { FileScoreArchive } from "./file-score-archive.ts";
 import { LocalKinesisStream } from "./local-stream.ts";
+import { createZoneCipher } from "../storage/zone-cipher.ts";
 import { registerMetricsRoutes } from "./metrics-routes.ts";
 
 export interface LocalScoringService extends LocalService {
@@ -69,6 +70,8 @@ export async function startScoring(
     dir: path.join(config.dataDir, "kinesis", "telemetry"),
     streamName: "driftwatch-local-telemetry",
     shardCount: settings.DRIFTWATCH_KINESIS_SHARDS,
+    // The telemetry stream is KMS-encrypted on AWS; locally its log is sealed with the stream's own key.
+    cipher: createZoneCipher(storage.keysDir, "stream"),
   });
   const checkpoints = new FileCheckpointStore(path.join(config.dataDir, "checkpoints"));
   const privacy = createPrivacy({ catalogue: readPhiCatalogue(), tokenKey: storage.tokenKey });
@@ -120,7 +123,7 @@ export async function startScoring(
     metric(name, value) {
       if (name === "RecordsScored") status.inc("scoring.records", value);
       else if (name === "AnomalousRecords") status.inc("scoring.anomalies", value);
-      else if (name === "RecordsRejected") status.inc("scoring.rejected", value);
+      else if (name === "RecordsSkippedInvalid") status.inc("scoring.rejected", value);
       else if (name === "EscalationsStarted") status.inc("scoring.escalations", value);
       else if (name === "PartialFlushes") status.inc("scoring.flushes", value);
     },

@@ -10,6 +10,10 @@ import path from "node:path";
  * Durable: every put is appended (synchronously, before `put` returns) to the shard's log under `dir`, so a restart
  * re-reads whatever the event source mapping had not acknowledged. Log segments wholly below the consumer's
  * checkpoint, or older than the retention, are deleted. (Why not kinesalite: ~3–4k puts/s here, see ADR 0604.)
+ *
+ * Encrypted at rest when given a `cipher` (local mode always does, with the stream's own key, as the `telemetry`
+ * stream uses KMS server-side encryption on AWS): record data holds original payloads, PHI included, so the log
+ * files hold only sealed data; records are opened again when a restart re-reads the log.
  */
 export interface StreamRecordStored {
   sequenceNumber: string;
@@ -27,6 +31,18 @@ export interface LocalStreamOptions {
   segmentRecords?: number;
   retentionHours?: number;
   clock?: () => number;
+  /** Seals record data in the log files (AES-256-GCM with the stream's key in local mode). */
+  cipher?: StreamCipher;
+}
+
+export interface StreamCipher {
+  encrypt(plaintext: Uint8Array): Buffer;
+  decrypt(sealed: Uint8Array): Buffer;
+}
+
+/** A record as written to the log: `data` sealed (base64 of the sealed bytes) when `sealed` is set. */
+interface StoredLine extends StreamRecordStored {
+  sealed?: true;
 }
 
 const HASH_SPACE = 1n << 128n;
@@ -166,12 +182,14 @@ export class LocalKinesisStream {
       let lastArrivalMs = 0;
       for (const line of fs.readFileSync(full, "utf8").split("\n")) {
         if (!line) continue;
-        let record: StreamRecordStored;
+        let stored: StoredLine;
         try {
-          record = JSON.parse(line) as StreamRecordStored;
+          stored = JSON.parse(line) as StoredLine;
         } catch {
           continue; // a torn last line from a crash mid-append: that put never returned
         }
+        // A record that does not open (wrong or missing key) is an error, never skipped silently.
+        const record = this.openLine(stored);
         shard.records.push(record);
         lastCounter = BigInt(record.sequenceNumber) % 10n ** 30n;
         lastArrivalMs = record.arrivalMs;
@@ -192,10 +210,25 @@ export class LocalKinesisStream {
       shard.segmentFile = file;
       shard.segments.push({ file, lastCounter: shard.counter, lastArrivalMs: record.arrivalMs });
     }
-    fs.writeSync(shard.fd, `${JSON.stringify(record)}\n`);
+    fs.writeSync(shard.fd, `${JSON.stringify(this.sealLine(record))}\n`);
     shard.segmentCount += 1;
     const segment = shard.segments[shard.segments.length - 1];
     segment.lastCounter = shard.counter;
     segment.lastArrivalMs = record.arrivalMs;
+  }
+
+  private sealLine(record: StreamRecordStored): StoredLine {
+    const cipher = this.options.cipher;
+    if (!cipher) return record;
+    const sealed = cipher.encrypt(Buffer.from(record.data, "base64")).toString("base64");
+    return { ...record, data: sealed, sealed: true };
+  }
+
+  private openLine(line: StoredLine): StreamRecordStored {
+    const { sealed, ...record } = line;
+    if (!sealed) return record;
+    const cipher = this.options.cipher;
+    if (!cipher) throw new Error("sealed stream record but no cipher");
+    return { ...record, data: cipher.decrypt(Buffer.from(record.data, "base64")).toString("base64") };
   }
 }
