@@ -19,11 +19,7 @@ export default {
   },
   stacks(app) {
     configureApp(app);
-    app.stack(Storage).stack(Ingest);
-    app.stack(Scoring);
-    app.stack(Escalation);
-    app.stack(Monitoring);
-    // Scoring → Escalation go here, in this order (they `use(Storage)` / `use(Ingest)`):
-    // app.stack(Scoring).stack(Escalation);
+    // Order matters: later stacks `use()` earlier ones; Monitoring reads all of them.
+    app.stack(Storage).stack(Ingest).stack(Scoring).stack(Escalation).stack(Monitoring);
   },
 } satisfies SSTConfig;
