@@ -19,7 +19,7 @@ import {
   stateSizeBytes,
   type WindowSegment,
 } from "../window/window-accumulator.ts";
-import { detectorKeyOf, type DetectorPool } from "./detector-pool.ts";
+import { detectorKeyOf, type DetectorPool, type ScoringDetector } from "./detector-pool.ts";
 import { executionName } from "./execution-name.ts";
 import type { ScoredRecord } from "./scored-record.ts";
 import {
@@ -125,6 +125,20 @@ export interface WindowScorerDeps {
   options: WindowScorerOptions;
 }
 
+/** A record between the phases of `processBatch`: prepared (and, after phase 2, scored) or failed. */
+interface PreparedRecord {
+  record: StreamRecord;
+  reading: Reading;
+  modelKey: string;
+  metricNames: string[];
+  values: number[];
+  detectorKey: string;
+  device: ScopedDevice;
+  thresholds: EffectiveThresholds;
+  result?: ReturnType<ScoringDetector["process"]>;
+}
+type Slot = { prepared: PreparedRecord } | { error: unknown };
+
 const noopObserver: ScoringObserver = { metric: () => {}, warn: () => {} };
 
 export function presenceKeyOf(shardId: string): string {
@@ -132,9 +146,11 @@ export function presenceKeyOf(shardId: string): string {
 }
 
 /**
- * The scoring path of one Lambda invocation (pure orchestration over core's ports): per record decode → prepare
- * (vault off) → RCF score with attribution → thresholds → alerts started at once → window aggregates; partial
- * flushes near the state cap; on the final invoke: aggregates, model checkpoints, silence alerts.
+ * The scoring path of one Lambda invocation (pure orchestration over core's ports), in three phases per batch:
+ * (1) in sequence order, decode → prepare (vault off) → thresholds lookup; (2) RCF score with attribution, grouped
+ * by detector key so each forest stays in cache for all its records (each device's records still in order);
+ * (3) in sequence order, rules → alerts started at once → window aggregates, stopping at the lowest failed record
+ * (ADR 0603). Partial flushes near the state cap; on the final invoke: aggregates, model checkpoints, silence alerts.
  */
 export class WindowScorer {
   private readonly observer: ScoringObserver;
@@ -172,10 +188,29 @@ export class WindowScorer {
     let failedSequenceNumber: string | undefined;
     const deviceInfo = new Map<string, ScopedDevice & { site?: string }>();
 
-    for (const record of batch.records) {
+    // Phase 1 (sequence order): decode, prepare, thresholds lookup. Stops at the first retryable failure.
+    const slots: Slot[] = [];
+    let limit = batch.records.length;
+    for (let i = 0; i < batch.records.length; i++) {
       try {
-        const outcome = await this.scoreRecord(record, batch, acc, presence, stuck, deviceInfo, summary);
-        if (outcome) scored.push(outcome);
+        slots.push({ prepared: await this.prepareRecord(batch.records[i]) });
+      } catch (error) {
+        slots.push({ error });
+        if (!(error instanceof ValidationError)) {
+          limit = i;
+          break;
+        }
+      }
+    }
+    // Phase 2 (grouped by detector key, each key's records in sequence order): forests score and update.
+    await this.runDetectors(shardId, slots, limit);
+    // Phase 3 (sequence order): rules, alerts, window state; stops at the lowest failing record.
+    for (let i = 0; i < slots.length; i++) {
+      const record = batch.records[i];
+      const slot = slots[i];
+      try {
+        if ("error" in slot) throw slot.error;
+        scored.push(await this.scoreRecord(slot.prepared, batch, acc, presence, stuck, deviceInfo, summary));
       } catch (error) {
         if (error instanceof ValidationError) {
           summary.rejected += 1;
@@ -212,8 +247,64 @@ export class WindowScorer {
     return { state, failedSequenceNumber, summary };
   }
 
+  /** Phase 1 of a record: everything before the detector that can fail (decode, prepare, thresholds lookup). */
+  private async prepareRecord(record: StreamRecord): Promise<PreparedRecord> {
+    const envelope = parseEnvelopeBase64(record.data);
+    const { reading, modelKey } = await this.deps.preparer.prepare(envelope, { vault: false });
+    const metricNames = Object.keys(reading.metrics).sort();
+    if (metricNames.length === 0) throw new ValidationError("reading has no metrics", { code: "NO_METRICS" });
+    const values = metricNames.map((m) => reading.metrics[m]);
+    const device = { deviceId: reading.deviceId, manufacturer: reading.manufacturer, model: reading.model };
+    const thresholds = await this.deps.thresholds.resolve(device);
+    return {
+      record,
+      reading,
+      modelKey,
+      metricNames,
+      values,
+      detectorKey: detectorKeyOf(modelKey, metricNames),
+      device,
+      thresholds,
+    };
+  }
+
+  /**
+   * Phase 2: runs the detectors over the prepared records `[0, limit)` grouped by detector key (stable: each key's
+   * records, hence each device's, in sequence order), so one forest stays in cache for all its records of the
+   * batch. A detector sees exactly the points, in the order, that record-by-record processing gives it; forests
+   * (and the per-device thresholder state inside the detector) are independent of each other, so results are
+   * identical. A retryable failure (checkpoint read) marks its record and stops scoring records after it.
+   */
+  private async runDetectors(shardId: string, slots: Slot[], limit: number): Promise<void> {
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < limit; i++) {
+      const slot = slots[i];
+      if (!("prepared" in slot)) continue;
+      const group = groups.get(slot.prepared.detectorKey);
+      if (group) group.push(i);
+      else groups.set(slot.prepared.detectorKey, [i]);
+    }
+    for (const [key, indexes] of groups) {
+      let detector: ScoringDetector | undefined;
+      for (const i of indexes) {
+        if (i >= limit) break;
+        const prepared = (slots[i] as { prepared: PreparedRecord }).prepared;
+        try {
+          detector ??= await this.deps.detectors.get(shardId, key, prepared.metricNames.length);
+          prepared.result = detector.process(prepared.values, prepared.reading.deviceId);
+        } catch (error) {
+          slots[i] = { error };
+          if (error instanceof ValidationError) continue;
+          limit = i;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Phase 3 of a record: rules, alerts, then (only once nothing can fail any more) the window state. */
   private async scoreRecord(
-    record: StreamRecord,
+    prepared: PreparedRecord,
     batch: WindowBatch,
     acc: WindowAccumulator,
     presence: PresenceTracker,
@@ -222,19 +313,12 @@ export class WindowScorer {
     summary: BatchSummary,
   ): Promise<ScoredRecord> {
     const { shardId, window } = batch;
-    const envelope = parseEnvelopeBase64(record.data);
-    const { reading, modelKey } = await this.deps.preparer.prepare(envelope, { vault: false });
-    const metricNames = Object.keys(reading.metrics).sort();
-    if (metricNames.length === 0) throw new ValidationError("reading has no metrics", { code: "NO_METRICS" });
-    const values = metricNames.map((m) => reading.metrics[m]);
-    const detectorKey = detectorKeyOf(modelKey, metricNames);
-    const device = { deviceId: reading.deviceId, manufacturer: reading.manufacturer, model: reading.model };
+    const { record, reading, modelKey, metricNames, values, detectorKey, device, thresholds } = prepared;
+    const result = prepared.result;
+    if (!result) throw new Error("record reached phase 3 without a detector result");
 
     // Everything that can fail runs before the record touches the window state, so a failed record leaves the
     // state exactly as it was and its retry counts it once.
-    const thresholds = await this.deps.thresholds.resolve(device);
-    const detector = await this.deps.detectors.get(shardId, detectorKey, metricNames.length);
-    const result = detector.process(values, reading.deviceId);
     const anomaly = isAnomalous(result.score, result.anomaly, thresholds);
     const violations = boundViolations(reading.metrics, thresholds);
     const attribution: AttributionEntry[] = result.attribution.map((a) => ({
