@@ -20,7 +20,6 @@
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +31,7 @@ import { readLocalConfig } from "@driftwatch/local/runtime/config";
 import { startLocalRuntime } from "@driftwatch/local/runtime/local-runtime";
 import { registerDevicesOverHttp } from "@driftwatch/local/simulate/register-devices";
 import { runSimulation, type SimulationSummary } from "@driftwatch/local/simulate/run-simulation";
+import { freePort } from "../packages/local/test/helpers/free-port.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -166,14 +166,6 @@ async function publisher(args: Args): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Benchmark (parent)
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function peakRssFromProc(): number | undefined {
   try {

@@ -21,6 +21,7 @@ import {
 } from "@driftwatch/functions/shared/lake-layout";
 import { tables } from "@driftwatch/functions/shared/tables";
 import { isProductionStage } from "./constructs/app-defaults.ts";
+import { firehoseDeliveryStatements } from "./constructs/firehose-delivery-policy.ts";
 import { firehoseDeliveryRoleName } from "./constructs/names.ts";
 import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { stageConfig } from "./constructs/stage-config.ts";
@@ -143,35 +144,13 @@ export function Ingest({ app, stack }: StackContext) {
   // `withoutPolicyUpdates()` on the role given to it. Firehose never reads or deletes lake objects.
   const deliveryPolicy = new iam.Policy(stack, "FirehosePolicy", {
     roles: [deliveryRole],
-    statements: [
-      new iam.PolicyStatement({
-        sid: "WriteLakeObjects",
-        actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
-        resources: [storage.lake.arnForObjects("*")],
-      }),
-      new iam.PolicyStatement({
-        sid: "LakeBucketMetadata",
-        actions: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-        resources: [storage.lake.bucketArn],
-      }),
-      new iam.PolicyStatement({
-        sid: "EncryptLakeAndRawZone",
-        // Decrypt: S3 needs it to complete multipart uploads of SSE-KMS objects.
-        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
-        resources: [storage.lakeKey.keyArn, storage.rawKey.keyArn],
-        conditions: { StringEquals: { "kms:ViaService": `s3.${Stack.of(stack).region}.amazonaws.com` } },
-      }),
-      new iam.PolicyStatement({
-        sid: "InvokeTransformation",
-        actions: ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
-        resources: [transform.functionArn],
-      }),
-      new iam.PolicyStatement({
-        sid: "DeliveryLogs",
-        actions: ["logs:PutLogEvents", "logs:CreateLogStream"],
-        resources: [firehoseLogs.logGroupArn],
-      }),
-    ],
+    statements: firehoseDeliveryStatements(stack, {
+      bucket: storage.lake,
+      objects: { sid: "WriteLakeObjects", patterns: ["*"] },
+      keys: { sid: "EncryptLakeAndRawZone", keys: [storage.lakeKey, storage.rawKey] },
+      transform,
+      logGroup: firehoseLogs,
+    }),
   });
   cfnDeliveryStream.node.addDependency(deliveryPolicy);
   suppress(deliveryPolicy, [

@@ -16,6 +16,7 @@ import { Function as SstFunction, use, type StackContext } from "sst/constructs"
 import { firehoseScoresPrefix } from "@driftwatch/functions/shared/lake-layout";
 import { tables } from "@driftwatch/functions/shared/tables";
 import { isProductionStage } from "./constructs/app-defaults.ts";
+import { firehoseDeliveryStatements } from "./constructs/firehose-delivery-policy.ts";
 import { escalationStateMachineName } from "./constructs/names.ts";
 import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { scoringConfig } from "./constructs/scoring-config.ts";
@@ -100,32 +101,12 @@ export function Scoring({ app, stack }: StackContext) {
   });
   const scoresPolicy = new iam.Policy(stack, "ScoresFirehosePolicy", {
     roles: [scoresRole],
-    statements: [
-      new iam.PolicyStatement({
-        sid: "WriteScores",
-        actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
-        resources: [
-          storage.lake.arnForObjects("scores/*"),
-          storage.lake.arnForObjects("errors/firehose-scores/*"),
-        ],
-      }),
-      new iam.PolicyStatement({
-        sid: "LakeBucketMetadata",
-        actions: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-        resources: [storage.lake.bucketArn],
-      }),
-      new iam.PolicyStatement({
-        sid: "EncryptLake",
-        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
-        resources: [storage.lakeKey.keyArn],
-        conditions: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } },
-      }),
-      new iam.PolicyStatement({
-        sid: "DeliveryLogs",
-        actions: ["logs:PutLogEvents", "logs:CreateLogStream"],
-        resources: [scoresLogs.logGroupArn],
-      }),
-    ],
+    statements: firehoseDeliveryStatements(stack, {
+      bucket: storage.lake,
+      objects: { sid: "WriteScores", patterns: ["scores/*", "errors/firehose-scores/*"] },
+      keys: { sid: "EncryptLake", keys: [storage.lakeKey] },
+      logGroup: scoresLogs,
+    }),
   });
   (scoresStream.node.defaultChild as firehose.CfnDeliveryStream).node.addDependency(scoresPolicy);
   suppress(scoresPolicy, [

@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../packages/local/test/helpers/free-port.ts";
 import {
   allFiles,
   connectMqtt,
@@ -168,16 +168,6 @@ const badInputs: { label: string; topic: string; payload: string | Buffer; code:
   },
   { label: "binary garbage", topic: "dt/plant-x/pump-it-1/telemetry", payload: garbage(300), code: "BINARY" },
 ];
-
-/** A port nothing listens on (bound, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sha256 = (payload: string | Buffer) => crypto.createHash("sha256").update(payload).digest("hex");
 const hasMosquitto = spawnSync("mosquitto_pub", ["--help"], { stdio: "ignore" }).error === undefined;

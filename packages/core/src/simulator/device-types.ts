@@ -12,14 +12,8 @@ export const MEDICAL_TOPIC = "LifeSupportDevice/Sensor";
 /** Seed 001: the fan publishes on this topic (spelling as in the seed); the device is `FANID`. */
 export const FAN_TOPIC = "IoT_TOPIC/recieve";
 
-/** Seed 003 record field order; `temperature`…`diastolic` are the metrics. */
-export const medicalMetricNames = [
-  "temperature",
-  "pulse",
-  "oxygen_percent",
-  "systolic",
-  "diastolic",
-] as const;
+/** Seed 003 record field order; `temperature`…`diastolic` are the metrics (the telemetry contract's names). */
+export { medicalMetricNames } from "../telemetry/sources/medical.ts";
 /** Seed 000 sensor types (topic level 5); the sensor type is the metric name. */
 export const weatherSensorTypes = ["temp", "hum", "wind", "vib"] as const;
 /** Seed 001: one underlying signal, the pulse frequency; `RPM = FREQ / 2 * 60`. */

@@ -85,6 +85,17 @@ export class MemoryThresholds implements ThresholdsStore {
   }
 }
 
+/** Every scoring port as an in-memory stand-in (thresholds from `rules`). */
+export function memoryScoringPorts(rules: ThresholdRule[] = [], checkpoints = new MemoryCheckpointStore()) {
+  return {
+    metrics: new MemoryMetricsStore(),
+    checkpoints,
+    escalation: new RecordingEscalationStarter(),
+    archive: new MemoryArchive(),
+    thresholds: new MemoryThresholds(rules),
+  };
+}
+
 export class MemoryRegistry implements DeviceRegistry {
   readonly devices: Map<string, Device>;
   constructor(devices: Device[]) {

@@ -16,6 +16,7 @@ import {
   MemoryThresholds,
   RecordMaker,
   RecordingEscalationStarter,
+  memoryScoringPorts,
   testPreparer,
   weatherRecord,
   zScoreFactory,
@@ -44,13 +45,7 @@ function setup(
 ) {
   const now = { t: W0 };
   const clock = { now: () => now.t };
-  const ports = {
-    metrics: new MemoryMetricsStore(),
-    checkpoints: options.checkpoints ?? new MemoryCheckpointStore(),
-    escalation: new RecordingEscalationStarter(),
-    archive: new MemoryArchive(),
-    thresholds: new MemoryThresholds(options.rules ?? []),
-  };
+  const ports = memoryScoringPorts(options.rules, options.checkpoints);
   const make = () =>
     new WindowScorer({
       preparer: testPreparer(devices),

@@ -3,6 +3,7 @@ import { simulatedDevices } from "../../src/simulator/devices.ts";
 import { FAN_TOPIC, MEDICAL_TOPIC } from "../../src/simulator/device-types.ts";
 import { medicalTimestamp, pythonIsoformat } from "../../src/simulator/payloads.ts";
 import { createSimulation, type SimulatedMessage } from "../../src/simulator/simulation.ts";
+import { fanPayload, medicalRecord, weatherPayload } from "../telemetry/seed-payloads.ts";
 
 const T0 = Date.parse("2018-01-27T05:11:50.000Z");
 
@@ -24,23 +25,10 @@ function messagesOf(type: "medical" | "weather" | "fan" | "canonical", count: nu
 
 describe("payloads match the seeds", () => {
   it("medical: the seed 003 record on LifeSupportDevice/Sensor", () => {
-    // Seed 003's sample record, field for field.
-    const seedRecord = {
-      timestamp: "2018-01-27T05:11:50",
-      device_id: "device8401",
-      patient_id: "patient2605",
-      name: "Eugenia Gottlieb",
-      dob: "08/27/1977",
-      temperature: 100.3,
-      pulse: 108.6,
-      oxygen_percent: 48.4,
-      systolic: 110.2,
-      diastolic: 75.6,
-    };
     for (const message of messagesOf("medical", 300)) {
       expect(message.topic).toBe(MEDICAL_TOPIC);
       const payload = JSON.parse(message.payload);
-      expect(shape(payload)).toEqual(shape(seedRecord));
+      expect(shape(payload)).toEqual(shape(medicalRecord));
       expect(payload.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
       expect(payload.device_id).toBe(message.deviceId);
       for (const metric of ["temperature", "pulse", "oxygen_percent", "systolic", "diastolic"]) {
@@ -53,12 +41,6 @@ describe("payloads match the seeds", () => {
   });
 
   it("weather: seed 000 topic levels and {value, direction, smoothed, timestamp}", () => {
-    const seedPayload = {
-      value: 0.610802791886758,
-      direction: -1,
-      smoothed: 0.9843152123890655,
-      timestamp: 1472611226005,
-    };
     const sensorTypes = new Set<string>();
     for (const message of messagesOf("weather", 400)) {
       const levels = message.topic.split("/");
@@ -67,7 +49,7 @@ describe("payloads match the seeds", () => {
       expect(levels[3]).toBe(message.deviceId); // station id: the device
       sensorTypes.add(levels[4]);
       const payload = JSON.parse(message.payload);
-      expect(shape(payload)).toEqual(shape(seedPayload));
+      expect(shape(payload)).toEqual(shape(weatherPayload));
       expect([-1, 0, 1]).toContain(payload.direction);
       expect(Number.isInteger(payload.timestamp)).toBe(true);
       expect(payload.timestamp).toBe(message.eventTimeMs);
@@ -94,11 +76,10 @@ describe("payloads match the seeds", () => {
   });
 
   it("fan: seed 001 {TIME, FANID, FREQ, RPM} on IoT_TOPIC/recieve with RPM = FREQ / 2 * 60", () => {
-    const seedPayload = { TIME: "2020-01-01T00:00:00.123456", FANID: "ABC123456", FREQ: 40, RPM: 1200 };
     for (const message of messagesOf("fan", 300)) {
       expect(message.topic).toBe(FAN_TOPIC);
       const payload = JSON.parse(message.payload);
-      expect(shape(payload)).toEqual(shape(seedPayload));
+      expect(shape(payload)).toEqual(shape(fanPayload));
       expect(payload.TIME).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/);
       expect(Number.isInteger(payload.FREQ)).toBe(true);
       expect(Number.isInteger(payload.RPM)).toBe(true);

@@ -10,14 +10,7 @@ import { thresholdRuleSchema } from "@driftwatch/core/thresholds/threshold-rule"
 import { mergeParts } from "@driftwatch/core/window/stored-part";
 import { configureObservability } from "../../src/shared/observability.ts";
 import { createScoreHandler, type ScoreEvent } from "../../src/kinesis/score.ts";
-import {
-  MemoryArchive,
-  MemoryCheckpointStore,
-  MemoryMetricsStore,
-  MemoryThresholds,
-  RecordingEscalationStarter,
-  testPreparer,
-} from "../../../core/test/scoring/support.ts";
+import { memoryScoringPorts, testPreparer } from "../../../core/test/scoring/support.ts";
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(path.join(import.meta.dirname, "fixtures", name), "utf8")) as ScoreEvent;
@@ -45,15 +38,9 @@ const devices = [
 function setup() {
   const logs: string[] = [];
   configureObservability({ logSink: (line) => logs.push(line), metrics: "sink", logLevel: "INFO" });
-  const ports = {
-    metrics: new MemoryMetricsStore(),
-    checkpoints: new MemoryCheckpointStore(),
-    escalation: new RecordingEscalationStarter(),
-    archive: new MemoryArchive(),
-    thresholds: new MemoryThresholds([
-      thresholdRuleSchema.parse({ scope: "model#acme#f100", bounds: { RPM: { max: 1200 } } }),
-    ]),
-  };
+  const ports = memoryScoringPorts([
+    thresholdRuleSchema.parse({ scope: "model#acme#f100", bounds: { RPM: { max: 1200 } } }),
+  ]);
   const handler = createScoreHandler(async () => ({
     preparer: testPreparer(devices),
     detectors: new DetectorPool(rcfDetectorFactory(), ports.checkpoints, systemClock),

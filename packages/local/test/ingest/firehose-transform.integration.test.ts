@@ -9,6 +9,7 @@ import { createLocalTransform } from "../../src/ingest/local-transform.ts";
 import { startStorage } from "../../src/storage/index.ts";
 import { testContext } from "../helpers/test-context.ts";
 import { allFiles, readZone } from "../helpers/local-instance.ts";
+import { medicalRecord } from "../../../core/test/telemetry/seed-payloads.ts";
 
 /** The emulator with the REAL transformation handler on real dynalite (registry, vault) and local keys. */
 async function setup(now?: () => number) {
@@ -34,19 +35,9 @@ async function setup(now?: () => number) {
   return { context, storage, storageService, emulator, dataDir: context.config.dataDir };
 }
 
+/** Seed 003's record with its timestamp (and device) replaced. */
 const medical = (timestamp: string, deviceId = "device8401") =>
-  JSON.stringify({
-    timestamp,
-    device_id: deviceId,
-    patient_id: "patient2605",
-    name: "Eugenia Gottlieb",
-    dob: "08/27/1977",
-    temperature: 100.3,
-    pulse: 108.6,
-    oxygen_percent: 48.4,
-    systolic: 110.2,
-    diastolic: 75.6,
-  });
+  JSON.stringify({ ...medicalRecord, timestamp, device_id: deviceId });
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -9,6 +9,7 @@ import { parseGroundTruth } from "@driftwatch/core/simulator/ground-truth";
 import type { SimulatedMessage } from "@driftwatch/core/simulator/simulation";
 import { BrokerUnavailableError } from "../../src/simulate/mqtt-fleet.ts";
 import { runSimulation } from "../../src/simulate/run-simulation.ts";
+import { freePort } from "../helpers/free-port.ts";
 
 /** A real MQTT 3.1.1 broker (aedes) on a free port, recording every client publish. */
 async function startBroker() {
@@ -32,14 +33,6 @@ async function startBroker() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const key = (m: { topic: string; payload: string }) => `${m.topic}\n${m.payload}`;

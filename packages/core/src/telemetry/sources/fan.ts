@@ -1,13 +1,7 @@
 import { z } from "zod";
 import { eventTimeSchema } from "../event-time.ts";
-import {
-  assertFiniteMetrics,
-  deviceIdSchema,
-  parseWithSchema,
-  requireDeviceId,
-  templateValue,
-  type PayloadSource,
-} from "./payload-source.ts";
+import { fieldKeyedSource } from "./field-keyed-source.ts";
+import { deviceIdSchema } from "./payload-source.ts";
 
 /** Seed 001's CPU fan `{TIME, FANID, FREQ, RPM}` on `IoT_TOPIC/recieve` (the seed's spelling). */
 export const fanPayloadSchema = z.object({
@@ -18,17 +12,14 @@ export const fanPayloadSchema = z.object({
 });
 export type FanPayload = z.infer<typeof fanPayloadSchema>;
 
-export const fanSource: PayloadSource = {
+export const fanSource = fieldKeyedSource({
   source: "fan",
   topicFilter: "IoT_TOPIC/recieve",
-  partitionKeyTemplate: "${FANID}",
   deviceIdField: "FANID",
-  partitionKey: (_topic, payload) => templateValue(payload?.FANID),
-  parse(_topic, payload) {
-    requireDeviceId(payload.FANID, "FANID");
-    const parsed = parseWithSchema(fanPayloadSchema, payload, "fan");
-    const metrics = { FREQ: parsed.FREQ, RPM: parsed.RPM };
-    assertFiniteMetrics(metrics);
-    return { deviceId: parsed.FANID, tsMs: parsed.TIME, metrics, tags: {} };
-  },
-};
+  schema: fanPayloadSchema,
+  toReading: (parsed) => ({
+    deviceId: parsed.FANID,
+    tsMs: parsed.TIME,
+    metrics: { FREQ: parsed.FREQ, RPM: parsed.RPM },
+  }),
+});

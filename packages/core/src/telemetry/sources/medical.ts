@@ -1,13 +1,7 @@
 import { z } from "zod";
 import { eventTimeSchema } from "../event-time.ts";
-import {
-  assertFiniteMetrics,
-  deviceIdSchema,
-  parseWithSchema,
-  requireDeviceId,
-  templateValue,
-  type PayloadSource,
-} from "./payload-source.ts";
+import { fieldKeyedSource } from "./field-keyed-source.ts";
+import { deviceIdSchema } from "./payload-source.ts";
 
 /** The five measurements of seed 003's life-support device; the seed's field names are the metric names. */
 export const medicalMetricNames = [
@@ -33,18 +27,14 @@ export const medicalPayloadSchema = z.object({
 });
 export type MedicalPayload = z.infer<typeof medicalPayloadSchema>;
 
-export const medicalSource: PayloadSource = {
+export const medicalSource = fieldKeyedSource({
   source: "medical",
   topicFilter: "LifeSupportDevice/Sensor",
-  partitionKeyTemplate: "${device_id}",
   deviceIdField: "device_id",
-  partitionKey: (_topic, payload) => templateValue(payload?.device_id),
-  parse(_topic, payload) {
-    requireDeviceId(payload.device_id, "device_id");
-    const parsed = parseWithSchema(medicalPayloadSchema, payload, "medical");
+  schema: medicalPayloadSchema,
+  toReading: (parsed) => {
     const metrics: Record<string, number> = {};
     for (const name of medicalMetricNames) metrics[name] = parsed[name];
-    assertFiniteMetrics(metrics);
-    return { deviceId: parsed.device_id, tsMs: parsed.timestamp, metrics, tags: {} };
+    return { deviceId: parsed.device_id, tsMs: parsed.timestamp, metrics };
   },
-};
+});
