@@ -27,59 +27,15 @@ async function main(): Promise<number> {
   const stage = values.stage!;
   const outdir = path.resolve(values.out ?? path.join(root, "cdk.out", stage));
 
-  const { initProject, useProject } = await import("sst/project.js");
-  const { App } = await import("sst/constructs");
-  const { Aspects } = await import("aws-cdk-lib");
-  const { AwsSolutionsChecks, HIPAASecurityChecks } = await import("cdk-nag");
-  const { suppressPlatformResources } = await import("../stacks/constructs/nag.ts");
+  const { synthApp, formatFindings } = await import("../stacks/test/harness.ts");
   const { default: config } = await import("../sst.config.ts");
-  const { readFileSync } = await import("node:fs");
 
-  process.chdir(root);
-  await initProject({ stage, root });
-  const project = useProject();
-  const context =
-    (JSON.parse(readFileSync(path.join(root, "cdk.json"), "utf8")) as { context?: Record<string, unknown> })
-      .context ?? {};
-  const app = new App(
-    {
-      mode: "deploy",
-      stage,
-      name: project.config.name,
-      region: project.config.region ?? "us-east-1",
-      account: "123456789012",
-    },
-    { outdir, context },
-  );
-  await config.stacks(app);
-  await app.finish();
-  suppressPlatformResources(app);
-
-  const findings: string[] = [];
-  if (values.nag) {
-    const logger = {
-      onNonCompliance: (d: {
-        ruleId: string;
-        findingId: string;
-        resource: { node: { path: string } };
-        ruleInfo: string;
-        ruleLevel: string;
-      }) =>
-        void findings.push(
-          `${d.ruleLevel} ${d.ruleId}${d.findingId ? `[${d.findingId}]` : ""} at ${d.resource.node.path}: ${d.ruleInfo}`,
-        ),
-      onError: (d: { ruleId: string; resource: { node: { path: string } }; errorMessage: string }) =>
-        void findings.push(`RuleError ${d.ruleId} at ${d.resource.node.path}: ${d.errorMessage}`),
-      onCompliance: () => {},
-      onSuppressed: () => {},
-      onSuppressedError: () => {},
-      onNotApplicable: () => {},
-    };
-    Aspects.of(app).add(new AwsSolutionsChecks({ reports: false, additionalLoggers: [logger] }));
-    Aspects.of(app).add(new HIPAASecurityChecks({ reports: false, additionalLoggers: [logger] }));
-  }
-  const assembly = app.synth();
-  const unique = [...new Set(findings)].filter((f) => !f.startsWith("Info"));
+  const { assembly, findings } = await synthApp((app) => config.stacks(app), {
+    stage,
+    outdir,
+    skipNag: !values.nag,
+  });
+  const unique = formatFindings(findings);
 
   console.log(
     `stage ${stage}: ${assembly.stacks.length} stacks → ${path.relative(process.cwd(), outdir) || "."}`,

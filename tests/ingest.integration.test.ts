@@ -333,6 +333,19 @@ describe("local mode ingest path (driftwatch start)", () => {
       .sort();
     expect(rawPayloads).toEqual(published.map((m) => sha256(m.payload)).sort());
     expect(allFiles(path.join(dataDir, "lake", "raw")).every((f) => f.endsWith(".gz.enc"))).toBe(true);
+
+    // The status board counts them, as JSON and on the page at `/`.
+    const base = `http://127.0.0.1:${instance.httpPort}`;
+    const status = (await (await fetch(`${base}/api/status`)).json()) as { counters: Record<string, number> };
+    expect(status.counters["mqtt.messages"]).toBe(published.length);
+    expect(status.counters["lake.readings"]).toBe(readings.length);
+    expect(status.counters["lake.errors"]).toBe(errors.length);
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    expect(html).toContain("Driftwatch local mode");
+    expect(html).toContain(`<td>mqtt.messages</td><td>${published.length}</td>`);
   });
 
   it("keeps every name, date of birth and patient id out of clear text everywhere under the data dir", async () => {

@@ -111,15 +111,51 @@ class CollectingLogger implements INagLogger {
 let queue: Promise<unknown> = Promise.resolve();
 
 /** Synthesizes `stackFns` (in order) offline and runs cdk-nag over the result. */
-export function synthStacks(stackFns: StackFn[], options: SynthOptions = {}): Promise<SynthResult> {
-  const run = queue.then(() => synthNow(stackFns, options));
+export async function synthStacks(stackFns: StackFn[], options: SynthOptions = {}): Promise<SynthResult> {
+  const { app, findings, stage } = await synthApp(async (app) => {
+    configureApp(app);
+    for (const fn of stackFns) {
+      // app.stack returns a promise for async stack functions.
+      await app.stack(fn);
+    }
+  }, options);
+  const templates: Record<string, Template> = {};
+  for (const fn of stackFns) {
+    const stack = app.node.findChild(app.logicalPrefixedName(fn.name));
+    templates[fn.name] = Template.fromStack(stack as unknown as import("aws-cdk-lib").Stack);
+  }
+  return { templates, findings, app, stage };
+}
+
+export interface AppSynthResult {
+  app: App;
+  assembly: ReturnType<App["synth"]>;
+  findings: NagFinding[];
+  stage: string;
+}
+
+/**
+ * Builds an SST app offline (as `sst deploy` would, account 123456789012), lets `addStacks` configure it and add
+ * its stacks, synthesizes it to `options.outdir` (default: a fresh temporary folder) and collects cdk-nag findings.
+ * Used by `synthStacks` and by `scripts/synth.ts` (whole app, `sst.config.ts`). Calls run one at a time.
+ */
+export function synthApp(
+  addStacks: (app: App) => void | Promise<void>,
+  options: SynthOptions & { outdir?: string } = {},
+): Promise<AppSynthResult> {
+  const run = queue.then(() => synthNow(addStacks, options));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function synthNow(stackFns: StackFn[], options: SynthOptions): Promise<SynthResult> {
+async function synthNow(
+  addStacks: (app: App) => void | Promise<void>,
+  options: SynthOptions & { outdir?: string },
+): Promise<AppSynthResult> {
   if (process.env.NODE_ENV !== "test") {
-    throw new Error("synthStacks needs NODE_ENV=test (run it in the vitest `stacks` project)");
+    throw new Error(
+      "offline synthesis needs NODE_ENV=test (the vitest `stacks` project and scripts/synth.ts set it)",
+    );
   }
   const stage = options.stage ?? "test";
   const cwd = process.cwd();
@@ -137,13 +173,12 @@ async function synthNow(stackFns: StackFn[], options: SynthOptions): Promise<Syn
         account: "123456789012",
       },
       // Feature flags from cdk.json, as `sst deploy` passes them.
-      { outdir: mkdtempSync(path.join(os.tmpdir(), "driftwatch-synth-")), context: cdkJsonContext() },
+      {
+        outdir: options.outdir ?? mkdtempSync(path.join(os.tmpdir(), "driftwatch-synth-")),
+        context: cdkJsonContext(),
+      },
     );
-    configureApp(app);
-    for (const fn of stackFns) {
-      // app.stack returns a promise for async stack functions.
-      await app.stack(fn);
-    }
+    await addStacks(app);
     await app.finish();
     suppressPlatformResources(app);
 
@@ -153,14 +188,8 @@ async function synthNow(stackFns: StackFn[], options: SynthOptions): Promise<Syn
       Aspects.of(app).add(new AwsSolutionsChecks(nagProps));
       Aspects.of(app).add(new HIPAASecurityChecks(nagProps));
     }
-    app.synth();
-
-    const templates: Record<string, Template> = {};
-    for (const fn of stackFns) {
-      const stack = app.node.findChild(app.logicalPrefixedName(fn.name));
-      templates[fn.name] = Template.fromStack(stack as unknown as import("aws-cdk-lib").Stack);
-    }
-    return { templates, findings: [...logger.findings.values()], app, stage };
+    const assembly = app.synth();
+    return { app, assembly, findings: [...logger.findings.values()], stage };
   } finally {
     process.chdir(cwd);
   }

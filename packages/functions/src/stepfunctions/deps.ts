@@ -95,11 +95,15 @@ export const awsNotifier = lazy(async (): Promise<Notifier> => {
   const sns = createSnsNotifier(tracer.captureAWSv3Client(new SNSClient({})), env.SNS_TOPIC_ARNS);
   let webhook: Notifier | undefined;
   if (env.WEBHOOK_SECRET_ARN) {
-    const raw = JSON.parse(await readSecretString(await secrets(), env.WEBHOOK_SECRET_ARN)) as Record<
-      string,
-      unknown
-    >;
-    const parsed = webhookEndpointsSchema.safeParse(typeof raw.url === "string" ? { oncall: raw } : raw);
+    const text = await readSecretString(await secrets(), env.WEBHOOK_SECRET_ARN);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      // JSON.parse's message quotes the text (the signing secret): report the shape error below instead.
+    }
+    const single = typeof (raw as { url?: unknown } | null | undefined)?.url === "string";
+    const parsed = webhookEndpointsSchema.safeParse(single ? { oncall: raw } : raw);
     if (!parsed.success)
       throw new ConfigurationError(
         "WEBHOOK_SECRET_ARN secret must be {url, signingSecret} or {name: {url, signingSecret}}",

@@ -29,7 +29,8 @@ export function json(status: number, value: unknown): HttpResponse {
 }
 
 /**
- * The local HTTP server on 127.0.0.1:3000: the API under `/api`, acknowledgement links, the console at `/`.
+ * The local HTTP server on 127.0.0.1:3000: the API under `/api`, acknowledgement links (`/ack`) and, at `/`, a status
+ * page (`status-routes.ts`; the web console is not built yet).
  * Services register routes (`/api/devices/:id`) before `listen`. 4xx messages are shown, 5xx details hidden.
  */
 export class HttpRouter {

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import { configureObservability } from "@driftwatch/functions/shared/observability";
+import { registerStatusRoutes } from "./status-routes.ts";
 import { HttpRouter } from "./http-router.ts";
 import { acquireInstanceLock } from "./instance-lock.ts";
 import { StatusBoard } from "./status-board.ts";
@@ -64,6 +65,7 @@ export async function startLocalRuntime(config: LocalConfig): Promise<LocalRunti
     services.push(await startEscalation(context));
     services.push(await startScoring(context));
     services.push(await startIngest(context));
+    registerStatusRoutes(context);
     const server = await http.listen(config.httpPort, config.host);
     // With port 0 (tests), publish the port actually bound.
     config.httpPort = (server.address() as AddressInfo).port;
