@@ -1,0 +1,178 @@
+import { z } from "zod";
+
+const architecture = z.enum(["arm64", "x86_64"]);
+
+/**
+ * The parts of a stage's configuration that decide what it costs. Defaults are production's settings in `stacks/`
+ * (stage-config.ts, scoring-config.ts, the Lambda defaults) and the per-record CPU times measured by the
+ * transformation and scoring benchmarks (bench/results/transform.json, scoring.json: one core of the benchmark
+ * machine, i.e. one vCPU). `npx driftwatch cost` reads the committed benchmark results instead of these defaults.
+ */
+export const stageProfileSchema = z
+  .object({
+    name: z.string().default("production"),
+    ingest: z
+      .object({
+        /** Devices publish to `$aws/rules/<rule>/…`: no IoT messaging charge (rules and actions still billed). */
+        basicIngest: z.boolean().default(false),
+        /** Rules each message triggers (a catch-all rule for unknown topics would make it 2). */
+        rulesPerMessage: z.number().int().nonnegative().default(1),
+        /** Actions each matched message executes: Firehose (lake) and Kinesis (scoring). */
+        actionsPerMessage: z.number().int().nonnegative().default(2),
+        /** Devices connected all month (connectivity minutes). */
+        connectedFraction: z.number().min(0).max(1).default(1),
+      })
+      .strict()
+      .default({}),
+    firehose: z
+      .object({
+        bufferSeconds: z.number().positive().default(300),
+        bufferMiB: z.number().positive().default(64),
+        /** Transformation invocations: one per processor buffer (size or time, whichever fills first). */
+        processorBufferMiB: z.number().positive().default(1),
+        processorBufferSeconds: z.number().positive().default(60),
+        dynamicPartitioning: z.boolean().default(true),
+        /** Source records also delivered to raw/ (sealed with the raw-zone key). */
+        rawBackup: z.boolean().default(true),
+        /** GZIP output size over input size (the seed assumes 1/4). */
+        compressionRatio: z.number().positive().max(1).default(0.25),
+        /**
+         * How readings reach Firehose. `record-per-message`: the IoT rule action puts one Firehose record per
+         * message, billed in 5 KB increments. `packed`: records are packed into Firehose records of up to 1,000 KiB
+         * before they are put (billed at their bytes).
+         */
+        route: z.enum(["record-per-message", "packed"]).default("record-per-message"),
+      })
+      .strict()
+      .default({}),
+    scoresArchive: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Bytes of one scored record (NDJSON line). */
+        bytesPerScore: z.number().positive().default(400),
+        /** `record-per-score`: one Firehose record per score (5 KB each); `packed`: lines packed into ≤ 1,000 KiB records. */
+        packing: z.enum(["record-per-score", "packed"]).default("record-per-score"),
+      })
+      .strict()
+      .default({}),
+    kinesis: z
+      .object({
+        mode: z.enum(["on-demand", "provisioned"]).default("on-demand"),
+        /** Provisioned shards; 0 sizes the stream for the peak (1 MB/s and 1,000 records/s per shard). */
+        shardCount: z.number().int().nonnegative().default(0),
+        retentionHours: z.number().min(24).default(168),
+        /** Consumers reading the whole stream (the scoring event source mapping). */
+        consumers: z.number().int().positive().default(1),
+      })
+      .strict()
+      .default({}),
+    transform: z
+      .object({
+        memoryMiB: z.number().int().min(128).default(1024),
+        architecture: architecture.default("arm64"),
+        /** CPU time per record on one vCPU (bench/results/transform.json). */
+        microsPerRecord: z.number().positive().default(20.09),
+        /** Fixed time per invocation (registry and vault round trips, response), ms. */
+        overheadMsPerInvocation: z.number().nonnegative().default(40),
+      })
+      .strict()
+      .default({}),
+    scoring: z
+      .object({
+        memoryMiB: z.number().int().min(128).default(1769),
+        architecture: architecture.default("arm64"),
+        /** CPU time per record on one vCPU, many models (bench/results/scoring.json: 5,209 records/s, 50 models). */
+        microsPerRecord: z.number().positive().default(192),
+        batchSize: z.number().int().positive().default(1000),
+        batchingWindowSeconds: z.number().nonnegative().default(5),
+        overheadMsPerInvocation: z.number().nonnegative().default(60),
+        /** `per-metric`: one item per device, window and metric (today); `per-device`: one item per device and window. */
+        aggregateItems: z.enum(["per-metric", "per-device"]).default("per-metric"),
+        /** Days window aggregates are kept (DynamoDB TTL). */
+        aggregateTtlDays: z.number().positive().default(90),
+      })
+      .strict()
+      .default({}),
+    registry: z
+      .object({
+        /** Registry cache TTL in each container, seconds (CachedRegistry). */
+        cacheSeconds: z.number().positive().default(300),
+      })
+      .strict()
+      .default({}),
+    escalation: z
+      .object({
+        transitionsPerIncident: z.number().nonnegative().default(24),
+        notificationsPerIncident: z.number().nonnegative().default(2),
+        writesPerIncident: z.number().nonnegative().default(8),
+      })
+      .strict()
+      .default({}),
+    monitoring: z
+      .object({
+        alarms: z.number().int().nonnegative().default(16),
+        dashboards: z.number().int().nonnegative().default(1),
+        /** Distinct custom metric series (name × dimensions) the handlers emit. */
+        customMetrics: z.number().int().nonnegative().default(20),
+        /** Log bytes written per Lambda invocation (Powertools logs at INFO, REPORT lines). */
+        logBytesPerInvocation: z.number().nonnegative().default(1500),
+        logRetentionDays: z.number().positive().default(365),
+      })
+      .strict()
+      .default({}),
+    lake: z
+      .object({
+        readingsInfrequentAccessDays: z.number().positive().default(30),
+        rawExpirationDays: z.number().positive().default(365),
+        /**
+         * Share of a range's readings a one-device backtest scans: 1 with date/hour partitions only (every device's
+         * readings of the range are read); less with a partition or sort order that narrows to the device.
+         */
+        backtestScanFraction: z.number().positive().max(1).default(1),
+      })
+      .strict()
+      .default({}),
+    api: z
+      .object({
+        /** Console polling interval, seconds, and requests per poll. */
+        pollSeconds: z.number().positive().default(10),
+        requestsPerPoll: z.number().positive().default(2),
+      })
+      .strict()
+      .default({}),
+    kmsKeys: z.number().int().nonnegative().default(9),
+    /** KMS requests per container-hour (data keys cached for minutes in the vault path; bucket keys on S3). */
+    kmsRequestsPerContainerHour: z.number().nonnegative().default(20),
+    secrets: z.number().int().nonnegative().default(2),
+  })
+  .strict();
+export type StageProfile = z.infer<typeof stageProfileSchema>;
+export type StageProfileInput = z.input<typeof stageProfileSchema>;
+
+export function stageProfile(input: StageProfileInput = {}): StageProfile {
+  return stageProfileSchema.parse(input);
+}
+
+/**
+ * Named profiles: `production` as the stacks configure it; `dev` as a personal stage (one provisioned shard, 60 s
+ * buffers, a month of logs); `lean` with the cost changes the model recommends (docs/cost.md).
+ */
+export const stageProfiles: Record<"production" | "dev" | "lean", StageProfileInput> = {
+  production: { name: "production" },
+  dev: {
+    name: "dev",
+    firehose: { bufferSeconds: 60 },
+    kinesis: { mode: "provisioned", shardCount: 1, retentionHours: 24 },
+    scoring: { batchingWindowSeconds: 1, aggregateTtlDays: 14 },
+    monitoring: { logRetentionDays: 30 },
+    lake: { rawExpirationDays: 30 },
+  },
+  lean: {
+    name: "lean",
+    ingest: { basicIngest: true },
+    firehose: { route: "packed" },
+    scoresArchive: { packing: "packed" },
+    kinesis: { mode: "provisioned", retentionHours: 24 },
+    scoring: { aggregateItems: "per-device" },
+  },
+};

@@ -1,0 +1,254 @@
+import type { StageProfile } from "./stage-profile.ts";
+import { GIB, KIB, recordsPerMonth, secondsPerMonth, type Workload } from "./workload.ts";
+
+const MIB = KIB * KIB;
+/** Lambda gives a function one full vCPU at 1,769 MB; below that, CPU time stretches in proportion. */
+const ONE_VCPU_MIB = 1769;
+/** Firehose's largest record (1,000 KiB): packed records are billed at their bytes. */
+const FIREHOSE_RECORD_MAX = 1000 * KIB;
+
+/** Bytes `bytes` are billed as when metered in increments of `incrementKb` KiB. */
+export function roundedUp(bytes: number, incrementKb: number): number {
+  const increment = incrementKb * KIB;
+  return Math.ceil(bytes / increment) * increment;
+}
+
+export interface LambdaUsage {
+  invocations: number;
+  gbSeconds: number;
+  architecture: "arm64" | "x86_64";
+}
+
+/** Monthly usage of every billed dimension, before prices: what the workload makes this stage do. */
+export interface Usage {
+  records: number;
+  recordGb: number;
+  iot: {
+    connectionMinutes: number;
+    meteredMessages: number;
+    rulesTriggered: number;
+    actionsExecuted: number;
+  };
+  firehose: { ingestGb: number; partitionedGb: number; partitionedObjects: number; scoresGb: number };
+  kinesis: {
+    mode: "on-demand" | "provisioned";
+    shards: number;
+    shardHours: number;
+    extendedRetentionShardHours: number;
+    putPayloadUnits: number;
+    streamHours: number;
+    ingestGb: number;
+    retrievalGb: number;
+  };
+  lambda: {
+    transform: LambdaUsage;
+    scoring: LambdaUsage;
+    api: LambdaUsage;
+    escalation: LambdaUsage;
+    backtest: LambdaUsage;
+  };
+  dynamodb: { writeUnits: number; readUnits: number; storageGb: number };
+  s3: { standardGb: number; infrequentAccessGb: number; puts: number; gets: number };
+  kms: { keys: number; requests: number };
+  stepFunctions: { transitions: number };
+  sns: { publishes: number };
+  cloudwatch: {
+    logIngestGb: number;
+    logStoredGb: number;
+    customMetrics: number;
+    alarms: number;
+    dashboards: number;
+  };
+  athena: { queries: number; scannedTb: number };
+  api: { requests: number };
+  secrets: number;
+}
+
+function lambdaUsage(
+  invocations: number,
+  records: number,
+  fn: {
+    memoryMiB: number;
+    microsPerRecord: number;
+    overheadMsPerInvocation: number;
+    architecture: "arm64" | "x86_64";
+  },
+): LambdaUsage {
+  const stretch = Math.max(1, ONE_VCPU_MIB / fn.memoryMiB);
+  const seconds =
+    (records * fn.microsPerRecord * stretch) / 1e6 + (invocations * fn.overheadMsPerInvocation) / 1000;
+  return { invocations, gbSeconds: seconds * (fn.memoryMiB / 1024), architecture: fn.architecture };
+}
+
+/** Objects one Firehose destination writes a month: one per buffer, whichever of size or interval fills first. */
+function firehoseObjects(bytes: number, seconds: number, bufferMiB: number, bufferSeconds: number): number {
+  if (bytes === 0) return 0;
+  return Math.max(bytes / (bufferMiB * MIB), seconds / bufferSeconds);
+}
+
+export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usage {
+  const records = recordsPerMonth(w);
+  const seconds = secondsPerMonth(w);
+  const recordBytes = records * w.recordBytes;
+  const traffic = records > 0;
+
+  // ── IoT Core ──
+  const iot = {
+    connectionMinutes: w.devices * p.ingest.connectedFraction * w.daysPerMonth * 1440,
+    meteredMessages: p.ingest.basicIngest ? 0 : records * Math.ceil(w.recordBytes / (5 * KIB)),
+    rulesTriggered: records * p.ingest.rulesPerMessage,
+    actionsExecuted: records * p.ingest.actionsPerMessage,
+  };
+
+  // ── Firehose: ingest (rounded per record unless packed) and the scores archive ──
+  const ingestBytes =
+    p.firehose.route === "packed"
+      ? roundedUp(FIREHOSE_RECORD_MAX, 5) * Math.ceil(recordBytes / FIREHOSE_RECORD_MAX)
+      : records * roundedUp(w.recordBytes, 5);
+  const scoreBytes = p.scoresArchive.enabled
+    ? p.scoresArchive.packing === "packed"
+      ? records * p.scoresArchive.bytesPerScore
+      : records * roundedUp(p.scoresArchive.bytesPerScore, 5)
+    : 0;
+  const readingsObjects = firehoseObjects(
+    recordBytes,
+    seconds,
+    p.firehose.bufferMiB,
+    p.firehose.bufferSeconds,
+  );
+  const firehose = {
+    ingestGb: ingestBytes / GIB,
+    partitionedGb: p.firehose.dynamicPartitioning ? recordBytes / GIB : 0,
+    partitionedObjects: p.firehose.dynamicPartitioning ? readingsObjects : 0,
+    scoresGb: scoreBytes / GIB,
+  };
+
+  // ── Kinesis (scoring's input) ──
+  const peakBytesPerSecond = w.peakRecordsPerSecond * w.recordBytes;
+  const neededShards = Math.max(
+    1,
+    Math.ceil(peakBytesPerSecond / MIB),
+    Math.ceil(w.peakRecordsPerSecond / 1000),
+  );
+  const provisioned = p.kinesis.mode === "provisioned";
+  const shards = provisioned ? p.kinesis.shardCount || neededShards : Math.max(4, neededShards);
+  const kinesis = {
+    mode: p.kinesis.mode,
+    shards,
+    shardHours: provisioned ? shards * hoursPerMonth : 0,
+    extendedRetentionShardHours: provisioned && p.kinesis.retentionHours > 24 ? shards * hoursPerMonth : 0,
+    putPayloadUnits: provisioned ? records * Math.ceil(w.recordBytes / (25 * KIB)) : 0,
+    streamHours: provisioned ? 0 : hoursPerMonth,
+    ingestGb: provisioned ? 0 : (records * roundedUp(w.recordBytes, 1)) / GIB,
+    retrievalGb: provisioned ? 0 : (p.kinesis.consumers * records * w.recordBytes) / GIB,
+  };
+
+  // ── Lambda ──
+  const transformInvocations = firehoseObjects(
+    recordBytes,
+    seconds,
+    p.firehose.processorBufferMiB,
+    p.firehose.processorBufferSeconds,
+  );
+  const pollSlots = traffic ? (shards * seconds) / Math.max(1, p.scoring.batchingWindowSeconds) : 0;
+  const windowsPerMonth = seconds / w.windowSeconds;
+  const scoringInvocations = Math.min(
+    pollSlots,
+    Math.max(records / p.scoring.batchSize, traffic ? shards * windowsPerMonth : 0),
+  );
+  const apiRequests =
+    w.consoleHoursPerDay * 3600 * w.daysPerMonth * (p.api.requestsPerPoll / p.api.pollSeconds) +
+    w.backtestsPerDay * w.daysPerMonth;
+  const incidents = w.incidentsPerDay * w.daysPerMonth;
+  const backtests = w.backtestsPerDay * w.daysPerMonth;
+  const small = { memoryMiB: 512, microsPerRecord: 1, architecture: "arm64" as const };
+  const lambda = {
+    transform: lambdaUsage(transformInvocations, records, p.transform),
+    scoring: lambdaUsage(scoringInvocations, records, p.scoring),
+    api: lambdaUsage(apiRequests, 0, { ...small, overheadMsPerInvocation: 60 }),
+    escalation: lambdaUsage(incidents * 6, 0, { ...small, overheadMsPerInvocation: 150 }),
+    backtest: lambdaUsage(
+      backtests,
+      w.devices > 0 ? (backtests * (records / (w.daysPerMonth * 24)) * w.backtestHours) / w.devices : 0,
+      {
+        memoryMiB: 1024,
+        microsPerRecord: 20,
+        overheadMsPerInvocation: 1500,
+        architecture: "arm64",
+      },
+    ),
+  };
+
+  // ── DynamoDB (on demand) ──
+  const itemsPerWindow = p.scoring.aggregateItems === "per-metric" ? w.metricsPerRecord : 1;
+  const aggregateWrites = traffic ? w.devices * windowsPerMonth * itemsPerWindow : 0;
+  const containers = traffic ? shards + 1 : 0;
+  const registryReads = containers * w.devices * (seconds / p.registry.cacheSeconds) * 0.5;
+  const vaultWrites = containers > 0 ? w.devices * w.phiRecordsFraction * hoursPerMonth : 0;
+  const incidentWrites = incidents * p.escalation.writesPerIncident;
+  const aggregateItemBytes = 120 + 60 * (p.scoring.aggregateItems === "per-metric" ? 1 : w.metricsPerRecord);
+  const dynamodb = {
+    writeUnits: aggregateWrites + vaultWrites + incidentWrites,
+    readUnits: registryReads + incidents * 4,
+    storageGb:
+      (w.devices *
+        (86_400 / w.windowSeconds) *
+        p.scoring.aggregateTtlDays *
+        itemsPerWindow *
+        aggregateItemBytes) /
+      GIB,
+  };
+
+  // ── S3: readings, raw backup, scores (gzip), after `storageMonths` with lifecycle; PUTs ──
+  const monthlyReadingsGb = (recordBytes * p.firehose.compressionRatio) / GIB;
+  const monthlyScoresGb = p.scoresArchive.enabled
+    ? (records * p.scoresArchive.bytesPerScore * p.firehose.compressionRatio) / GIB
+    : 0;
+  const standardMonths = Math.min(w.storageMonths, p.lake.readingsInfrequentAccessDays / 30);
+  const iaMonths = Math.max(0, w.storageMonths - standardMonths);
+  const rawMonths = p.firehose.rawBackup ? Math.min(w.storageMonths, p.lake.rawExpirationDays / 30) : 0;
+  const rawObjects = p.firehose.rawBackup ? readingsObjects : 0;
+  const scoreObjects = firehoseObjects(scoreBytes, seconds, p.firehose.bufferMiB, p.firehose.bufferSeconds);
+  const checkpointPuts = traffic ? w.models * windowsPerMonth : 0;
+  const s3 = {
+    standardGb: (monthlyReadingsGb + monthlyScoresGb) * standardMonths + monthlyReadingsGb * rawMonths,
+    infrequentAccessGb: (monthlyReadingsGb + monthlyScoresGb) * iaMonths,
+    puts: readingsObjects + rawObjects + scoreObjects + checkpointPuts,
+    gets: containers * hoursPerMonth * w.models * 0.1,
+  };
+
+  // ── Everything else ──
+  const invocations = Object.values(lambda).reduce((n, l) => n + l.invocations, 0);
+  const logIngestGb = (invocations * p.monitoring.logBytesPerInvocation) / GIB;
+  const perBacktestBytes =
+    (recordBytes / (w.daysPerMonth * 24)) *
+    w.backtestHours *
+    p.firehose.compressionRatio *
+    p.lake.backtestScanFraction;
+  return {
+    records,
+    recordGb: recordBytes / GIB,
+    iot,
+    firehose,
+    kinesis,
+    lambda,
+    dynamodb,
+    s3,
+    kms: { keys: p.kmsKeys, requests: containers * hoursPerMonth * p.kmsRequestsPerContainerHour },
+    stepFunctions: { transitions: incidents * p.escalation.transitionsPerIncident },
+    sns: { publishes: incidents * p.escalation.notificationsPerIncident },
+    cloudwatch: {
+      logIngestGb,
+      logStoredGb: logIngestGb * Math.min(w.storageMonths, p.monitoring.logRetentionDays / 30),
+      customMetrics: traffic ? p.monitoring.customMetrics : 0,
+      alarms: p.monitoring.alarms,
+      dashboards: p.monitoring.dashboards,
+    },
+    athena: {
+      queries: backtests,
+      scannedTb: (backtests * Math.max(perBacktestBytes, 10 * MIB)) / (GIB * KIB),
+    },
+    api: { requests: apiRequests },
+    secrets: p.secrets,
+  };
+}
