@@ -150,6 +150,7 @@ export function priceUsage(u: Usage, p: PriceBook): ServiceCost[] {
     service("Lambda", [
       ...lambdaItems("transform", u.lambda.transform, p),
       ...lambdaItems("scoring", u.lambda.scoring, p),
+      ...lambdaItems("lake feeder", u.lambda.lakeFeeder, p),
       ...lambdaItems("api", u.lambda.api, p),
       ...lambdaItems("escalation tasks", u.lambda.escalation, p),
       ...lambdaItems("backtest", u.lambda.backtest, p),

@@ -19,6 +19,12 @@ export const stageProfileSchema = z
         rulesPerMessage: z.number().int().nonnegative().default(1),
         /** Actions each matched message executes: Firehose (lake) and Kinesis (scoring). */
         actionsPerMessage: z.number().int().nonnegative().default(2),
+        /**
+         * How readings reach the lake's Firehose. `rule-action`: a second action of the IoT rule (today).
+         * `stream-consumer`: the rule only writes to Kinesis, and a consumer of the stream packs readings into
+         * Firehose records (one rule action less per message, no 5 KB rounding; proposed, ADR 1001).
+         */
+        lakeFeed: z.enum(["rule-action", "stream-consumer"]).default("rule-action"),
         /** Devices connected all month (connectivity minutes). */
         connectedFraction: z.number().min(0).max(1).default(1),
       })
@@ -169,7 +175,7 @@ export const stageProfiles: Record<"production" | "dev" | "lean", StageProfileIn
   },
   lean: {
     name: "lean",
-    ingest: { basicIngest: true },
+    ingest: { basicIngest: true, lakeFeed: "stream-consumer" },
     firehose: { route: "packed" },
     scoresArchive: { packing: "packed" },
     kinesis: { mode: "provisioned", retentionHours: 24 },

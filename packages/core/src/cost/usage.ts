@@ -91,18 +91,19 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   const seconds = secondsPerMonth(w);
   const recordBytes = records * w.recordBytes;
   const traffic = records > 0;
+  const streamFed = p.ingest.lakeFeed === "stream-consumer";
 
   // ── IoT Core ──
   const iot = {
     connectionMinutes: w.devices * p.ingest.connectedFraction * w.daysPerMonth * 1440,
     meteredMessages: p.ingest.basicIngest ? 0 : records * Math.ceil(w.recordBytes / (5 * KIB)),
     rulesTriggered: records * p.ingest.rulesPerMessage,
-    actionsExecuted: records * p.ingest.actionsPerMessage,
+    actionsExecuted: records * Math.max(0, p.ingest.actionsPerMessage - (streamFed ? 1 : 0)),
   };
 
   // ── Firehose: ingest (rounded per record unless packed) and the scores archive ──
   const ingestBytes =
-    p.firehose.route === "packed"
+    p.firehose.route === "packed" || streamFed
       ? roundedUp(FIREHOSE_RECORD_MAX, 5) * Math.ceil(recordBytes / FIREHOSE_RECORD_MAX)
       : records * roundedUp(w.recordBytes, 5);
   const scoreBytes = p.scoresArchive.enabled
@@ -140,7 +141,9 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
     putPayloadUnits: provisioned ? records * Math.ceil(w.recordBytes / (25 * KIB)) : 0,
     streamHours: provisioned ? 0 : hoursPerMonth,
     ingestGb: provisioned ? 0 : (records * roundedUp(w.recordBytes, 1)) / GIB,
-    retrievalGb: provisioned ? 0 : (p.kinesis.consumers * records * w.recordBytes) / GIB,
+    retrievalGb: provisioned
+      ? 0
+      : ((p.kinesis.consumers + (streamFed ? 1 : 0)) * records * w.recordBytes) / GIB,
   };
 
   // ── Lambda ──
@@ -165,6 +168,20 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   const lambda = {
     transform: lambdaUsage(transformInvocations, records, p.transform),
     scoring: lambdaUsage(scoringInvocations, records, p.scoring),
+    // The proposed stream consumer that packs readings for Firehose: one invocation per scoring-sized batch.
+    lakeFeeder: streamFed
+      ? lambdaUsage(scoringInvocations, records, {
+          memoryMiB: 512,
+          microsPerRecord: 3,
+          overheadMsPerInvocation: 30,
+          architecture: "arm64",
+        })
+      : lambdaUsage(0, 0, {
+          memoryMiB: 512,
+          microsPerRecord: 0,
+          overheadMsPerInvocation: 0,
+          architecture: "arm64",
+        }),
     api: lambdaUsage(apiRequests, 0, { ...small, overheadMsPerInvocation: 60 }),
     escalation: lambdaUsage(incidents * 6, 0, { ...small, overheadMsPerInvocation: 150 }),
     backtest: lambdaUsage(
@@ -182,7 +199,7 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   // ── DynamoDB (on demand) ──
   const itemsPerWindow = p.scoring.aggregateItems === "per-metric" ? w.metricsPerRecord : 1;
   const aggregateWrites = traffic ? w.devices * windowsPerMonth * itemsPerWindow : 0;
-  const containers = traffic ? shards + 1 : 0;
+  const containers = traffic ? shards * (streamFed ? 2 : 1) + 1 : 0;
   const registryReads = containers * w.devices * (seconds / p.registry.cacheSeconds) * 0.5;
   const vaultWrites = containers > 0 ? w.devices * w.phiRecordsFraction * hoursPerMonth : 0;
   const incidentWrites = incidents * p.escalation.writesPerIncident;
