@@ -43,6 +43,7 @@ export interface Usage {
   lambda: {
     transform: LambdaUsage;
     scoring: LambdaUsage;
+    lakeFeeder: LambdaUsage;
     api: LambdaUsage;
     escalation: LambdaUsage;
     backtest: LambdaUsage;
