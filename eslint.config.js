@@ -9,7 +9,6 @@ export default tseslint.config(
       "cdk.out/**",
       ".driftwatch/**",
       "**/dist/**",
-      "packages/web/**",
     ],
   },
   js.configs.recommended,
@@ -21,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["packages/core/src/**/*.ts"],
+    files: ["packages/core/src/**/*.ts", "packages/core/testing/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

@@ -5,6 +5,10 @@ import { Ingest } from "./stacks/Ingest.ts";
 import { Scoring } from "./stacks/Scoring.ts";
 import { Escalation } from "./stacks/Escalation.ts";
 import { Monitoring } from "./stacks/Monitoring.ts";
+import { Auth } from "./stacks/Auth.ts";
+import { Lake } from "./stacks/Lake.ts";
+import { Api } from "./stacks/Api.ts";
+import { Web } from "./stacks/Web.ts";
 
 /**
  * Driftwatch SST v2 app. Stage defaults (removal policy, function runtime/arch/tracing/Powertools env) live in
@@ -20,6 +24,15 @@ export default {
   stacks(app) {
     configureApp(app);
     // Order matters: later stacks `use()` earlier ones; Monitoring reads all of them.
-    app.stack(Storage).stack(Ingest).stack(Scoring).stack(Escalation).stack(Monitoring);
+    app
+      .stack(Storage)
+      .stack(Ingest)
+      .stack(Scoring)
+      .stack(Escalation)
+      .stack(Auth)
+      .stack(Lake)
+      .stack(Api)
+      .stack(Web)
+      .stack(Monitoring);
   },
 } satisfies SSTConfig;

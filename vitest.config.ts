@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects: unit (no network, no sockets), stacks (CDK synthesis + cdk-nag, offline),
-// integration (the local runtime on 127.0.0.1). `npm test` runs all three.
+// Four projects: unit (no network, no sockets), stacks (CDK synthesis + cdk-nag, offline),
+// integration (the local runtime on 127.0.0.1), browser (the console in Chromium). `npm test` runs all four.
 export default defineConfig({
   test: {
     projects: [
@@ -31,9 +31,24 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["tests/**/*.test.ts", "packages/*/test/**/*.integration.test.ts"],
+          exclude: ["tests/**/*.browser.test.ts"],
           environment: "node",
           testTimeout: 180_000,
           hookTimeout: 120_000,
+          pool: "forks",
+          maxWorkers: 1,
+          minWorkers: 1,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The web console in real Chromium (Debian's /usr/bin/chromium via playwright-core) against a local runtime.
+        test: {
+          name: "browser",
+          include: ["tests/**/*.browser.test.ts"],
+          environment: "node",
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           pool: "forks",
           maxWorkers: 1,
           minWorkers: 1,

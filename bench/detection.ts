@@ -1,18 +1,21 @@
 /**
- * Detection-quality benchmark: the simulator's fleet (all device types) with injected spike, drift and stuck
- * anomalies (ground truth, fixed seed) driven through the SAME path as the scoring Lambda — the ingest preparer
- * (`createReadingPreparer`, vault off) and `WindowScorer` with the real `DetectorPool` + `rcfDetectorFactory`
- * (KDA defaults) — in-process, in 60-second tumbling windows on arrival time, batches of 100 records, one shard.
+ * The fleet detection benchmark of record (issue 8): the simulator's fleet (all four seed device types) with
+ * anomalies sized to each series' own noise σ (the simulator's `fluctuationScale`), ground truth, fixed seed,
+ * driven through the SAME path as the scoring Lambda — the ingest preparer (`createReadingPreparer`, vault off)
+ * and `WindowScorer` (the rules it calls: anomaly, bounds, stuck, silence) with the real `DetectorPool` +
+ * `rcfDetectorFactory` — in-process, 60-second tumbling windows on arrival time, batches of 100, one shard,
+ * event time simulated (runs as fast as the code does).
  *
- *   npx tsx bench/detection.ts     (DETECTION_DEVICES=40, DETECTION_MESSAGES=2500 per device, DETECTION_SEED=7)
+ *   npx tsx bench/detection.ts   (DETECTION_DEVICES=100, DETECTION_SECONDS=86400 per device at 1 Hz, DETECTION_SEED=7)
  *
- * Per anomaly kind: injected (evaluated), detected (an alert for that device with event time in
- * [start, end + grace]: the RCF `anomaly` rule or the stuck-sensor rule `stuck:<metric>`, ADR 0605), recall
- * (also per rule), detection delay (first alert − start); false alerts per 1,000 readings (alerts of a device
- * outside all its labelled spans + grace), per rule. `DETECTION_STUCK_READINGS` sets the scorer's default
- * `stuckReadings` (0 disables the stuck rule; unset: the scorer's default, 10). Labels that start before the models are
- * warm (`DETECTION_EVAL_FROM_S`, default 600 s) are not evaluated, nor are alerts before then.
- * Prints a table, writes bench/results/detection.json. Method and figures: docs/benchmarks/detection.md.
+ * Injected (defaults): single-point spikes of 6σ, level shifts of 4σ for 5–15 min, ramps (`drift`) reaching 4σ
+ * over 5–10 min, stuck runs of 30–180 s, dropouts of 3–10 windows. Per kind: recall (an alert of the device in
+ * [start, end + grace]), recall at delay 0 and within 60 readings, delay in the device's own readings (p50/p90);
+ * dropouts: silence alerts per dropout (exactly one wanted). False alerts: alerts the scorer started (escalation
+ * executions, all rules, as an operator receives them) outside every labelled span + grace of their device, per
+ * device per day. Labels starting before `DETECTION_EVAL_FROM_S` (default 600 s: models calibrating) and alerts
+ * before then are not evaluated. Prints a table, writes bench/results/detection.json (runs keyed by
+ * DETECTION_LABEL). Method and figures: docs/benchmarks/detection.md.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -24,10 +27,11 @@ import { createSimulation } from "../packages/core/src/simulator/simulation.ts";
 import { DetectorPool } from "../packages/core/src/scoring/detector-pool.ts";
 import { rcfDetectorFactory } from "../packages/core/src/scoring/rcf-detector-factory.ts";
 import { WindowScorer, type StreamRecord } from "../packages/core/src/scoring/window-scorer.ts";
+import type { ScoreArchive } from "../packages/core/src/ports/score-archive.ts";
+import type { ScoredRecord } from "../packages/core/src/scoring/scored-record.ts";
 import { encodeEnvelope } from "../packages/core/src/telemetry/envelope.ts";
 import { CachedThresholds } from "../packages/core/src/thresholds/cached-thresholds.ts";
 import {
-  MemoryArchive,
   MemoryCheckpointStore,
   MemoryMetricsStore,
   MemoryThresholds,
@@ -35,14 +39,18 @@ import {
   testPreparer,
 } from "../packages/core/test/scoring/support.ts";
 
-const DEVICES = Number(process.env.DETECTION_DEVICES ?? 40);
-const MESSAGES_PER_DEVICE = Number(process.env.DETECTION_MESSAGES ?? 2500);
+const DEVICES = Number(process.env.DETECTION_DEVICES ?? 100);
+const MESSAGES_PER_DEVICE = Number(process.env.DETECTION_SECONDS ?? process.env.DETECTION_MESSAGES ?? 86_400);
 const SEED = Number(process.env.DETECTION_SEED ?? 7);
 const EVAL_FROM_S = Number(process.env.DETECTION_EVAL_FROM_S ?? 600);
 const LABEL = process.env.DETECTION_LABEL ?? "current";
 const RATE = DEVICES; // messages/s for the fleet: one message per device per second
-const ANOMALY_RATE = Number(process.env.DETECTION_ANOMALY_RATE ?? 0.0015);
-const KINDS = (process.env.DETECTION_KINDS ?? "spike,drift,stuck").split(",") as AnomalyKind[];
+/** Per message; ≈ 0.0005 ⇒ about 40 anomalies per device-day, at most one at a time. */
+const ANOMALY_RATE = Number(process.env.DETECTION_ANOMALY_RATE ?? 0.0005);
+const KINDS = (process.env.DETECTION_KINDS ?? "spike,shift,drift,stuck,dropout").split(",") as AnomalyKind[];
+/** Sizes in multiples of each series' σ and durations in seconds (issue 8's definitions). */
+const MAGNITUDES = { spike: [6, 6], shift: [4, 4], drift: [4, 4] } as const;
+const DURATIONS = { shift: [300, 900], drift: [300, 600], stuck: [30, 180], dropout: [180, 600] } as const;
 /**
  * `per-device` (the scorer as built: the device id is the detector's series) or `shared` (the detector ignores
  * the series: one suppression/smoothing state per detector key, the behaviour before ADR 0303) for comparison.
@@ -61,12 +69,32 @@ const devices = simulatedDevices(DEVICES);
 const simulation = createSimulation({
   seed: SEED,
   devices,
-  anomalies: { kinds: KINDS, rate: ANOMALY_RATE },
+  anomalies: {
+    kinds: KINDS,
+    rate: ANOMALY_RATE,
+    magnitudes: MAGNITUDES,
+    durationsSeconds: DURATIONS,
+  },
 });
 
 let now = T0;
 const clock = { now: () => now };
-const archive = new MemoryArchive();
+/** Keeps what the evaluation needs of 8.6 M scored records: per device its reading times and its alerting ones. */
+class EvaluationArchive implements ScoreArchive {
+  readonly times = new Map<string, number[]>();
+  readonly flagged: { deviceId: string; t: number; rules: string[]; anomaly: boolean }[] = [];
+  async putMany(records: readonly ScoredRecord[]) {
+    for (const r of records) {
+      const t = Date.parse(r.ts);
+      let list = this.times.get(r.deviceId);
+      if (!list) this.times.set(r.deviceId, (list = []));
+      list.push(t);
+      if (r.anomaly || r.rules.length > 0)
+        this.flagged.push({ deviceId: r.deviceId, t, rules: r.rules, anomaly: r.anomaly });
+    }
+  }
+}
+const archive = new EvaluationArchive();
 const escalation = new RecordingEscalationStarter();
 const checkpoints = new MemoryCheckpointStore();
 const scorer = new WindowScorer({
@@ -74,9 +102,17 @@ const scorer = new WindowScorer({
   detectors: new DetectorPool(
     modeFactory(
       rcfDetectorFactory(
-        process.env.DETECTION_THRESHOLDER
-          ? { thresholder: JSON.parse(process.env.DETECTION_THRESHOLDER) as Record<string, number> }
-          : {},
+        {
+          ...(process.env.DETECTION_THRESHOLDER
+            ? { thresholder: JSON.parse(process.env.DETECTION_THRESHOLDER) as Record<string, number> }
+            : {}),
+          ...(process.env.DETECTION_NORMALIZE
+            ? { normalize: JSON.parse(process.env.DETECTION_NORMALIZE) as boolean | Record<string, number> }
+            : {}),
+          ...(process.env.DETECTION_FOREST
+            ? { forest: JSON.parse(process.env.DETECTION_FOREST) as Record<string, number> }
+            : {}),
+        },
       ),
     ),
     checkpoints,
@@ -90,7 +126,9 @@ const scorer = new WindowScorer({
   clock,
   options: {
     windowMs: WINDOW_MS,
-    silenceWindows: 0,
+    ...(process.env.DETECTION_SILENCE_WINDOWS !== undefined
+      ? { silenceWindows: Number(process.env.DETECTION_SILENCE_WINDOWS) }
+      : {}),
     ...(STUCK_READINGS !== undefined ? { stuckReadings: STUCK_READINGS } : {}),
   },
 });
@@ -115,6 +153,7 @@ function modeFactory(f: ReturnType<typeof rcfDetectorFactory>): ReturnType<typeo
 // Generate the stream: message k is device k mod DEVICES at T0 + k / RATE s; arrival 50 ms later.
 const labels: GroundTruthLabel[] = [];
 const total = DEVICES * MESSAGES_PER_DEVICE;
+let lastProgress = performance.now();
 let seq = 10n ** 40n;
 const started = performance.now();
 let windowStart = T0 - (T0 % WINDOW_MS);
@@ -157,6 +196,10 @@ for (let k = 0; k < total; k++) {
     data: Buffer.from(JSON.stringify(envelope)).toString("base64"),
   });
   readings += 1;
+  if (performance.now() - lastProgress > 30_000) {
+    lastProgress = performance.now();
+    process.stderr.write(`  ${((100 * k) / total).toFixed(1)} % (${k} readings)\n`);
+  }
   if (pending.length >= BATCH) {
     now = arrivalMs;
     await invoke(pending, false);
@@ -170,126 +213,173 @@ const elapsedS = (performance.now() - started) / 1000;
 
 // Evaluate.
 const evalFrom = T0 + EVAL_FROM_S * 1000;
-type Rule = "anomaly" | "stuck";
-/** Alerts: the RCF rule (`anomaly` on the record) and stuck-sensor raises (`stuck:<metric>` in its rules). */
-const alerts: { deviceId: string; t: number; rule: Rule }[] = [];
-for (const r of archive.records) {
-  if (r.anomaly) alerts.push({ deviceId: r.deviceId, t: Date.parse(r.ts), rule: "anomaly" });
-  if (r.rules.some((x) => x.startsWith("stuck:")))
-    alerts.push({ deviceId: r.deviceId, t: Date.parse(r.ts), rule: "stuck" });
-}
-const alertsByDevice = new Map<string, { t: number; rule: Rule }[]>();
-for (const a of alerts) {
-  const list = alertsByDevice.get(a.deviceId) ?? [];
-  list.push(a);
-  alertsByDevice.set(a.deviceId, list);
-}
+const silenceSpanMs = 5 * WINDOW_MS; // a silence alert is raised some windows after the device goes quiet
+const executions = [...escalation.executions.values()].map((a) => ({
+  deviceId: a.deviceId,
+  t: Date.parse(a.ts),
+  rule: a.rule,
+  kind: a.kind,
+}));
+const ruleOf = (rule: string) => (rule.startsWith("stuck:") ? "stuck" : rule.split(":")[0]);
 const spansByDevice = new Map<string, [number, number][]>();
 for (const l of labels) {
   const list = spansByDevice.get(l.deviceId) ?? [];
-  list.push([Date.parse(l.start), Date.parse(l.end) + GRACE_MS]);
+  const end = Date.parse(l.end) + (l.kind === "dropout" ? silenceSpanMs : GRACE_MS);
+  list.push([Date.parse(l.start), end]);
   spansByDevice.set(l.deviceId, list);
 }
-const evaluatedReadings = archive.records.filter((r) => Date.parse(r.ts) >= evalFrom).length;
+/** Alerting records per device (every anomalous record, whether or not an alert was started for it). */
+const flaggedByDevice = new Map<string, { t: number; rules: string[] }[]>();
+for (const f of archive.flagged) {
+  const list = flaggedByDevice.get(f.deviceId) ?? [];
+  list.push(f);
+  flaggedByDevice.set(f.deviceId, list);
+}
+let evaluatedReadings = 0;
+for (const list of archive.times.values()) for (const t of list) if (t >= evalFrom) evaluatedReadings++;
+/** The device's readings with event time in [from, to). */
+function readingsBetween(deviceId: string, from: number, to: number): number {
+  let n = 0;
+  for (const t of archive.times.get(deviceId) ?? []) if (t >= from && t < to) n++;
+  return n;
+}
+const quantile = (xs: number[], q: number) => (xs.length ? xs[Math.floor(q * (xs.length - 1))] : null);
 
 interface KindRow {
   kind: string;
   injected: number;
   detected: number;
   recall: number;
-  /** Detected by the RCF rule / by the stuck rule (a label can be both). */
-  detectedByAnomaly: number;
-  detectedByStuck: number;
-  delayMedianS: number | null;
-  delayP90S: number | null;
+  recallAt0: number;
+  recallWithin60: number;
+  byRule: Record<string, number>;
+  delayReadingsP50: number | null;
+  delayReadingsP90: number | null;
+  /** Dropouts: how many got exactly one silence alert / none / more than one. */
+  silenceExactlyOne?: number;
+  silenceNone?: number;
+  silenceMore?: number;
 }
 const rows: KindRow[] = [];
 for (const kind of KINDS) {
   const ofKind = labels.filter((l) => l.kind === kind && Date.parse(l.start) >= evalFrom);
   const delays: number[] = [];
-  let byAnomaly = 0;
-  let byStuck = 0;
+  const byRule: Record<string, number> = {};
+  let exactlyOne = 0;
+  let none = 0;
+  let more = 0;
   for (const l of ofKind) {
     const start = Date.parse(l.start);
+    if (kind === "dropout") {
+      const end = Date.parse(l.end) + silenceSpanMs;
+      const silences = executions.filter(
+        (e) => e.deviceId === l.deviceId && e.kind === "silence" && e.t >= start && e.t <= end,
+      ).length;
+      if (silences === 1) exactlyOne++;
+      else if (silences === 0) none++;
+      else more++;
+      if (silences > 0) {
+        delays.push(0);
+        byRule.silence = (byRule.silence ?? 0) + 1;
+      }
+      continue;
+    }
     const end = Date.parse(l.end) + GRACE_MS;
-    const hit = (alertsByDevice.get(l.deviceId) ?? []).filter((a) => a.t >= start && a.t <= end);
-    if (hit.length > 0) delays.push((Math.min(...hit.map((a) => a.t)) - start) / 1000);
-    if (hit.some((a) => a.rule === "anomaly")) byAnomaly += 1;
-    if (hit.some((a) => a.rule === "stuck")) byStuck += 1;
+    const hits = (flaggedByDevice.get(l.deviceId) ?? []).filter((a) => a.t >= start && a.t <= end);
+    if (hits.length === 0) continue;
+    const first = Math.min(...hits.map((a) => a.t));
+    delays.push(readingsBetween(l.deviceId, start, first));
+    const rules = new Set(hits.flatMap((h) => h.rules.map(ruleOf)));
+    for (const r of rules) byRule[r] = (byRule[r] ?? 0) + 1;
   }
   delays.sort((a, b) => a - b);
+  const n = Math.max(1, ofKind.length);
   rows.push({
     kind,
     injected: ofKind.length,
     detected: delays.length,
-    recall: ofKind.length ? delays.length / ofKind.length : 0,
-    detectedByAnomaly: byAnomaly,
-    detectedByStuck: byStuck,
-    delayMedianS: delays.length ? delays[Math.floor((delays.length - 1) / 2)] : null,
-    delayP90S: delays.length ? delays[Math.floor(0.9 * (delays.length - 1))] : null,
+    recall: delays.length / n,
+    recallAt0: delays.filter((d) => d === 0).length / n,
+    recallWithin60: delays.filter((d) => d <= 60).length / n,
+    byRule,
+    delayReadingsP50: quantile(delays, 0.5),
+    delayReadingsP90: quantile(delays, 0.9),
+    ...(kind === "dropout" ? { silenceExactlyOne: exactlyOne, silenceNone: none, silenceMore: more } : {}),
   });
 }
+// False alerts: alerts started (escalation executions, every rule) outside every labelled span of their device.
 let falseAlerts = 0;
 let evaluatedAlerts = 0;
-const falseByRule: Record<Rule, number> = { anomaly: 0, stuck: 0 };
-const alertsByRule: Record<Rule, number> = { anomaly: 0, stuck: 0 };
-for (const a of alerts) {
+const falseByRule: Record<string, number> = {};
+const alertsByRule: Record<string, number> = {};
+for (const a of executions) {
   if (a.t < evalFrom) continue;
+  const rule = ruleOf(a.rule);
   evaluatedAlerts += 1;
-  alertsByRule[a.rule] += 1;
+  alertsByRule[rule] = (alertsByRule[rule] ?? 0) + 1;
   const spans = spansByDevice.get(a.deviceId) ?? [];
   if (!spans.some(([s, e]) => a.t >= s && a.t <= e)) {
     falseAlerts += 1;
-    falseByRule[a.rule] += 1;
+    falseByRule[rule] = (falseByRule[rule] ?? 0) + 1;
   }
 }
-const executions = [...escalation.executions.values()];
-const anomalyExecutions = executions.filter((a) => a.kind === "anomaly").length;
-const stuckExecutions = executions.filter((a) => a.rule.startsWith("stuck:")).length;
+const deviceDays = (DEVICES * Math.max(0, MESSAGES_PER_DEVICE - EVAL_FROM_S)) / 86_400;
 const summary = {
   label: LABEL,
   mode: MODE,
   thresholderOverrides: process.env.DETECTION_THRESHOLDER ?? null,
+  forestOverrides: process.env.DETECTION_FOREST ?? null,
+  normalize: process.env.DETECTION_NORMALIZE ?? null,
   kindsInjected: KINDS,
+  magnitudesSigma: MAGNITUDES,
+  durationsSeconds: DURATIONS,
   devices: DEVICES,
-  messagesPerDevice: MESSAGES_PER_DEVICE,
+  secondsPerDevice: MESSAGES_PER_DEVICE,
   readings,
   seed: SEED,
   anomalyRate: ANOMALY_RATE,
   evalFromSeconds: EVAL_FROM_S,
   graceSeconds: GRACE_MS / 1000,
   evaluatedReadings,
+  deviceDays,
   stuckReadings: STUCK_READINGS ?? "default",
   alerts: evaluatedAlerts,
   alertsByRule,
   falseAlerts,
   falseAlertsByRule: falseByRule,
-  falseAlertsPer1000: (1000 * falseAlerts) / Math.max(1, evaluatedReadings),
-  escalationsStarted: anomalyExecutions,
-  stuckEscalationsStarted: stuckExecutions,
+  falseAlertsPerDeviceDay: falseAlerts / Math.max(1e-9, deviceDays),
   kinds: rows,
-  totalInjected: rows.reduce((s, r) => s + r.injected, 0),
-  totalDetected: rows.reduce((s, r) => s + r.detected, 0),
   elapsedSeconds: Math.round(elapsedS * 10) / 10,
+  readingsPerSecond: Math.round(readings / elapsedS),
 };
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
+const pct = (x: number) => (100 * x).toFixed(1) + "%";
 console.log(
-  `detection (${LABEL}, ${MODE}): ${DEVICES} devices × ${MESSAGES_PER_DEVICE} messages, seed ${SEED}, evaluated from ${EVAL_FROM_S} s, grace ${GRACE_MS / 1000} s, ${summary.elapsedSeconds} s`,
+  `detection (${LABEL}, ${MODE}): ${DEVICES} devices × ${MESSAGES_PER_DEVICE} s at 1 Hz, seed ${SEED}, evaluated from ${EVAL_FROM_S} s (${deviceDays.toFixed(2)} device-days), grace ${GRACE_MS / 1000} s, ${summary.elapsedSeconds} s (${summary.readingsPerSecond} readings/s)`,
 );
 console.log(
-  `${"kind".padEnd(8)}${pad("injected", 10)}${pad("detected", 10)}${pad("recall", 9)}${pad("by RCF", 8)}${pad("by stuck", 10)}${pad("delay p50 s", 13)}${pad("p90 s", 8)}`,
+  `${"kind".padEnd(8)}${pad("injected", 9)}${pad("detected", 9)}${pad("recall", 8)}${pad("@0", 8)}${pad("≤60", 8)}${pad("delay p50", 10)}${pad("p90", 6)}  by rule / notes`,
 );
 for (const r of rows) {
+  const notes =
+    r.kind === "dropout"
+      ? `silence alerts: exactly one ${r.silenceExactlyOne}, none ${r.silenceNone}, more ${r.silenceMore}`
+      : Object.entries(r.byRule)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ");
   console.log(
-    `${r.kind.padEnd(8)}${pad(r.injected, 10)}${pad(r.detected, 10)}${pad((100 * r.recall).toFixed(1) + "%", 9)}${pad(r.detectedByAnomaly, 8)}${pad(r.detectedByStuck, 10)}${pad(r.delayMedianS ?? "-", 13)}${pad(r.delayP90S ?? "-", 8)}`,
+    `${r.kind.padEnd(8)}${pad(r.injected, 9)}${pad(r.detected, 9)}${pad(pct(r.recall), 8)}${pad(pct(r.recallAt0), 8)}${pad(pct(r.recallWithin60), 8)}${pad(r.delayReadingsP50 ?? "-", 10)}${pad(r.delayReadingsP90 ?? "-", 6)}  ${notes}`,
   );
 }
 console.log(
-  `all     ${pad(summary.totalInjected, 10)}${pad(summary.totalDetected, 10)}${pad(((100 * summary.totalDetected) / Math.max(1, summary.totalInjected)).toFixed(1) + "%", 9)}`,
-);
-console.log(
-  `alerts ${evaluatedAlerts} on ${evaluatedReadings} readings (RCF ${alertsByRule.anomaly}, stuck ${alertsByRule.stuck}); false ${falseAlerts} = ${summary.falseAlertsPer1000.toFixed(2)} per 1,000 readings (RCF ${falseByRule.anomaly}, stuck ${falseByRule.stuck}); escalations started: anomaly ${anomalyExecutions}, stuck ${stuckExecutions}`,
+  `alerts started ${evaluatedAlerts} (${Object.entries(alertsByRule)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")}); false ${falseAlerts} = ${summary.falseAlertsPerDeviceDay.toFixed(3)} per device per day (${Object.entries(
+    falseByRule,
+  )
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")})`,
 );
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -14,6 +14,7 @@ const all: Record<string, string[]> = {
   nab: ["tsx", "packages/local/src/cli/main.ts", "nab-eval"],
   scoring: ["tsx", "bench/scoring.ts"],
   detection: ["tsx", "bench/detection.ts"],
+  backtest: ["tsx", "bench/backtest.ts"],
   "local-ingest": ["tsx", "bench/local-ingest.ts"],
   "local-e2e": ["tsx", "bench/local-e2e.ts"],
 };

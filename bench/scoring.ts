@@ -33,8 +33,13 @@ import {
 } from "../packages/core/test/scoring/support.ts";
 
 const RUNS = Number(process.env.SCORING_BENCH_RUNS ?? 3);
-const RECORDS = Number(process.env.SCORING_BENCH_RECORDS ?? 20_000);
-const MODELS = 50;
+let RECORDS = Number(process.env.SCORING_BENCH_RECORDS ?? 20_000);
+/** Model counts of the many-model section (handler vs ONE cache-resident model, CPU time). */
+const MODEL_COUNTS = (process.env.SCORING_BENCH_MODELS ?? "50,500").split(",").map(Number);
+/** Records timed (and runs) for counts ≥ 500: warming 500 forests alone takes 150,000 detector calls. */
+const RECORDS_MANY = Number(process.env.SCORING_BENCH_RECORDS_MANY ?? 10_000);
+const RUNS_MANY = Number(process.env.SCORING_BENCH_RUNS_MANY ?? 1);
+let MODELS = 50;
 const DEVICES_PER_MODEL = 4;
 const WARM_PER_MODEL = 300; // > sample size 256: every forest scores for real during the measurement
 const BATCH = Number(process.env.SCORING_BENCH_BATCH ?? 1_000);
@@ -46,11 +51,17 @@ const gc: () => void = (() => {
   return vm.runInNewContext("gc") as () => void;
 })();
 
-const devices = Array.from({ length: MODELS * DEVICES_PER_MODEL }, (_, i) => ({
-  deviceId: `dev-${i}`,
-  manufacturer: `mfr-${Math.floor(i / DEVICES_PER_MODEL) % 10}`,
-  model: `model-${Math.floor(i / DEVICES_PER_MODEL)}`,
-}));
+const makeDevices = (models: number) =>
+  Array.from({ length: models * DEVICES_PER_MODEL }, (_, i) => ({
+    deviceId: `dev-${i}`,
+    manufacturer: `mfr-${Math.floor(i / DEVICES_PER_MODEL) % 10}`,
+    model: `model-${Math.floor(i / DEVICES_PER_MODEL)}`,
+  }));
+let devices = makeDevices(MODELS);
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 function pointFor(i: number): number[] {
   return METRICS.map((_, k) => 50 + 10 * Math.sin(i / 40 + k) + ((i * 7919 + k * 104729) % 1000) / 250);
@@ -144,15 +155,18 @@ async function runHandler() {
     state = (await handler(event(warm.slice(i, i + BATCH), windowStart, state), context)).state;
   const measured = makeRecords(warm.length, RECORDS, t0);
   const started = performance.now();
+  const cpuStarted = cpuSeconds();
   for (let i = 0; i < measured.length; i += BATCH)
     state = (await handler(event(measured.slice(i, i + BATCH), windowStart, state), context)).state;
   const seconds = (performance.now() - started) / 1000;
+  const cpuRate = RECORDS / (cpuSeconds() - cpuStarted);
   const finalStarted = performance.now();
   await handler(event([], windowStart, state, true), context);
   const finalMs = performance.now() - finalStarted;
   const modelKeys = new Set(archive.records.map((r) => r.detectorKey)).size;
   return {
     rate: RECORDS / seconds,
+    cpuRate,
     finalMs,
     modelKeys,
     checkpointBytes: [...checkpoints.objects.values()].reduce((a, b) => a + b.length, 0),
@@ -188,11 +202,13 @@ function runRawSingle() {
   for (const r of makeRecords(0, WARM_PER_MODEL, t0)) detector.process(r.point);
   const measured = makeRecords(MODELS * WARM_PER_MODEL, RECORDS, t0);
   const started = performance.now();
+  const cpuStarted = cpuSeconds();
   let sink = 0;
   for (const r of measured) sink += detector.process(r.point).score;
   const seconds = (performance.now() - started) / 1000;
+  const cpuRate = RECORDS / (cpuSeconds() - cpuStarted);
   if (!Number.isFinite(sink)) throw new Error("non-finite score");
-  return RECORDS / seconds;
+  return { rate: RECORDS / seconds, cpuRate };
 }
 
 function memoryOf50Models() {
@@ -222,7 +238,7 @@ const rawRates: number[] = [];
 const singleRates: number[] = [];
 for (let run = 0; run < RUNS; run++) {
   rawRates.push(runRaw().rate);
-  singleRates.push(runRawSingle());
+  singleRates.push(runRawSingle().rate);
   handlerRuns.push(await runHandler());
   gc();
 }
@@ -230,6 +246,47 @@ const memory = memoryOf50Models();
 const handlerRate = median(handlerRuns.map((r) => r.rate));
 const rawRate = median(rawRates);
 const singleRate = median(singleRates);
+
+/**
+ * Many models: the handler with N model keys against ONE warmed model on the same kind of points, both in points
+ * per CPU-second of this process (less sensitive than the wall clock to other jobs on a shared machine), each run
+ * pairing a single-model pass with a handler pass. Every model has the same per-model memory (the KDA detector).
+ */
+const manyModels: {
+  models: number;
+  records: number;
+  runs: number;
+  handlerPerCpuSecond: number;
+  oneModelPerCpuSecond: number;
+  ratio: number;
+  ratioRuns: number[];
+}[] = [];
+const defaultRecords = RECORDS;
+for (const count of MODEL_COUNTS) {
+  MODELS = count;
+  devices = makeDevices(count);
+  RECORDS = count >= 500 ? RECORDS_MANY : defaultRecords;
+  const runs = count >= 500 ? RUNS_MANY : RUNS;
+  const handlerCpu: number[] = [];
+  const singleCpu: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    singleCpu.push(runRawSingle().cpuRate);
+    handlerCpu.push((await runHandler()).cpuRate);
+    gc();
+  }
+  manyModels.push({
+    models: count,
+    records: RECORDS,
+    runs,
+    handlerPerCpuSecond: Math.round(median(handlerCpu)),
+    oneModelPerCpuSecond: Math.round(median(singleCpu)),
+    ratio: median(handlerCpu) / median(singleCpu),
+    ratioRuns: handlerCpu.map((h, i) => +(h / singleCpu[i]).toFixed(3)),
+  });
+}
+MODELS = 50;
+devices = makeDevices(MODELS);
+RECORDS = defaultRecords;
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
   config: {
@@ -256,6 +313,8 @@ const result = {
     checkpointBytes: handlerRuns[0].checkpointBytes,
   },
   memory50Models: { totalMiB: +memory.totalMiB.toFixed(1), perModelMiB: +memory.perModelMiB.toFixed(2) },
+  manyModels,
+  loadAverage: os.loadavg(),
   checkpoint50Models: {
     serializeMs: Math.round(memory.checkpointMs),
     bytes: memory.checkpointBytes,
@@ -289,6 +348,20 @@ const rows: [string, string][] = [
   ["restore 50 models", `${result.checkpoint50Models.restoreMs} ms`],
   ["final invoke (aggregates + 50 checkpoints, in-memory stores)", `${result.finalInvoke.ms} ms`],
 ];
+for (const m of manyModels) {
+  rows.push([
+    `handler, ${m.models} models / ONE model (per CPU-second)`,
+    `${(m.ratio * 100).toFixed(1)} % (${m.handlerPerCpuSecond} / ${m.oneModelPerCpuSecond}; ${m.records} records,` +
+      ` ${m.runs} run(s); target ≥ ${m.models >= 500 ? 30 : 50} %)`,
+  ]);
+}
+rows.push([
+  "load average (1/5/15 min) at the end",
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" "),
+]);
 const width = Math.max(...rows.map((r) => r[0].length));
 process.stdout.write(
   `Scoring benchmark (kda, ${METRICS.length} metrics, ${MODELS} model keys, ${RECORDS} records, ${RUNS} runs)\n`,

@@ -18,10 +18,12 @@ import { isProductionStage } from "./constructs/app-defaults.ts";
 import { EscalationStateMachine } from "./constructs/EscalationStateMachine.ts";
 import {
   escalationConfig,
+  executionTimeoutSeconds,
   fallbackExecutionPolicy,
   policyCatalogue,
 } from "./constructs/escalation-config.ts";
-import { escalationStateMachineName } from "./constructs/names.ts";
+import { powertoolsMetric } from "./constructs/monitoring-metrics.ts";
+import { alarmName, escalationStateMachineName, tierTopicName } from "./constructs/names.ts";
 import { functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { tableFromDefinition } from "./constructs/table.ts";
 import { Storage } from "./Storage.ts";
@@ -78,6 +80,7 @@ export function Escalation({ app, stack }: StackContext) {
   // ── Channels ──────────────────────────────────────────────────────────────────────────────────────────────
   const topics = config.tiers.map((tier, i) => {
     const topic = new sns.Topic(stack, `Tier${i + 1}Topic`, {
+      topicName: tierTopicName(app, i + 1),
       displayName: `Driftwatch ${app.stage} escalation tier ${i + 1} (${tier.name})`,
       masterKey: key,
       enforceSSL: true,
@@ -280,6 +283,7 @@ export function Escalation({ app, stack }: StackContext) {
     functions: { openIncident, resolvePolicy, notify, awaitAck, recordEvent, checkQuiet },
     stateMachineName,
     fallbackPolicy: fallbackExecutionPolicy(config),
+    timeout: Duration.seconds(executionTimeoutSeconds(config)),
     logGroup,
     removalPolicy,
   });
@@ -302,6 +306,7 @@ export function Escalation({ app, stack }: StackContext) {
   const alarms: Record<string, cloudwatch.Alarm> = {};
   const alarm = (id: string, description: string, metric: cloudwatch.IMetric) => {
     alarms[id] = new cloudwatch.Alarm(stack, id, {
+      alarmName: alarmName(app, id),
       alarmDescription: description,
       metric,
       threshold: 1,
@@ -315,13 +320,8 @@ export function Escalation({ app, stack }: StackContext) {
     alarm(
       `${metricName}Alarm`,
       description,
-      new cloudwatch.Metric({
-        namespace: "Driftwatch",
-        metricName,
-        dimensionsMap: { service: "driftwatch" },
-        statistic: "Sum",
-        period: Duration.minutes(5),
-      }),
+      // The stage's own series (service dimension carries the stage): another stage never moves this alarm.
+      powertoolsMetric(app.stage, metricName, { period: Duration.minutes(5) }),
     );
   }
   alarm(

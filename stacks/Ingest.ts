@@ -22,10 +22,10 @@ import {
 import { tables } from "@driftwatch/functions/shared/tables";
 import { isProductionStage } from "./constructs/app-defaults.ts";
 import { firehoseDeliveryStatements } from "./constructs/firehose-delivery-policy.ts";
-import { firehoseDeliveryRoleName } from "./constructs/names.ts";
+import { alarmName, firehoseDeliveryRoleName } from "./constructs/names.ts";
 import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { stageConfig } from "./constructs/stage-config.ts";
-import { unmatchedTopicSql } from "./constructs/topic-rule-sql.ts";
+import { ownedNamespaces, unmatchedTopicSql } from "./constructs/topic-rule-sql.ts";
 import { Storage } from "./Storage.ts";
 
 /** The Firehose transformation handler (written in packages/functions). */
@@ -68,7 +68,8 @@ export function Ingest({ app, stack }: StackContext) {
       TOKEN_KEY_ID: storage.tokenKey.keyArn,
     },
   });
-  storage.devicesTable.grantReadData(transform);
+  // Registry lookups only (cached by device id): no Query/Scan, no writes.
+  storage.devicesTable.grant(transform, "dynamodb:GetItem", "dynamodb:BatchGetItem");
   // The vault is written idempotently (conditional PutItem) and never read by the ingest path.
   storage.vaultTable.grant(transform, "dynamodb:PutItem");
   // The vault key is both the table's SSE key (DynamoDB calls KMS on the caller's behalf: Encrypt/Decrypt/
@@ -209,6 +210,7 @@ export function Ingest({ app, stack }: StackContext) {
     },
   ]);
   const ruleErrorsAlarm = new cloudwatch.Alarm(stack, "RuleErrorsAlarm", {
+    alarmName: alarmName(app, "RuleErrorsAlarm"),
     alarmDescription: "An IoT topic rule action failed (message kept in the RuleErrors queue)",
     metric: ruleErrors.metricApproximateNumberOfMessagesVisible({
       period: Duration.minutes(1),
@@ -229,12 +231,16 @@ export function Ingest({ app, stack }: StackContext) {
       sql: ingestRuleSql(source.topicFilter),
       partitionKey: source.partitionKeyTemplate as string | undefined,
     })),
-    // Topics no shape accepts: Firehose only, so the transformation records them under errors/ (unknown topic).
-    {
-      name: "unmatched",
-      sql: unmatchedTopicSql(payloadSources.map((s) => s.topicFilter)),
-      partitionKey: undefined,
-    },
+    // Topics of Driftwatch's own namespaces that no shape accepts: Firehose only, so the transformation records
+    // them under errors/ (unknown topic). Other applications' topics, `$aws/…` and SST's `/sst/…` are never read.
+    ...ownedNamespaces(payloadSources.map((s) => s.topicFilter)).map((namespace) => ({
+      name: `unmatched_${namespace}`,
+      sql: unmatchedTopicSql(
+        namespace,
+        payloadSources.map((s) => s.topicFilter),
+      ),
+      partitionKey: undefined as string | undefined,
+    })),
   ];
   for (const spec of ruleSpecs) {
     const id = pascal(spec.name);
@@ -317,7 +323,10 @@ export function Ingest({ app, stack }: StackContext) {
 }
 
 function pascal(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
 }
 
 /** IoT rule names allow [a-zA-Z0-9_] only. */

@@ -1,11 +1,15 @@
 import {
+  Arn,
   Duration,
+  Token,
+  aws_sns as sns,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   aws_lambda as lambda,
 } from "aws-cdk-lib";
 import { use, type StackContext } from "sst/constructs";
 import { PipelineDashboard } from "./constructs/monitoring-dashboard.ts";
+import { alarmName, tierTopicName } from "./constructs/names.ts";
 import { monitoringConfig, type AlarmThreshold } from "./constructs/monitoring-config.ts";
 import { Escalation } from "./Escalation.ts";
 import { Ingest } from "./Ingest.ts";
@@ -36,6 +40,7 @@ export function Monitoring({ app, stack }: StackContext) {
     comparisonOperator: cloudwatch.ComparisonOperator,
   ) => {
     const created = new cloudwatch.Alarm(stack, id, {
+      alarmName: alarmName(app, id),
       alarmDescription: `${description} (runbook: docs/operations.md#${id.toLowerCase()})`,
       metric: metric.with({ period: Duration.minutes(settings.periodMinutes) }),
       threshold: settings.threshold,
@@ -71,15 +76,29 @@ export function Monitoring({ app, stack }: StackContext) {
     cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
   );
 
+  // Other stacks' alarms and tier topics by name, not by export: removing one never blocks on Monitoring.
+  const byName = (alarm: cloudwatch.Alarm) => {
+    const name = (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName;
+    if (!name || Token.isUnresolved(name))
+      throw new Error(`alarm ${alarm.node.path} needs a fixed alarmName`);
+    return cloudwatch.Alarm.fromAlarmName(stack, `Ref${alarm.node.id}`, name);
+  };
   const alarms = {
     transformErrors,
     deliveryFailed,
     deliveryStale,
-    ruleErrors: ingest.ruleErrorsAlarm,
-    iteratorAge: scoring.alarms.iteratorAge,
-    scoringDlq: scoring.alarms.dlqDepth,
-    ...escalation.alarms,
+    ruleErrors: byName(ingest.ruleErrorsAlarm),
+    iteratorAge: byName(scoring.alarms.iteratorAge),
+    scoringDlq: byName(scoring.alarms.dlqDepth),
+    ...Object.fromEntries(Object.entries(escalation.alarms).map(([id, alarm]) => [id, byName(alarm)])),
   };
+  const tierTopics = escalation.topics.map((_topic, i) =>
+    sns.Topic.fromTopicArn(
+      stack,
+      `RefTier${i + 1}Topic`,
+      Arn.format({ service: "sns", resource: tierTopicName(app, i + 1) }, stack),
+    ),
+  );
 
   const { dashboard } = new PipelineDashboard(stack, "Pipeline", {
     // Dashboard names are unique per account (not per region).
@@ -100,7 +119,7 @@ export function Monitoring({ app, stack }: StackContext) {
       scoresStream: scoring.scoresStream,
       iteratorAgeAlarmSeconds: scoring.config.iteratorAgeAlarmSeconds,
     },
-    escalation: { stateMachine: escalation.stateMachine, topics: escalation.topics },
+    escalation: { stateMachine: escalation.stateMachine, topics: tierTopics },
     thresholds: { deliveryFreshnessSeconds: config.deliveryFreshness.threshold },
     alarms: Object.values(alarms),
   });

@@ -17,7 +17,7 @@ import { firehoseScoresPrefix } from "@driftwatch/functions/shared/lake-layout";
 import { tables } from "@driftwatch/functions/shared/tables";
 import { isProductionStage } from "./constructs/app-defaults.ts";
 import { firehoseDeliveryStatements } from "./constructs/firehose-delivery-policy.ts";
-import { escalationStateMachineName } from "./constructs/names.ts";
+import { alarmName, escalationStateMachineName } from "./constructs/names.ts";
 import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { scoringConfig } from "./constructs/scoring-config.ts";
 import { tableFromDefinition } from "./constructs/table.ts";
@@ -145,7 +145,8 @@ export function Scoring({ app, stack }: StackContext) {
       METRICS_TTL_DAYS: String(config.metricsTtlDays),
     },
   });
-  storage.devicesTable.grantReadData(score);
+  // Registry lookups only (cached by device id): no Query/Scan, no writes.
+  storage.devicesTable.grant(score, "dynamodb:GetItem", "dynamodb:BatchGetItem");
   storage.tokenKey.grant(score, "kms:GenerateMac");
   metricsTable.grant(score, "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query");
   thresholdsTable.grant(score, "dynamodb:BatchGetItem", "dynamodb:GetItem");
@@ -220,6 +221,7 @@ export function Scoring({ app, stack }: StackContext) {
   // ── Alarms ────────────────────────────────────────────────────────────────────────────────────────────────
   const alarmAction = new cloudwatchActions.SnsAction(storage.alarmTopic);
   const iteratorAge = new cloudwatch.Alarm(stack, "IteratorAgeAlarm", {
+    alarmName: alarmName(app, "IteratorAgeAlarm"),
     alarmDescription: `Scoring is falling behind: the oldest unprocessed telemetry record is older than ${config.iteratorAgeAlarmSeconds} s`,
     metric: score.metric("IteratorAge", { period: Duration.minutes(1), statistic: "Maximum" }),
     threshold: config.iteratorAgeAlarmSeconds * 1000,
@@ -230,6 +232,7 @@ export function Scoring({ app, stack }: StackContext) {
   });
   iteratorAge.addAlarmAction(alarmAction);
   const dlqDepth = new cloudwatch.Alarm(stack, "ScoringFailuresAlarm", {
+    alarmName: alarmName(app, "ScoringFailuresAlarm"),
     alarmDescription:
       "A telemetry batch could not be scored after its retries (see the ScoringFailures queue)",
     metric: failures.metricApproximateNumberOfMessagesVisible({

@@ -79,6 +79,19 @@ export function Storage({ app, stack }: StackContext) {
     }),
   );
   const alarmTopic = new sns.Topic(stack, "Alarms", { masterKey: alarmsKey, enforceSSL: true });
+  // enforceSSL adds a Deny for non-TLS requests; CloudWatch alarm actions need their own explicit Allow.
+  alarmTopic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: "CloudWatchAlarmsOfThisAccountPublish",
+      principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+      actions: ["sns:Publish"],
+      resources: [alarmTopic.topicArn],
+      conditions: {
+        StringEquals: { "aws:SourceAccount": account },
+        ArnLike: { "aws:SourceArn": `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+      },
+    }),
+  );
 
   // Break-glass: the only principal that may read original payloads. Assumable by account principals with MFA.
   const breakGlassRole = new iam.Role(stack, "BreakGlassRole", {
@@ -93,6 +106,7 @@ export function Storage({ app, stack }: StackContext) {
   const breakGlassRoleArn = `arn:${partition}:iam::${account}:role/${breakGlassRoleName(app)}`;
   const firehoseRoleArn = `arn:${partition}:iam::${account}:role/${firehoseDeliveryRoleName(app)}`;
   const viaS3 = { "kms:ViaService": `s3.${region}.amazonaws.com` };
+  const keyAdminRoleArn = rawKeyAdminRoleArn(partition, account, region);
 
   const rawKey = new kms.Key(stack, "RawKey", {
     description: `${app.stage} driftwatch: raw/ zone (original payloads, may contain PHI)`,
@@ -100,9 +114,12 @@ export function Storage({ app, stack }: StackContext) {
     alias: `alias/${app.logicalPrefixedName("raw")}`,
     policy: new iam.PolicyDocument({
       statements: [
+        // Administration by one named role only (the CloudFormation execution role that deploys this stack,
+        // or DRIFTWATCH_KEY_ADMIN_ROLE_ARN): the policy never delegates to the account, so no IAM policy can let
+        // another principal change the policy or grant itself Decrypt.
         new iam.PolicyStatement({
-          sid: "KeyAdministrationOnly",
-          principals: [new iam.AccountRootPrincipal()],
+          sid: "KeyAdministrationByNamedRole",
+          principals: [new iam.ArnPrincipal(keyAdminRoleArn)],
           actions: [
             "kms:Create*",
             "kms:Describe*",
@@ -121,6 +138,14 @@ export function Storage({ app, stack }: StackContext) {
             "kms:RotateKeyOnDemand",
           ],
           resources: ["*"],
+        }),
+        new iam.PolicyStatement({
+          sid: "DenyGrantsAndPolicyChangesToOthers",
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ["kms:CreateGrant", "kms:PutKeyPolicy"],
+          resources: ["*"],
+          conditions: { ArnNotEquals: { "aws:PrincipalArn": keyAdminRoleArn } },
         }),
         new iam.PolicyStatement({
           sid: "FirehoseWritesRawZoneThroughS3",
@@ -275,6 +300,17 @@ export function Storage({ app, stack }: StackContext) {
     accessLogsBucket,
     breakGlassRole,
   };
+}
+
+/**
+ * The one role that administers the raw-zone key: `DRIFTWATCH_KEY_ADMIN_ROLE_ARN`, else the CDK bootstrap's
+ * CloudFormation execution role (which creates and updates the key; KMS refuses a policy that locks it out).
+ */
+export function rawKeyAdminRoleArn(partition: string, account: string, region: string): string {
+  return (
+    process.env.DRIFTWATCH_KEY_ADMIN_ROLE_ARN ||
+    `arn:${partition}:iam::${account}:role/cdk-hnb659fds-cfn-exec-role-${account}-${region}`
+  );
 }
 
 function lakeLifecycleRules(

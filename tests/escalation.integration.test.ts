@@ -29,9 +29,17 @@ describe("escalation (local, synthesized definition)", () => {
     expect(first.ackUrl).toMatch(new RegExp(`^${h.baseUrl}/ack\\?token=`));
     expect(first.subject).toContain("dev-ack-1");
 
-    const res = await fetch(first.ackUrl);
+    // GET (a mail scanner, a link preview, the person opening the link) shows a confirmation page only.
+    const page = await fetch(first.ackUrl);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("Nothing has been acknowledged yet");
+    expect(html).toMatch(/<form method="post">/);
+    expect((await incidentOf(h, "dev-ack-1")).state).toBe("open");
+    // Its button POSTs to the same URL, which acknowledges.
+    const res = await fetch(first.ackUrl, { method: "POST" });
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain("acknowledged");
+    expect(await res.text()).toContain("Incident acknowledged");
 
     const incident = await h.waitFor("acknowledged incident", async () => {
       const i = (await h!.incidents()).find((x) => x.deviceId === "dev-ack-1");
@@ -126,6 +134,13 @@ describe("escalation (local, synthesized definition)", () => {
         ? true
         : undefined,
     );
+    // The escalating execution notifies after the folds: wait for its notification (on the timeline once sent)
+    // instead of reading the outbox while it may still be in flight.
+    const notified = await h.waitFor("the escalating execution's notification", async () => {
+      const i = await incidentOf(h!, "dev-burst");
+      return i.timeline.some((e) => e.type === "notified") ? i : undefined;
+    });
+    expect(notified.timeline.filter((e) => e.type === "notified")).toHaveLength(1);
     expect((await h.incidents()).filter((i) => i.deviceId === "dev-burst")).toHaveLength(1);
     expect(h.outbox().filter((n) => n.incidentId === incident.id)).toHaveLength(1);
   });
@@ -170,11 +185,12 @@ describe("escalation (local, synthesized definition)", () => {
   });
 
   it("refuses a replayed link (409) and an expired link (410) and a forged one (400)", async () => {
-    h = await startEscalationHarness({ ackTimeoutSeconds: 30, ackLinkTtlSeconds: 1 });
+    // Replay and forgery with links that live long enough on a loaded machine; expiry with 1 s links below.
+    h = await startEscalationHarness({ ackTimeoutSeconds: 30, ackLinkTtlSeconds: 600 });
     await h.start(h.alert("dev-replay"));
     const n = await h.waitFor("notification", () => h!.outbox().find((x) => x.tier === 1));
-    expect((await fetch(n.ackUrl)).status).toBe(200);
-    const replay = await fetch(n.ackUrl);
+    expect((await fetch(n.ackUrl, { method: "POST" })).status).toBe(200);
+    const replay = await fetch(n.ackUrl, { method: "POST" });
     expect(replay.status).toBe(409);
     expect(await replay.text()).toContain("already been used");
 
@@ -186,10 +202,15 @@ describe("escalation (local, synthesized definition)", () => {
     );
     expect(forged.status).toBe(400);
 
+    await h.stop();
+    h = await startEscalationHarness({ ackTimeoutSeconds: 30, ackLinkTtlSeconds: 1 });
     await h.start(h.alert("dev-expired"));
     const late = await h.waitFor("notification", () => h!.outbox().find((x) => x.deviceId === "dev-expired"));
-    await new Promise((r) => setTimeout(r, 1100));
-    const expired = await fetch(late.ackUrl);
+    await h.waitFor("the link's expiry", () =>
+      Date.now() > Date.parse(late.ackExpiresAt) ? true : undefined,
+    );
+    expect((await fetch(late.ackUrl)).status).toBe(410);
+    const expired = await fetch(late.ackUrl, { method: "POST" });
     expect(expired.status).toBe(410);
     expect(await expired.text()).toContain("expired");
     expect((await incidentOf(h, "dev-expired")).state).toBe("open");
@@ -205,11 +226,10 @@ describe("escalation (local, synthesized definition)", () => {
     expect(new Set(incidents.map((i) => i.deviceId))).toEqual(new Set(devices));
     // Acknowledge them all concurrently through the API.
     await Promise.all(
-      incidents.map((i) =>
+      incidents.map(async (i) =>
         fetch(`${h!.baseUrl}/api/incidents/${i.id}/ack`, {
           method: "POST",
-          body: JSON.stringify({ by: "ops" }),
-          headers: { "content-type": "application/json" },
+          headers: await h!.auth("ops"),
         }),
       ),
     );
@@ -229,7 +249,7 @@ describe("escalation (local, synthesized definition)", () => {
     const incident = await incidentOf(h, "dev-close");
     const res = await fetch(`${h.baseUrl}/api/incidents/${incident.id}/resolve`, {
       method: "POST",
-      body: JSON.stringify({ by: "Sam" }),
+      headers: await h.auth("Sam"),
     });
     expect(res.status).toBe(200);
     await h.waitFor("execution ended", () =>
@@ -243,7 +263,7 @@ describe("escalation (local, synthesized definition)", () => {
       (await h!.incidents()).find((i) => i.deviceId === "dev-close" && i.id !== incident.id),
     );
     const n = await h.waitFor("its notification", () => h!.outbox().find((x) => x.incidentId === second.id));
-    await fetch(n.ackUrl);
+    await fetch(n.ackUrl, { method: "POST" });
     await h.waitFor("auto-resolved", async () => {
       const i = (await h!.incidents()).find((x) => x.id === second.id);
       return i?.state === "resolved" ? i : undefined;

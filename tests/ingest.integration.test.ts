@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { topicPattern } from "@driftwatch/core/telemetry/error-record";
 import { freePort } from "../packages/local/test/helpers/free-port.ts";
 import {
   allFiles,
@@ -109,7 +110,14 @@ function garbage(bytes: number): Buffer {
   return out;
 }
 
-const badInputs: { label: string; topic: string; payload: string | Buffer; code: string }[] = [
+/** `stage: "broker"`: refused by the broker (AWS IoT Core's limits), the client disconnected; never in raw/. */
+const badInputs: {
+  label: string;
+  topic: string;
+  payload: string | Buffer;
+  code: string;
+  stage?: "broker";
+}[] = [
   {
     label: "malformed JSON",
     topic: "dt/plant-x/pump-it-1/telemetry",
@@ -159,6 +167,30 @@ const badInputs: { label: string; topic: string; payload: string | Buffer; code:
     topic: "LifeSupportDevice/Sensor",
     payload: medical({ note: "x".repeat(140 * 1024) }),
     code: "PAYLOAD_TOO_LARGE",
+    stage: "broker",
+  },
+  {
+    label: "a topic with more than 7 slashes",
+    topic: "dt/plant-x/pump-it-1/telemetry/a/b/c/d/e",
+    payload: '{"deviceId":"pump-it-1"}',
+    code: "TOO_MANY_TOPIC_LEVELS",
+    stage: "broker",
+  },
+  {
+    label: "40,000-deep nested arrays",
+    topic: "LifeSupportDevice/Sensor",
+    payload: `{"device_id":"device8401","x":${"[".repeat(40_000)}${"]".repeat(40_000)}}`,
+    code: "NESTING_TOO_DEEP",
+  },
+  {
+    label: "PHI in free text and near-miss keys",
+    topic: "LifeSupportDevice/Sensor",
+    payload: medical({
+      pulse: "fast",
+      notes: "patient Eugenia Gottlieb born 08/27/1977",
+      full_name: "Eugenia Gottlieb",
+    }),
+    code: "SCHEMA_INVALID",
   },
   {
     label: "unknown topic",
@@ -208,17 +240,20 @@ describe("local mode ingest path (driftwatch start)", () => {
   it("imports devices over HTTP with `driftwatch devices import`, idempotently, with readable errors", async () => {
     const file = path.join(dataDir, "..", `${path.basename(dataDir)}-devices.json`);
     fs.writeFileSync(file, JSON.stringify(devices));
-    const env = { HTTP_PORT: String(instance.httpPort) };
+    const env = { HTTP_PORT: String(instance.httpPort), DRIFTWATCH_DATA_DIR: instance.dataDir };
     for (let i = 0; i < 2; i++) {
       const result = await runCli(["devices", "import", file], env);
       cliOutput += result.stdout + result.stderr;
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain("imported 4 devices");
     }
-    const listed = (await (await fetch(`http://127.0.0.1:${instance.httpPort}/api/devices`)).json()) as {
-      devices: typeof devices;
-    };
-    for (const device of devices) expect(listed.devices).toContainEqual(device);
+    const token = (await runCli(["token", "--role", "viewer"], env)).stdout.trim();
+    const listed = (await (
+      await fetch(`http://127.0.0.1:${instance.httpPort}/api/devices`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as typeof devices;
+    for (const device of devices) expect(listed).toContainEqual(expect.objectContaining(device));
 
     fs.writeFileSync(
       file,
@@ -250,7 +285,16 @@ describe("local mode ingest path (driftwatch start)", () => {
       published.push(message);
     }
     for (const bad of badInputs) {
-      await publish(client, bad.topic, bad.payload);
+      if (bad.stage === "broker") {
+        // Refused at the broker: the client is disconnected (MQTT 3.1.1 has no negative PUBACK).
+        const refused = await connectMqtt(instance.mqttPort);
+        const closed = new Promise<void>((resolve) => refused.once("close", () => resolve()));
+        refused.publish(bad.topic, bad.payload, { qos: 1 });
+        await closed;
+        refused.end(true);
+      } else {
+        await publish(client, bad.topic, bad.payload);
+      }
       published.push(bad);
     }
     await endMqtt(client);
@@ -321,31 +365,35 @@ describe("local mode ingest path (driftwatch start)", () => {
       expect(records, bad.label).toHaveLength(1);
       expect(records[0].code, bad.label).toBe(bad.code);
       expect(typeof records[0].reason, bad.label).toBe("string");
-      expect(records[0].topic, bad.label).toBe(bad.topic);
+      // Never a value in clear: the topic as a pattern, fields as paths and types.
+      expect(records[0].topicPattern, bad.label).toBe(topicPattern(bad.topic));
+      expect(records[0].stage, bad.label).toBe(bad.stage ?? "transform");
+      expect(records[0], bad.label).not.toHaveProperty("payload");
     }
+    for (const value of phiValues) expect(JSON.stringify(errors)).not.toContain(value);
 
     // Every published message is accounted for, and backed up (sealed) under raw/.
     expect(readings.length + errors.length).toBe(published.length);
+    const reachedRules = published.filter((m) => !("stage" in m && m.stage === "broker"));
     const raw = readZone(dataDir, "raw");
-    expect(raw).toHaveLength(published.length);
+    expect(raw).toHaveLength(reachedRules.length);
     const rawPayloads = raw
       .map((envelope) => sha256(Buffer.from(envelope.payload as string, "base64")))
       .sort();
-    expect(rawPayloads).toEqual(published.map((m) => sha256(m.payload)).sort());
+    expect(rawPayloads).toEqual(reachedRules.map((m) => sha256(m.payload)).sort());
     expect(allFiles(path.join(dataDir, "lake", "raw")).every((f) => f.endsWith(".gz.enc"))).toBe(true);
 
-    // The status board counts them, as JSON and on the page at `/`.
+    // The status board counts them (JSON); `/` serves the console (or, unbuilt, a page saying how to build it).
     const base = `http://127.0.0.1:${instance.httpPort}`;
     const status = (await (await fetch(`${base}/api/status`)).json()) as { counters: Record<string, number> };
-    expect(status.counters["mqtt.messages"]).toBe(published.length);
+    expect(status.counters["mqtt.messages"]).toBe(reachedRules.length);
+    expect(status.counters["mqtt.rejected"]).toBe(published.length - reachedRules.length);
     expect(status.counters["lake.readings"]).toBe(readings.length);
     expect(status.counters["lake.errors"]).toBe(errors.length);
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    const html = await page.text();
-    expect(html).toContain("Driftwatch local mode");
-    expect(html).toContain(`<td>mqtt.messages</td><td>${published.length}</td>`);
+    expect(await page.text()).toMatch(/Driftwatch/);
   });
 
   it("keeps every name, date of birth and patient id out of clear text everywhere under the data dir", async () => {

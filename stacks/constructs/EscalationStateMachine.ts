@@ -49,6 +49,8 @@ export interface EscalationStateMachineProps {
   logKey?: kms.IKey;
   logRetention?: logs.RetentionDays;
   removalPolicy?: RemovalPolicy;
+  /** Overall execution timeout (Step Functions' default is a year). */
+  timeout?: Duration;
   /** Retry of a failing channel before moving to the next one. */
   channelRetry?: { intervalSeconds?: number; maxAttempts?: number; backoffRate?: number };
 }
@@ -423,6 +425,7 @@ export class EscalationStateMachine extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       tracingEnabled: true,
+      timeout: props.timeout,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       removalPolicy: props.removalPolicy,
     });

@@ -15,7 +15,7 @@ import { isProductionStage } from "./app-defaults.ts";
  * (Slack-compatible, signed) is notified in every tier, and optional per-manufacturer / per-model policies.
  *
  * Defaults below; a stage overrides them with `config/escalation.<stage>.json` (same shape, partial), so
- * addresses are configuration, not code.
+ * addresses are configuration, not code. `DRIFTWATCH_CONFIG_DIR` replaces `config/` (stack tests).
  */
 export interface EscalationTierConfig {
   name: string;
@@ -31,6 +31,12 @@ export interface EscalationStageConfig {
   autoResolveAfterSeconds: number;
   ackLinkTtlSeconds: number;
   webhook: boolean;
+  /**
+   * Longest an incident's execution may live (the quiet-period loop runs while alerts keep folding in). The state
+   * machine's overall timeout is this or the longest escalation plus two quiet periods and an hour, whichever is
+   * longer; a timed-out execution fires the ExecutionsTimedOut alarm.
+   */
+  maxIncidentSeconds: number;
   /** Extra policies (channels must be `sns:tier-N`, `webhook:oncall`). */
   manufacturers: Record<string, EscalationPolicyInput>;
   models: Record<string, EscalationPolicyInput>;
@@ -47,10 +53,12 @@ export function escalationConfig(stage: string, root = process.cwd()): Escalatio
     autoResolveAfterSeconds: 3600,
     ackLinkTtlSeconds: 24 * 3600,
     webhook: false,
+    maxIncidentSeconds: 7 * 24 * 3600,
     manufacturers: {},
     models: {},
   };
-  const file = path.join(root, "config", `escalation.${stage}.json`);
+  const dir = process.env.DRIFTWATCH_CONFIG_DIR || path.join(root, "config");
+  const file = path.join(dir, `escalation.${stage}.json`);
   if (!fs.existsSync(file)) return defaults;
   const override = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<EscalationStageConfig>;
   return { ...defaults, ...override };
@@ -82,4 +90,26 @@ export function policyCatalogue(config: EscalationStageConfig): PolicyCatalogue 
 /** What the state machine uses if ResolvePolicy fails: the default policy. */
 export function fallbackExecutionPolicy(config: EscalationStageConfig): ExecutionPolicy {
   return toExecutionPolicy(policyCatalogue(config).default, "default");
+}
+
+/**
+ * The state machine's overall execution timeout (seconds): long enough for the slowest policy of the catalogue to
+ * walk every tier in every round and then wait out two quiet periods (plus an hour of notification retries), and
+ * at least `maxIncidentSeconds`. Step Functions allows at most one year.
+ */
+export function executionTimeoutSeconds(config: EscalationStageConfig): number {
+  const catalogue = policyCatalogue(config);
+  const policies = [
+    catalogue.default,
+    ...Object.values(catalogue.manufacturers),
+    ...Object.values(catalogue.models),
+  ];
+  const longest = Math.max(
+    ...policies.map(
+      (p) =>
+        (p.repeat + 1) * p.tiers.reduce((sum, tier) => sum + tier.ackTimeoutSeconds, 0) +
+        2 * p.autoResolveAfterSeconds,
+    ),
+  );
+  return Math.min(365 * 24 * 3600, Math.max(config.maxIncidentSeconds, longest + 3600));
 }

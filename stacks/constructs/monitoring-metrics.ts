@@ -2,58 +2,17 @@ import { Duration, aws_cloudwatch as cloudwatch } from "aws-cdk-lib";
 import { powertoolsMetricTarget } from "./monitoring-config.ts";
 
 /**
- * The custom (Powertools EMF) metrics the handlers emit, by producer. All share one namespace and one `service`
- * dimension (`powertoolsMetricTarget`), so a name means the same series whichever function emits it. The stack
- * test checks every name here still occurs in its producer's source, so a renamed metric fails the build instead
- * of leaving an empty graph.
+ * The custom (Powertools EMF) metrics the handlers emit, by producer: defined once in core
+ * (packages/core/src/shared/metric-names.ts), imported by the producers and by these graphs and alarms. All share
+ * one namespace and one `service` dimension (`powertoolsMetricTarget`), so a name means the same series whichever
+ * function emits it.
  */
-export const TRANSFORM_METRICS = {
-  /** Records per transformation invocation, by outcome (packages/functions/src/firehose/transform.ts). */
-  recordsIn: "RecordsIn",
-  recordsOk: "RecordsOk",
-  recordsRejected: "RecordsRejected",
-  recordsDropped: "RecordsDropped",
-  phiValuesVaulted: "PhiValuesVaulted",
-  /** One per invocation that threw (Firehose retries the batch). Extra dimension `code` on the next one. */
-  invocationFailed: "TransformInvocationFailed",
-  rejectedByCode: "RecordsRejectedByCode",
-} as const;
-
-/** Emitted through the scoring observer (packages/core/src/scoring/window-scorer.ts, via kinesis/score.ts). */
-export const SCORING_METRICS = {
-  recordsReceived: "RecordsReceived",
-  recordsScored: "RecordsScored",
-  /** Records the scoring path skips as invalid (the ingest path already wrote their error records). */
-  recordsSkippedInvalid: "RecordsSkippedInvalid",
-  anomalousRecords: "AnomalousRecords",
-  alertsRaised: "AlertsRaised",
-  escalationsStarted: "EscalationsStarted",
-  silenceAlerts: "SilenceAlerts",
-  stuckAlerts: "StuckAlerts",
-  partialFlushes: "PartialFlushes",
-  aggregatePartsWritten: "AggregatePartsWritten",
-  checkpointsWritten: "CheckpointsWritten",
-  /** Milliseconds. */
-  checkpointTime: "CheckpointTime",
-  /** Bytes of tumbling-window state returned to Lambda (capped at 1 MB per shard). */
-  windowStateSize: "WindowStateSize",
-} as const;
-
-/** Emitted by the escalation task handlers and the acknowledgement endpoint (packages/functions/src/{stepfunctions,http}). */
-export const ESCALATION_METRICS = {
-  incidentsOpened: "IncidentsOpened",
-  alertsFolded: "AlertsFolded",
-  incidentsClosed: "IncidentsClosed",
-  ackTimeouts: "AckTimeouts",
-  incidentsUnacknowledged: "IncidentsUnacknowledged",
-  notificationsSent: "NotificationsSent",
-  notificationAttemptsFailed: "NotificationAttemptsFailed",
-  notificationChannelFailures: "NotificationChannelFailures",
-  tierUndelivered: "TierUndelivered",
-  escalationStepErrors: "EscalationStepErrors",
-  ackLinksUsed: "AckLinksUsed",
-  ackLinksRefused: "AckLinksRefused",
-} as const;
+import { TRANSFORM_METRICS } from "../../packages/core/src/shared/metric-names.ts";
+export {
+  ESCALATION_METRICS,
+  SCORING_METRICS,
+  TRANSFORM_METRICS,
+} from "../../packages/core/src/shared/metric-names.ts";
 
 /** Lambda tumbling-window state limit per shard (bytes), drawn on the window-state graph. */
 export const WINDOW_STATE_LIMIT_BYTES = 1024 * 1024;

@@ -25,3 +25,16 @@ function truncateRoleName(name: string): string {
 export function escalationStateMachineName(app: App): string {
   return app.logicalPrefixedName("escalation").slice(0, 80);
 }
+
+/**
+ * Physical names of alarms and tier topics, fixed so Monitoring refers to them by name (`fromAlarmName`,
+ * `fromTopicArn` of a formatted ARN) instead of importing another stack's exports: removing an alarm or an
+ * escalation tier then never fails on "export in use by Monitoring".
+ */
+export function alarmName(app: App, id: string): string {
+  return app.logicalPrefixedName(id).slice(0, 255);
+}
+
+export function tierTopicName(app: App, tier: number): string {
+  return app.logicalPrefixedName(`escalation-tier-${tier}`).slice(0, 256);
+}

@@ -1,6 +1,9 @@
 /**
- * IoT SQL for the catch-all rule: every topic that none of `filters` matches, as an `Envelope` (base64 payload,
- * topic, receive time), so messages on unknown topics reach the transformation and become error records.
+ * IoT SQL for the catch-all rules: every topic of a namespace Driftwatch owns (the first level of an accepted
+ * filter: `dt/…`, `weather/…`) that none of `filters` matches, as an `Envelope` (base64 payload, topic, receive
+ * time), so messages on unknown topics reach the transformation and become error records. One rule per namespace
+ * (`FROM '<namespace>/#'`): never `FROM '#'`, which would also consume other applications' topics and SST's own
+ * live-Lambda traffic (`/sst/<app>/<stage>/…`), and bill every message for a second rule.
  *
  * MQTT filter matching in IoT SQL: a filter with n levels matches a topic with exactly n levels (`topic(n)` is
  * defined and `topic(n + 1)` is not) whose literal levels are equal (`+` matches any level, including an empty
@@ -48,6 +51,24 @@ export function filterConditionSql(filter: string): string {
   return clauses.length > 0 ? `(${clauses.map(clauseSql).join(" AND ")})` : "true";
 }
 
-export function unmatchedTopicSql(filters: readonly string[]): string {
-  return `SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt, newuuid() AS messageId FROM '#' WHERE NOT (${filters.map(filterConditionSql).join(" OR ")})`;
+/** The first topic level of each accepted filter: the namespaces Driftwatch owns (literal, never `$…` or empty). */
+export function ownedNamespaces(filters: readonly string[]): string[] {
+  const namespaces = new Set<string>();
+  for (const filter of filters) {
+    const first = filter.split("/")[0]!;
+    if (first === "" || first === "+" || first === "#" || first.startsWith("$") || first.includes("'")) {
+      throw new Error(
+        `topic filter "${filter}" has no literal first level: Driftwatch cannot own its namespace`,
+      );
+    }
+    namespaces.add(first);
+  }
+  return [...namespaces].sort();
+}
+
+/** Catch-all SQL of one owned namespace: its topics that none of the filters of that namespace matches. */
+export function unmatchedTopicSql(namespace: string, filters: readonly string[]): string {
+  const own = filters.filter((f) => f.split("/")[0] === namespace);
+  if (own.length === 0) throw new Error(`no accepted topic filter in namespace "${namespace}"`);
+  return `SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt, newuuid() AS messageId FROM '${namespace}/#' WHERE NOT (${own.map(filterConditionSql).join(" OR ")})`;
 }

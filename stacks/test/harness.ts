@@ -40,7 +40,7 @@ import {
 } from "cdk-nag";
 import { initProject, useProject } from "sst/project.js";
 import { App, type StackContext } from "sst/constructs";
-import { configureApp } from "../constructs/app-defaults.ts";
+import { configureApp, isProductionStage } from "../constructs/app-defaults.ts";
 import { suppressPlatformResources } from "../constructs/nag.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -69,7 +69,21 @@ export interface SynthOptions {
   stage?: string;
   /** Skip cdk-nag (faster), default false. */
   skipNag?: boolean;
+  /**
+   * The declared production account (`DRIFTWATCH_PRODUCTION_ACCOUNT`) during this synth; the app synthesizes in
+   * account 123456789012. Default (whatever the shell says): 123456789012 for a production stage and another account
+   * for the rest, so the stage guard passes.
+   */
+  productionAccount?: string;
 }
+
+export const SYNTH_ACCOUNT = "123456789012";
+
+/**
+ * Time allowed for one synthesis of several stacks (SST bundles every function with esbuild): about 4 minutes on
+ * two cores shared with other CPU-bound jobs, so a generous bound that still stops a hung synthesis.
+ */
+export const SYNTH_TIMEOUT_MS = 900_000;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -159,6 +173,10 @@ async function synthNow(
   }
   const stage = options.stage ?? "test";
   const cwd = process.cwd();
+  const previousProductionAccount = process.env.DRIFTWATCH_PRODUCTION_ACCOUNT;
+  // Never the shell's value (a developer's real production account would fail the guard for account SYNTH_ACCOUNT).
+  process.env.DRIFTWATCH_PRODUCTION_ACCOUNT =
+    options.productionAccount ?? (isProductionStage(stage) ? SYNTH_ACCOUNT : "210987654321");
   // SST resolves handler paths and writes .sst/ relative to the project root.
   process.chdir(repoRoot);
   try {
@@ -170,7 +188,7 @@ async function synthNow(
         stage,
         name: project.config.name,
         region: project.config.region ?? "us-east-1",
-        account: "123456789012",
+        account: SYNTH_ACCOUNT,
       },
       // Feature flags from cdk.json, as `sst deploy` passes them.
       {
@@ -192,6 +210,8 @@ async function synthNow(
     return { app, assembly, findings: [...logger.findings.values()], stage };
   } finally {
     process.chdir(cwd);
+    if (previousProductionAccount === undefined) delete process.env.DRIFTWATCH_PRODUCTION_ACCOUNT;
+    else process.env.DRIFTWATCH_PRODUCTION_ACCOUNT = previousProductionAccount;
   }
 }
 

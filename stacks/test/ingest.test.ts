@@ -193,12 +193,15 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
       rules = Object.values(t.findResources("AWS::IoT::TopicRule") as Resources);
     });
 
-    it("has one rule per accepted payload shape plus the catch-all for unknown topics", () => {
-      expect(rules).toHaveLength(payloadSources.length + 1);
+    it("has one rule per accepted payload shape plus a catch-all per owned namespace, never FROM '#'", () => {
+      expect(rules).toHaveLength(payloadSources.length + 4);
       const filters = rules.map((r) => /FROM '([^']+)'/.exec(r.Properties.TopicRulePayload.Sql)?.[1]).sort();
       expect(filters).toEqual(
         [
-          "#",
+          "IoT_TOPIC/#",
+          "LifeSupportDevice/#",
+          "dt/#",
+          "weather/#",
           "IoT_TOPIC/recieve",
           "LifeSupportDevice/Sensor",
           "dt/+/+/telemetry",
@@ -232,10 +235,15 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
         expect(actions.find((a: any) => a.Firehose)?.Firehose.Separator).toBe("\n");
         expect(actions.find((a: any) => a.Kinesis)?.Kinesis.PartitionKey).toBe(source.partitionKeyTemplate);
       }
-      expect(
-        rules.find((r) => r.Properties.TopicRulePayload.Sql.includes("FROM '#'"))!.Properties.TopicRulePayload
-          .Actions,
-      ).toEqual([expect.objectContaining({ Firehose: expect.any(Object) })]);
+      const catchAll = rules.filter((r) => /FROM '[^']+\/#'/.test(r.Properties.TopicRulePayload.Sql));
+      expect(catchAll).toHaveLength(4);
+      for (const rule of catchAll) {
+        expect(rule.Properties.TopicRulePayload.Actions).toEqual([
+          expect.objectContaining({ Firehose: expect.any(Object) }),
+        ]);
+        // Never SST's live-Lambda topics, AWS-reserved topics, or other applications' topics.
+        expect(rule.Properties.TopicRulePayload.Sql).not.toMatch(/FROM '(#|\$aws|\/sst|\+)/);
+      }
     });
 
     it("gives every rule an error action into the encrypted rule-errors queue, and its own role", () => {

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { payloadSources } from "@driftwatch/core/telemetry/payload-sources";
 import { matchesTopicFilter, topicSegment } from "@driftwatch/core/telemetry/topic-filter";
-import { filterClauses, unmatchedTopicSql, type TopicClause } from "../constructs/topic-rule-sql.ts";
+import {
+  filterClauses,
+  ownedNamespaces,
+  unmatchedTopicSql,
+  type TopicClause,
+} from "../constructs/topic-rule-sql.ts";
 
 /** Evaluates the clauses the way IoT SQL evaluates `topic(n) = '…'` / `isUndefined(topic(n))`. */
 function holds(clause: TopicClause, topic: string): boolean {
@@ -39,16 +44,30 @@ describe("catch-all rule SQL", () => {
     expect(sqlMatches("weather/+/+/+/+/+", "weather/wa/seattle/st1/temp")).toBe(false);
   });
 
-  it("renders one negated disjunction of every accepted filter", () => {
-    const sql = unmatchedTopicSql(filters);
-    expect(sql).toMatch(
-      /^SELECT encode\(\*, 'base64'\) AS payload, topic\(\) AS topic, timestamp\(\) AS receivedAt, newuuid\(\) AS messageId FROM '#' WHERE NOT \(/,
+  it("reads only Driftwatch's own namespaces, never '#', $aws/… or /sst/…", () => {
+    const namespaces = ownedNamespaces(filters);
+    expect(namespaces).toEqual(["IoT_TOPIC", "LifeSupportDevice", "dt", "weather"]);
+    for (const namespace of namespaces) {
+      const sql = unmatchedTopicSql(namespace, filters);
+      expect(sql).toContain(`FROM '${namespace}/#' WHERE NOT (`);
+      expect(sql).not.toContain("FROM '#'");
+    }
+    // A topic outside the namespaces (SST live Lambda, AWS reserved, another app) is matched by no catch-all.
+    for (const foreign of ["/sst/driftwatch/dev/abc", "$aws/things/x/shadow/update", "otherapp/x"]) {
+      expect(namespaces.some((ns) => matchesTopicFilter(`${ns}/#`, foreign))).toBe(false);
+    }
+    expect(() => ownedNamespaces(["+/x/telemetry"])).toThrow(/no literal first level/);
+    expect(() => ownedNamespaces(["$aws/things/+"])).toThrow(/no literal first level/);
+  });
+
+  it("renders one negated disjunction of the namespace's accepted filters", () => {
+    const dt = unmatchedTopicSql("dt", filters);
+    expect(dt).toBe(
+      "SELECT encode(*, 'base64') AS payload, topic() AS topic, timestamp() AS receivedAt, newuuid() AS messageId FROM 'dt/#' WHERE NOT ((topic(1) = 'dt' AND topic(4) = 'telemetry' AND NOT isUndefined(topic(4)) AND isUndefined(topic(5))))",
     );
-    expect(sql).toContain(
-      "(topic(1) = 'dt' AND topic(4) = 'telemetry' AND NOT isUndefined(topic(4)) AND isUndefined(topic(5)))",
-    );
-    expect(sql).toContain(
+    expect(unmatchedTopicSql("IoT_TOPIC", filters)).toContain(
       "(topic(1) = 'IoT_TOPIC' AND topic(2) = 'recieve' AND NOT isUndefined(topic(2)) AND isUndefined(topic(3)))",
     );
+    expect(() => unmatchedTopicSql("nope", filters)).toThrow(/no accepted topic filter/);
   });
 });

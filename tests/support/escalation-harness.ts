@@ -10,6 +10,7 @@ import { configureObservability } from "@driftwatch/functions/shared/observabili
 import type { LocalConfig } from "../../packages/local/src/runtime/config.ts";
 import type { LocalContext } from "../../packages/local/src/runtime/context.ts";
 import { HttpRouter } from "../../packages/local/src/runtime/http-router.ts";
+import { registerApiRoutes } from "../../packages/local/src/runtime/api-routes.ts";
 import { StatusBoard } from "../../packages/local/src/runtime/status-board.ts";
 import { startDynalite, type DynaliteServer } from "../../packages/local/src/storage/dynalite-server.ts";
 import type { LocalStorage } from "../../packages/local/src/storage/local-storage.ts";
@@ -28,6 +29,8 @@ import {
 export interface EscalationHarness {
   dataDir: string;
   baseUrl: string;
+  /** `Authorization` header of an operator token signed with the local key (the API needs one). */
+  auth(user?: string): Promise<{ authorization: string }>;
   context: LocalContext;
   service: LocalEscalationService;
   logLines: string[];
@@ -90,6 +93,7 @@ export async function startEscalationHarness(
     log: (component, message) => logLines.push(`[${component}] ${message}`),
   };
   const service = await startEscalation(context, options);
+  const identity = await registerApiRoutes(context);
   const server = await http.listen(0, "127.0.0.1");
   config.httpPort = (server.address() as AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${config.httpPort}`;
@@ -111,9 +115,13 @@ export async function startEscalationHarness(
     }
   };
 
+  const auth = async (user = "ops") => ({
+    authorization: `Bearer ${(await identity.sign({ user, role: "operator" })).token}`,
+  });
   return {
     dataDir,
     baseUrl,
+    auth,
     context,
     service,
     logLines,
@@ -131,13 +139,14 @@ export async function startEscalationHarness(
         score: 3.2,
         metrics: { temperature: 41.5 },
         attribution: [{ metric: "temperature", value: 41.5, contribution: 3.0, direction: "HIGH" }],
+        causes: [],
         message: `anomaly on ${deviceId}`,
         ...overrides,
       };
     },
     start: (alert) => service.engine.start(alert, alert.alertId),
     async incidents() {
-      const res = await fetch(`${baseUrl}/api/incidents`);
+      const res = await fetch(`${baseUrl}/api/incidents`, { headers: await auth() });
       if (!res.ok) throw new Error(`GET /api/incidents → ${res.status}`);
       return (await res.json()) as IncidentView[];
     },

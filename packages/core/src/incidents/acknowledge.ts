@@ -51,14 +51,19 @@ export async function acknowledgeIncident(
  */
 export async function resolveIncident(
   deps: IncidentDeps,
-  input: { incidentId: string; actor: string; auto?: boolean },
+  input: { incidentId: string; actor: string; auto?: boolean; detail?: string },
 ): Promise<{ outcome: "resolved" | "already-resolved"; incident: Incident }> {
   const at = new Date(deps.clock.now()).toISOString();
   const changed = await deps.store.update(input.incidentId, {
     expectStates: ACTIVE_STATES,
     state: "resolved",
     set: { resolvedAt: at, resolvedBy: input.actor },
-    entry: { at, type: input.auto ? "auto_resolved" : "resolved", actor: input.actor },
+    entry: {
+      at,
+      type: input.auto ? "auto_resolved" : "resolved",
+      actor: input.actor,
+      ...(input.detail ? { detail: input.detail.slice(0, 300) } : {}),
+    },
     taskToken: null,
   });
   const incident = changed?.incident ?? (await mustGet(deps, input.incidentId));

@@ -2,8 +2,10 @@ import type { Alert } from "../alerts/alert.ts";
 import { incidentIdFor } from "./incident-id.ts";
 import type { Incident } from "./incident.ts";
 
-/** Short, PHI-free description of an alert for titles and notifications (ids, rule and metric names only). */
+/** Short, PHI-free description of an alert for titles and notifications (ids, rule, metric names and values). */
 export function summarizeAlert(alert: Alert): string {
+  // The alert's own text names the rule and only the causing metrics, with values and expected ranges (issue 8).
+  if (alert.causes.length > 0 || alert.kind === "silence") return alert.message.slice(0, 300);
   const top = [...alert.attribution]
     .sort((a, b) => b.contribution - a.contribution)
     .slice(0, 3)

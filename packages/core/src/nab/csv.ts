@@ -14,6 +14,8 @@ export interface NabRow {
 /**
  * Reads a NAB-format CSV: a header whose first two columns are `timestamp,value` (extra columns are ignored),
  * then one row per time step. Blank lines are skipped; any other malformed row is an error naming its line.
+ * Rows are kept in file order whatever their timestamps: repeated timestamps, clocks stepping back and late rows
+ * are all accepted (the detector scores values in arrival order, as the scoring Lambda does; issue 8).
  */
 export function parseNabCsv(text: string): NabRow[] {
   const lines = text.split(/\r?\n/);
@@ -49,9 +51,6 @@ export function parseNabCsv(text: string): NabRow[] {
     const valueText = fields[vi].trim();
     const value = valueText === "" ? Number.NaN : Number(valueText);
     if (!Number.isFinite(value)) throw new NabCsvError("value is not a finite number", i + 1);
-    if (rows.length > 0 && time < rows[rows.length - 1].time) {
-      throw new NabCsvError("timestamps must not go backwards", i + 1);
-    }
     rows.push({ timestamp, time, value, valueText });
   }
   if (rows.length === 0) throw new NabCsvError("file has a header but no rows", 0);

@@ -132,10 +132,15 @@ interface Prepared {
 
 /**
  * Scores a corpus for one profile: finds the threshold (detection = score ≥ threshold) that maximizes the summed
- * raw score over all series, then reports it normalized against the null detector (never detects) and the
+ * raw score over all series (or uses `fixedThreshold`), then reports it normalized against the null detector (never detects) and the
  * perfect one (A_TP per window).
  */
-export function scoreCorpus(series: readonly NabSeries[], profileName: NabProfileName): NabProfileResult {
+export function scoreCorpus(
+  series: readonly NabSeries[],
+  profileName: NabProfileName,
+  /** Use this threshold instead of optimizing one (cross-validation: the threshold chosen on the other folds). */
+  fixedThreshold?: number,
+): NabProfileResult {
   const profile = nabProfiles[profileName];
   const prepared: Prepared[] = series.map((s) => {
     if (s.scores.length !== s.times.length)
@@ -198,6 +203,8 @@ export function scoreCorpus(series: readonly NabSeries[], profileName: NabProfil
       bestThreshold = threshold;
     }
   }
+
+  if (fixedThreshold !== undefined) bestThreshold = fixedThreshold;
 
   // Report per series at the chosen threshold.
   const perSeries: NabSeriesResult[] = [];

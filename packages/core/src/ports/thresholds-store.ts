@@ -11,3 +11,13 @@ export interface ThresholdsWriter {
   remove(scope: string): Promise<void>;
   list(): Promise<ThresholdRule[]>;
 }
+
+/** The change history of threshold rules (who, when, before, after). Appends are idempotent per entry. */
+export interface ThresholdsHistoryStore {
+  record(entry: import("../thresholds/history.ts").ThresholdHistoryEntry): Promise<void>;
+  /** Newest first; only one scope's changes when `scope` (path form) is given. */
+  list(options?: {
+    scope?: string;
+    limit?: number;
+  }): Promise<import("../thresholds/history.ts").ThresholdHistoryEntry[]>;
+}

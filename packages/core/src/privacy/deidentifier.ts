@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { z } from "zod";
 import { ConfigurationError } from "../shared/errors.ts";
 import { formatPath } from "../telemetry/safe-issues.ts";
+import { createFieldMatcher, normalizeFieldName } from "./field-matcher.ts";
 
 const fieldNameSchema = z.string().min(1).max(128);
 
@@ -12,8 +13,9 @@ const fieldNameSchema = z.string().min(1).max(128);
  * - `tokenize`: identifiers replaced by stable keyed-hash tokens (seed 003: `patient_id`), so downstream analytics
  *   can still group by patient without knowing who it is. The first tokenized identifier present is also the
  *   vault key ("subject") of the record's vaulted values.
- * Field names match case-insensitively, at the top level of a payload (and at any depth when error records are
- * stripped).
+ * Field names match ignoring case and separators (`"Name "`, `DoB_`, `Patient-ID`), and near misses (`full_name`,
+ * `patientname`, `nmae`) are treated as the catalogued field they resemble and flagged (`field-matcher.ts`), at the
+ * top level of a payload (and at any depth when error records are stripped).
  */
 export const phiCatalogueSchema = z
   .object({
@@ -24,7 +26,7 @@ export const phiCatalogueSchema = z
   .refine(
     (catalogue) =>
       !catalogue.vault.some((field) =>
-        catalogue.tokenize.some((other) => other.toLowerCase() === field.toLowerCase()),
+        catalogue.tokenize.some((other) => normalizeFieldName(other) === normalizeFieldName(field)),
       ),
     {
       message: "a field cannot be both vaulted and tokenized",
@@ -53,14 +55,18 @@ export interface Deidentified {
   phi: PhiEntry[];
   /** The vault key of `phi` (the first tokenized identifier's token, or a token of the values themselves). */
   subject?: string;
-  /** Names of the catalogued fields found (to remove from any output). */
+  /** Names of the catalogued fields found (to remove from any output), near misses included. */
   catalogued: string[];
+  /** Fields treated as PHI because they resemble a catalogued name (flag them: extend the catalogue). */
+  nearMisses: string[];
 }
 
 export interface Deidentifier {
   readonly catalogue: PhiCatalogue;
-  /** `vault`, `tokenize`, or undefined when the field is not PHI. */
+  /** `vault`, `tokenize`, or undefined when the field is not PHI (near misses count as PHI). */
   classify(field: string): "vault" | "tokenize" | undefined;
+  /** True when `field` is PHI only because it resembles a catalogued name. */
+  isNearMiss(field: string): boolean;
   /** Stable keyed token of an identifier: `tok_` + 22 base64url chars of HMAC-SHA256(key, field ␀ value). */
   tokenize(field: string, value: string): string;
   /** Finds the catalogued fields at the top level of `payload`. Does not modify it. */
@@ -78,26 +84,29 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
   if (options.tokenKey.length < 32) throw new ConfigurationError("the token key must be at least 32 bytes");
   const catalogue = phiCatalogueSchema.parse(options.catalogue);
   const tokenKey = Buffer.from(options.tokenKey);
-  const vaultFields = new Set(catalogue.vault.map((field) => field.toLowerCase()));
-  const tokenizeFields = catalogue.tokenize.map((field) => field.toLowerCase());
-  const tokenizeSet = new Set(tokenizeFields);
+  const vaultFields = new Set(catalogue.vault);
+  const tokenizeFields = catalogue.tokenize;
+  // Exact tokenize matches first: a field that is exactly one catalogued name never counts as another's near miss.
+  const matcher = createFieldMatcher([...catalogue.tokenize, ...catalogue.vault]);
   const tokenCache = new Map<string, string>();
   const macCache = new Map<string, string>();
 
   const classify = (field: string): "vault" | "tokenize" | undefined => {
-    const lower = field.toLowerCase();
-    if (vaultFields.has(lower)) return "vault";
-    if (tokenizeSet.has(lower)) return "tokenize";
-    return undefined;
+    const match = matcher.match(field);
+    if (match === undefined) return undefined;
+    return vaultFields.has(match.catalogued) ? "vault" : "tokenize";
   };
+  const isNearMiss = (field: string): boolean => matcher.match(field)?.nearMiss === true;
+  /** The name a field's tokens and MACs are keyed by: its catalogued name, so `Patient-ID` tokens as `patient_id`. */
+  const keyName = (field: string): string => (matcher.match(field)?.catalogued ?? field).toLowerCase();
 
   const hmac = (label: string, field: string, value: string): string =>
     createHmac("sha256", tokenKey)
-      .update(`${label}\u0000${field.toLowerCase()}\u0000${value}`)
+      .update(`${label}\u0000${keyName(field)}\u0000${value}`)
       .digest("base64url");
 
   const tokenize = (field: string, value: string): string => {
-    const cacheKey = `${field.toLowerCase()}\u0000${value}`;
+    const cacheKey = `${keyName(field)}\u0000${value}`;
     let token = tokenCache.get(cacheKey);
     if (token === undefined) {
       token = `tok_${hmac("token", field, value).slice(0, 22)}`;
@@ -109,7 +118,7 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
 
   // Keyed fingerprints of vaulted values, memoized like tokens (a monitor repeats its patient's values).
   const mac = (field: string, value: string): string => {
-    const cacheKey = `${field.toLowerCase()}\u0000${value}`;
+    const cacheKey = `${keyName(field)}\u0000${value}`;
     let result = macCache.get(cacheKey);
     if (result === undefined) {
       result = hmac("mac", field, value);
@@ -120,12 +129,13 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
   };
 
   const deidentify = (payload: Readonly<Record<string, unknown>>): Deidentified => {
-    const result: Deidentified = { tokens: {}, phi: [], catalogued: [] };
+    const result: Deidentified = { tokens: {}, phi: [], catalogued: [], nearMisses: [] };
     let subjectRank = Number.POSITIVE_INFINITY;
     for (const field of Object.keys(payload)) {
       const kind = classify(field);
       if (kind === undefined) continue;
       result.catalogued.push(field);
+      if (isNearMiss(field)) result.nearMisses.push(field);
       const text = asText(payload[field]);
       if (text === undefined) continue;
       if (kind === "vault") {
@@ -133,7 +143,7 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
       } else {
         const token = tokenize(field, text);
         result.tokens[field] = token;
-        const rank = tokenizeFields.indexOf(field.toLowerCase());
+        const rank = tokenizeFields.indexOf(matcher.match(field)?.catalogued ?? field);
         if (rank < subjectRank) {
           subjectRank = rank;
           result.subject = token;
@@ -143,7 +153,7 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
     if (result.subject === undefined && result.phi.length > 0) {
       const values = [...result.phi]
         .sort((a, b) => a.field.localeCompare(b.field))
-        .map((entry) => [entry.field.toLowerCase(), entry.value]);
+        .map((entry) => [keyName(entry.field), entry.value]);
       result.subject = tokenize(SUBJECT_TAG, JSON.stringify(values));
     }
     return result;
@@ -152,6 +162,7 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
   const strip = (value: unknown): { value: unknown; removed: string[] } => {
     const removed: string[] = [];
     const walk = (node: unknown, path: (string | number)[]): unknown => {
+      if (path.length > 64) return null; // payloads are depth-limited before they get here; belt and braces
       if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
       if (node === null || typeof node !== "object") return node;
       const out: Record<string, unknown> = {};
@@ -174,7 +185,7 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
     return { value: walk(value, []), removed };
   };
 
-  return { catalogue, classify, tokenize, deidentify, strip };
+  return { catalogue, classify, isNearMiss, tokenize, deidentify, strip };
 }
 
 function asText(value: unknown): string | undefined {

@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { Clock } from "../ports/clock.ts";
 import { systemClock } from "../ports/clock.ts";
 import type { KeyProvider } from "../ports/key-provider.ts";
 import type { SealedValue } from "../ports/phi-vault-store.ts";
 import { DriftwatchError, TransientError } from "../shared/errors.ts";
+import { gcmDecrypt, gcmEncrypt } from "./aes-gcm.ts";
 
 /** The sealed value failed authentication (tampered, wrong record, or wrong key). */
 export class SealedValueIntegrityError extends DriftwatchError {}
@@ -79,18 +79,15 @@ export function createEnvelopeCipher(options: EnvelopeCipherOptions): EnvelopeCi
     async seal(plaintext, aad) {
       const key = await dataKey();
       key.uses++;
-      const iv = randomBytes(12);
-      const cipher = createCipheriv("aes-256-gcm", key.plaintext, iv);
-      cipher.setAAD(Buffer.from(aad, "utf8"));
       const body = typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : Buffer.from(plaintext);
-      const ciphertext = Buffer.concat([cipher.update(body), cipher.final()]);
+      const { iv, ciphertext, tag } = gcmEncrypt(key.plaintext, body, Buffer.from(aad, "utf8"));
       return {
         alg: "AES-256-GCM",
         keyId: key.keyId,
         encryptedKey: key.encrypted,
         iv: iv.toString("base64"),
         ciphertext: ciphertext.toString("base64"),
-        tag: cipher.getAuthTag().toString("base64"),
+        tag: tag.toString("base64"),
       };
     },
 
@@ -110,10 +107,15 @@ export function createEnvelopeCipher(options: EnvelopeCipherOptions): EnvelopeCi
         opened.set(cacheKey, plainKey);
       }
       try {
-        const decipher = createDecipheriv("aes-256-gcm", plainKey, Buffer.from(sealed.iv, "base64"));
-        decipher.setAAD(Buffer.from(aad, "utf8"));
-        decipher.setAuthTag(Buffer.from(sealed.tag, "base64"));
-        return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, "base64")), decipher.final()]);
+        return gcmDecrypt(
+          plainKey,
+          {
+            iv: Buffer.from(sealed.iv, "base64"),
+            ciphertext: Buffer.from(sealed.ciphertext, "base64"),
+            tag: Buffer.from(sealed.tag, "base64"),
+          },
+          Buffer.from(aad, "utf8"),
+        );
       } catch (error) {
         throw new SealedValueIntegrityError("the sealed value failed authentication", { cause: error });
       }

@@ -1,5 +1,6 @@
 import { ByteWriter } from "./binary.ts";
 import {
+  CHECKPOINT_VERSION_NO_NORMALIZER,
   CHECKPOINT_VERSION_NO_RAW_TAIL,
   CHECKPOINT_VERSION_NO_SERIES,
   CHECKPOINT_VERSION_NO_TAIL,
@@ -10,6 +11,12 @@ import { CheckpointFormatError } from "./errors.ts";
 import { readForest, writeForest } from "./forest-state.ts";
 import { RandomCutForest } from "./forest.ts";
 import { forestOptionsSchema, type ForestOptionsInput } from "./options.ts";
+import {
+  defaultNormalizerOptions,
+  normalizerOptionsSchema,
+  SeriesNormalizer,
+  type NormalizerOptions,
+} from "./series-normalizer.ts";
 import { Thresholder, thresholderOptionsSchema, type ThresholderOptions } from "./thresholder.ts";
 
 export interface MetricAttribution {
@@ -26,7 +33,25 @@ export interface DetectorResult {
   score: number;
   /** In [0, 1]: 0 for normal points, rising with how far the score sits above the recent scores. */
   grade: number;
+  /** Every anomalous point (`grade > 0`), also inside an episode that is already going on: never hidden. */
   anomaly: boolean;
+  /**
+   * The anomaly starts a new episode of its series (the previous one started more than `suppression` of the
+   * series' points ago), or violates static bounds. Rules start a new alert only here; NAB reports only these.
+   */
+  newEpisode: boolean;
+  /**
+   * The model is calibrated: the forest gives scores (its sample holds `outputAfter` points; KDA: the full 256)
+   * AND the grading has seen `warmup` scores and fitted its tail AND, for a named series with normalisation, the
+   * series' own baseline is known (its first `warmup` points, 30). Before that `grade` is 0 except for static
+   * bounds violations; rules must not raise score-based alerts (issue 8: no alert before calibration; ADR 0305).
+   */
+  calibrated: boolean;
+  /**
+   * With per-series normalisation, on anomalous points only: each metric's expected range for this series
+   * (its running mean ± `alertDeviation` σ, in the metric's units), by metric index.
+   */
+  expected?: { low: number; high: number }[];
   /** Per metric, sorted by contribution (descending); metrics outside static bounds come first. */
   attribution: MetricAttribution[];
 }
@@ -34,6 +59,13 @@ export interface DetectorResult {
 export interface AnomalyDetectorOptions {
   forest?: ForestOptionsInput;
   thresholder?: Partial<ThresholderOptions>;
+  /**
+   * Per-series normalisation before the forest (ADR 0305), on by default (`true` or options): the forest sees each
+   * NAMED series' metrics as (x − its mean) / its σ, and a score-based anomaly of a named series also needs a metric
+   * `alertDeviation` of its σ from its baseline. The unnamed series (NAB, `nab-score`) is passed through unchanged:
+   * one series has no levels to align. `false`: raw values for every series (the KDA behaviour).
+   */
+  normalize?: boolean | Partial<NormalizerOptions>;
 }
 
 /**
@@ -49,6 +81,8 @@ export class AnomalyDetector {
   readonly dimensions: number;
   readonly forest: RandomCutForest;
   readonly thresholder: Thresholder;
+  readonly normalizer: SeriesNormalizer | undefined;
+  private readonly scaled: Float64Array;
   private readonly high: Float64Array;
   private readonly low: Float64Array;
 
@@ -56,15 +90,43 @@ export class AnomalyDetector {
     this.forest = new RandomCutForest(dimensions, options.forest);
     this.thresholder = new Thresholder(options.thresholder);
     this.dimensions = this.forest.dimensions;
+    const n = options.normalize;
+    this.normalizer =
+      n === false
+        ? undefined
+        : new SeriesNormalizer(
+            this.dimensions,
+            normalizerOptionsSchema.parse({
+              ...defaultNormalizerOptions,
+              ...(n === true || n === undefined ? {} : n),
+            }),
+            this.thresholder.options.maxSeries,
+          );
+    this.scaled = new Float64Array(this.dimensions);
     this.high = new Float64Array(this.dimensions);
     this.low = new Float64Array(this.dimensions);
   }
 
   process(point: ArrayLike<number>, series?: string): DetectorResult {
     this.forest.validate(point);
-    const score = this.forest.scoreWithAttributionUnchecked(point, this.high, this.low);
-    this.forest.updateUnchecked(point);
-    const decision = this.thresholder.decide(score, point, series);
+    let input: ArrayLike<number> = point;
+    let ready = true;
+    let eligible = true;
+    const normalizer = series === undefined ? undefined : this.normalizer;
+    if (normalizer) {
+      ready = normalizer.apply(point, series, this.scaled);
+      eligible = normalizer.lastDeviation >= normalizer.options.alertDeviation;
+      for (let i = 0; i < this.dimensions; i++) {
+        const z = this.scaled[i];
+        this.scaled[i] = z > 1e6 ? 1e6 : z < -1e6 ? -1e6 : z;
+      }
+      input = this.scaled;
+    }
+    let score = this.forest.scoreWithAttributionUnchecked(input, this.high, this.low);
+    // A series whose baseline is not known yet is neither learned nor graded (its scores would be noise).
+    if (ready) this.forest.updateUnchecked(input);
+    else score = 0;
+    const decision = this.thresholder.decide(score, point, series, eligible);
     const attribution: MetricAttribution[] = [];
     for (let i = 0; i < this.dimensions; i++) {
       const h = this.high[i];
@@ -83,7 +145,17 @@ export class AnomalyDetector {
       if (entry && b && b.max !== undefined && point[i] > b.max) entry.direction = "HIGH";
       else if (entry && b && b.min !== undefined && point[i] < b.min) entry.direction = "LOW";
     }
-    return { score, grade: decision.grade, anomaly: decision.anomaly, attribution };
+    return {
+      score,
+      grade: decision.grade,
+      anomaly: decision.anomaly,
+      newEpisode: decision.newEpisode,
+      calibrated: ready && score > 0 && this.thresholder.calibrated,
+      ...(decision.anomaly && normalizer
+        ? { expected: normalizer.expectedRange(series, normalizer.options.alertDeviation || 4) }
+        : {}),
+      attribution,
+    };
   }
 
   /** Versioned binary state (format in checkpoint.ts / forest-state.ts); `compress` deflates the body. */
@@ -94,6 +166,7 @@ export class AnomalyDetector {
         dimensions: this.dimensions,
         forest: this.forest.options,
         thresholder: this.thresholder.options,
+        ...(this.normalizer ? { normalize: this.normalizer.options } : {}),
       }),
     );
     w.varint(header.length);
@@ -104,6 +177,8 @@ export class AnomalyDetector {
     for (const v of state) w.f64(v);
     this.thresholder.writeSeries(w);
     this.thresholder.writeRawTail(w);
+    w.u8(this.normalizer ? 1 : 0);
+    this.normalizer?.write(w);
     return sealCheckpoint(w.finish(), options.compress ?? false);
   }
 
@@ -114,6 +189,7 @@ export class AnomalyDetector {
         dimensions: unknown;
         forest: unknown;
         thresholder: unknown;
+        normalize?: unknown;
       };
       const dimensions = header.dimensions;
       if (typeof dimensions !== "number" || !Number.isInteger(dimensions) || dimensions < 1) {
@@ -124,6 +200,8 @@ export class AnomalyDetector {
       const detector = new AnomalyDetector(dimensions, {
         forest: forestOptions,
         thresholder: thresholderOptions,
+        // A checkpoint without a normaliser (format ≤ 4, or `normalize: false`) holds raw points: it stays raw.
+        normalize: header.normalize !== undefined ? normalizerOptionsSchema.parse(header.normalize) : false,
       });
       const forest = readForest(reader, dimensions, forestOptions);
       (detector as { forest: RandomCutForest }).forest = forest;
@@ -133,6 +211,12 @@ export class AnomalyDetector {
       detector.thresholder.restore(state, version === CHECKPOINT_VERSION_NO_TAIL);
       if (version > CHECKPOINT_VERSION_NO_SERIES) detector.thresholder.readSeries(reader);
       if (version > CHECKPOINT_VERSION_NO_RAW_TAIL) detector.thresholder.readRawTail(reader);
+      if (version > CHECKPOINT_VERSION_NO_NORMALIZER) {
+        const has = reader.u8() === 1;
+        if (has !== (detector.normalizer !== undefined))
+          throw new CheckpointFormatError("checkpoint normaliser section does not match its header");
+        detector.normalizer?.read(reader);
+      }
       if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");
       return detector;
     } catch (cause) {

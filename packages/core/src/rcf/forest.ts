@@ -89,9 +89,13 @@ export class RandomCutForest {
     for (let k = 0; k < D; k++) this.metricOf[k] = k % dimensions;
   }
 
-  /** True once `outputAfter` forest points have been seen: scores are 0 before. */
+  /**
+   * True once `outputAfter` input points have updated the forest (counted as the AWS library and KDA count them,
+   * shingled or not; with shingle size s the first s − 1 points make no forest point) and the forest holds at
+   * least one point: scores are 0 before.
+   */
   get isOutputReady(): boolean {
-    return this.entriesSeen >= this.options.outputAfter && this.entriesSeen > 0;
+    return this.pointsSeen >= this.options.outputAfter && this.entriesSeen > 0;
   }
 
   /** Total updates (input points) seen. */

@@ -22,6 +22,12 @@ export {
   type DetectorResult,
   type MetricAttribution,
 } from "./detector.ts";
+export {
+  SeriesNormalizer,
+  defaultNormalizerOptions,
+  normalizerOptionsSchema,
+  type NormalizerOptions,
+} from "./series-normalizer.ts";
 export { CHECKPOINT_VERSION } from "./checkpoint.ts";
 export {
   CheckpointFormatError,

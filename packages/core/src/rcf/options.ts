@@ -12,7 +12,7 @@ export interface ForestOptions {
   sampleSize: number;
   timeDecay: number;
   shingleSize: number;
-  /** Scores are 0 until this many (shingled) points have updated the forest. */
+  /** Scores are 0 until this many input points have updated the forest (as KDA / the AWS library count). */
   outputAfter: number;
   seed: number;
 }

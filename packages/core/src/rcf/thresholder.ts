@@ -21,8 +21,11 @@ export interface MetricBounds {
  * anomalous when its UNSMOOTHED score is above the floor, more than `rawZFactor` deviations above the mean and
  * rarer than `rawTailRisk` under the tail of the recent raw scores (fitted the same way, but never as a bounded
  * tail). The grade is the larger of the two paths' grades. Off by default (`rawTailRisk: 0`, ADR 0304).
- * After an anomaly, further score-based anomalies are suppressed for `suppression` points (one alert per
- * episode, whichever path raised it); static metric bounds are checked on every point and are never suppressed.
+ * Every point whose score passes is anomalous (`anomaly`, `grade`), also during an episode (issue 8: anomalies are
+ * never hidden) — inside an episode only when its own raw score also passes the z test, so the normal points after a
+ * spike, whose smoothed score still carries it, are not counted as anomalies of their own. `suppression` only marks episodes: a score-based anomaly starts a new episode (`newEpisode`) when
+ * the series' previous episode started more than `suppression` of its points before; static metric bounds are
+ * checked on every point and every violation is an anomaly and a new episode.
  *
  * Series (ADR 0303): a thresholder may decide for several interleaved series (devices) that share one model.
  * The score statistics (mean, deviation, tail, warm-up) describe the model's scores and are shared; the smoothing
@@ -124,7 +127,17 @@ export function resolveThresholderOptions(input: Partial<ThresholderOptions> = {
 export interface ThresholdDecision {
   /** In [0, 1]: 0 below the threshold, rising smoothly with the distance above it; 1 for a bounds violation. */
   grade: number;
+  /**
+   * Every anomalous point, whether or not an episode is already going on (issue 8: never hidden): `grade > 0` and
+   * either it starts an episode or its own raw score passes the z test (not just a neighbour of a spike).
+   */
   anomaly: boolean;
+  /**
+   * The point starts a new episode of its series: a score-based anomaly more than `suppression` of the series'
+   * points after the previous episode's start, or a static-bounds violation. Alerting may start a new alert only
+   * here; NAB's mapping (`nab-score`) reports only these, so each episode is one detection.
+   */
+  newEpisode: boolean;
   /** Metric indices outside their static bounds. */
   boundsViolations: number[];
   /** The smoothed score's distance above the mean in deviations (0 before warm-up). */
@@ -177,6 +190,18 @@ export class Thresholder {
     return this.options.rawTailRisk ?? 0;
   }
 
+  /**
+   * The grading is calibrated: it has seen `warmup` scores (score > 0) and, when the tail test is on, its tail of
+   * recent scores is fitted (at least 20 scores). Before this no score-based anomaly can be raised.
+   */
+  get calibrated(): boolean {
+    return (
+      this.scored >= this.options.warmup &&
+      this.weight > 0 &&
+      (this.options.tailRisk >= 1 || Number.isFinite(this.tail.threshold))
+    );
+  }
+
   /** Number of named series whose state is kept (at most `maxSeries`). */
   get seriesCount(): number {
     return this.series.size;
@@ -202,9 +227,10 @@ export class Thresholder {
 
   /**
    * Decides on `score` (0 while the forest warms up) for `point` of series `seriesId` (e.g. the device id when
-   * one model serves many devices; omitted: the single unnamed series).
+   * one model serves many devices; omitted: the single unnamed series). `eligible: false` (the detector's
+   * per-series deviation gate, ADR 0305) rules out a score-based anomaly for this point; statistics still update.
    */
-  decide(score: number, point: ArrayLike<number>, seriesId?: string): ThresholdDecision {
+  decide(score: number, point: ArrayLike<number>, seriesId?: string, eligible = true): ThresholdDecision {
     const o = this.options;
     const series = this.seriesOf(seriesId);
     const boundsViolations: number[] = [];
@@ -218,6 +244,10 @@ export class Thresholder {
     let zScore = 0;
     let tailProbability = 1;
     let rawTailProbability = 1;
+    let newEpisode = false;
+    // The point's own score passes too (issue 8): smoothing decides episodes, but a normal point right after a spike
+    // (its smoothed score still carries the spike) is not an anomaly of its own.
+    let ownScorePasses = false;
     const suppressed = series.cooldown > 0;
     if (suppressed) series.cooldown--;
     if (score > 0) {
@@ -232,21 +262,27 @@ export class Thresholder {
       const deviation = this.deviation(mean);
       if (this.scored >= o.warmup && this.weight > 0) {
         zScore = (smoothed - mean) / deviation;
+        ownScorePasses = score > o.absoluteFloor && (score - mean) / deviation > o.zFactor;
         tailProbability = this.tail.probability(smoothed);
         const tailOk = o.tailRisk >= 1 || tailProbability < o.tailRisk;
-        if (!suppressed && smoothed > o.absoluteFloor && zScore > o.zFactor && tailOk)
+        if (smoothed > o.absoluteFloor && zScore > o.zFactor && tailOk)
           grade = this.grade(zScore, o.zFactor, tailProbability, o.tailRisk);
         const rawRisk = this.rawTailRisk;
         if (rawRisk > 0) {
           rawTailProbability = this.rawTail.probability(score);
           const rawZ = (score - mean) / deviation;
           const rawZf = o.rawZFactor ?? o.zFactor;
-          if (!suppressed && score > o.absoluteFloor && rawZ > rawZf && rawTailProbability < rawRisk) {
+          if (score > o.absoluteFloor && rawZ > rawZf && rawTailProbability < rawRisk) {
             const rawGrade = this.grade(rawZ, rawZf, rawTailProbability, rawRisk);
             if (rawGrade > grade) grade = rawGrade;
           }
         }
-        if (grade > 0) series.cooldown = o.suppression;
+        // The detector's per-series gate (ADR 0305): a point within its series' usual range is never score-anomalous.
+        if (!eligible) grade = 0;
+        if (grade > 0 && !suppressed) {
+          series.cooldown = o.suppression;
+          newEpisode = true;
+        }
       }
       const fed =
         this.scored >= o.warmup && this.weight > 0 ? Math.min(score, mean + o.clip * deviation) : score;
@@ -262,8 +298,19 @@ export class Thresholder {
         if (raw) this.rawTail.fit(o.tailQuantile, this.scratch, 0);
       }
     }
-    if (boundsViolations.length > 0) grade = 1;
-    return { grade, anomaly: grade > 0, boundsViolations, zScore, tailProbability, rawTailProbability };
+    if (boundsViolations.length > 0) {
+      grade = 1;
+      newEpisode = true;
+    }
+    return {
+      grade,
+      anomaly: grade > 0 && (newEpisode || ownScorePasses),
+      newEpisode,
+      boundsViolations,
+      zScore,
+      tailProbability,
+      rawTailProbability,
+    };
   }
 
   /**

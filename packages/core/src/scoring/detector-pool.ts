@@ -12,6 +12,12 @@ export interface ScoringDetector {
     score: number;
     grade: number;
     anomaly: boolean;
+    /** First anomaly of an episode of this series (see `DetectorResult`); absent: every anomaly is. */
+    newEpisode?: boolean;
+    /** The model is calibrated (see `DetectorResult`); absent: it is. */
+    calibrated?: boolean;
+    /** On anomalous points, with per-series normalisation: each metric's expected range for this series, by index. */
+    expected?: readonly { low: number; high: number }[];
     attribution: { index: number; contribution: number; direction: "HIGH" | "LOW" }[];
   };
   toCheckpoint(options?: { compress?: boolean }): Uint8Array;

@@ -24,11 +24,15 @@ export const scoredRecordSchema = z.object({
   tags: z.record(z.string()).default({}),
   score: z.number(),
   grade: z.number(),
+  /**
+   * The reading is anomalous under some rule (it counts in its window's `anomalies`), whether or not it started an
+   * alert: an anomaly inside an episode that already alerted is still one (ADR 0606).
+   */
   anomaly: z.boolean(),
   attribution: z.array(attributionEntrySchema),
   /**
-   * Alert rules this reading raised (`anomaly`, `bound:<metric>:<side>`, `stuck:<metric>` — the latter once per
-   * stuck run, on the reading that made it stuck).
+   * Alert rules that found this reading anomalous (`anomaly`, `bound:<metric>:<side>`, `stuck:<metric>` — the
+   * latter on every reading of a stuck run; the alert starts once per run), whether or not they started an alert.
    */
   rules: z.array(z.string()),
   /** Milliseconds from arrival in the stream to the end of scoring. */

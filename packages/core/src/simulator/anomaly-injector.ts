@@ -4,6 +4,7 @@ import {
   type AnomalyKind,
   type AnomalyOptions,
   type Range,
+  type SizedAnomalyKind,
 } from "./anomaly-kind.ts";
 import type { SimulatedDeviceType } from "./device-types.ts";
 import type { GroundTruthLabel } from "./ground-truth.ts";
@@ -53,7 +54,7 @@ export interface DeviceAnomalyTarget {
 export class DeviceAnomalyInjector {
   private active: ActiveAnomaly | undefined;
   private readonly durations: Record<Exclude<AnomalyKind, "spike">, Range>;
-  private readonly magnitudes: Record<"spike" | "drift", Range>;
+  private readonly magnitudes: Record<SizedAnomalyKind, Range>;
 
   constructor(
     private readonly target: DeviceAnomalyTarget,
@@ -104,6 +105,9 @@ export class DeviceAnomalyInjector {
         value = healthy + active.direction * active.magnitude * fraction;
         break;
       }
+      case "shift":
+        value = healthy + active.direction * active.magnitude;
+        break;
       case "stuck":
         // Held as published (rounded), so the label's `value` is exactly what the messages repeat.
         active.stuckValue ??= roundToModel(model, healthy);
@@ -145,7 +149,7 @@ export class DeviceAnomalyInjector {
     let direction: 1 | -1 = this.prng.chance(0.5) ? 1 : -1;
     let magnitude = 0;
     let endMs = tMs;
-    if (kind === "spike" || kind === "drift") {
+    if (kind === "spike" || kind === "drift" || kind === "shift") {
       const [min, max] = this.magnitudes[kind];
       magnitude = this.prng.uniform(min, max) * fluctuationScale(model);
       // Go where the physical bounds leave room (SpO2 cannot spike above 100 %), so the label stays true.
@@ -153,7 +157,7 @@ export class DeviceAnomalyInjector {
       if (direction === 1 && level + magnitude > model.max) direction = -1;
       else if (direction === -1 && level - magnitude < model.min) direction = 1;
     }
-    if (kind === "drift" || kind === "stuck") {
+    if (kind === "drift" || kind === "stuck" || kind === "shift") {
       const [min, max] = this.durations[kind];
       endMs = tMs + this.prng.uniform(min, max) * 1000;
     }
@@ -182,7 +186,7 @@ export class DeviceAnomalyInjector {
       end: new Date(active.lastMs).toISOString(),
       messages: active.messages,
     };
-    if (active.kind === "spike" || active.kind === "drift") {
+    if (active.kind === "spike" || active.kind === "drift" || active.kind === "shift") {
       label.direction = active.direction === 1 ? "HIGH" : "LOW";
       label.magnitude = active.magnitude;
     }

@@ -1,8 +1,11 @@
 import { z } from "zod";
 import { InvalidSimulationOptionError } from "./errors.ts";
 
-/** The anomalies the simulator can inject (issue 2: spike, drift, stuck sensor, dropout). */
-export const anomalyKindSchema = z.enum(["spike", "drift", "stuck", "dropout"]);
+/**
+ * The anomalies the simulator can inject (issue 2: spike, drift — a ramp —, stuck sensor, dropout; issue 8: shift,
+ * a level shift held for its duration).
+ */
+export const anomalyKindSchema = z.enum(["spike", "drift", "stuck", "dropout", "shift"]);
 export type AnomalyKind = z.infer<typeof anomalyKindSchema>;
 
 export const allAnomalyKinds: readonly AnomalyKind[] = anomalyKindSchema.options;
@@ -19,21 +22,26 @@ export interface AnomalyOptions {
   kinds: readonly AnomalyKind[];
   rate: number;
   durationsSeconds?: Partial<Record<Exclude<AnomalyKind, "spike">, Range>>;
-  magnitudes?: Partial<Record<"spike" | "drift", Range>>;
+  magnitudes?: Partial<Record<SizedAnomalyKind, Range>>;
 }
 
 export const DEFAULT_ANOMALY_RATE = 0.001;
+
+/** Kinds with a size (in multiples of the metric's normal fluctuation σ, `fluctuationScale`). */
+export type SizedAnomalyKind = "spike" | "drift" | "shift";
 
 export const defaultAnomalyDurationsSeconds: Record<Exclude<AnomalyKind, "spike">, Range> = {
   drift: [60, 300],
   stuck: [30, 180],
   // Longer than the default 60 s scoring window, so silent-device detection can see it.
   dropout: [90, 300],
+  shift: [300, 900],
 };
 
-export const defaultAnomalyMagnitudes: Record<"spike" | "drift", Range> = {
+export const defaultAnomalyMagnitudes: Record<SizedAnomalyKind, Range> = {
   spike: [8, 12],
   drift: [6, 10],
+  shift: [4, 6],
 };
 
 /** Parses `spike,drift,stuck,dropout` (CLI), naming what is wrong. */

@@ -9,6 +9,7 @@ import { InvalidGroundTruthError } from "./errors.ts";
  *
  * - spike: one message with the metric pushed `magnitude` away from its healthy value, `direction` HIGH or LOW.
  * - drift: the metric's offset grows linearly from 0 to `magnitude` (in `direction`) between `start` and `end`.
+ * - shift: the metric is offset by `magnitude` (in `direction`) from `start` to `end` (a level shift).
  * - stuck: the metric repeats `value` (the reading at `start`) until `end`.
  * - dropout: the device publishes nothing from `start` to `end` (the times of the first and last message it
  *   would have sent); `metric` is `"*"` and `messages` counts the suppressed messages. No message carries a
@@ -27,7 +28,7 @@ export const groundTruthLabelSchema = z.object({
   /** Messages that carried the anomaly (dropout: messages not sent). */
   messages: z.number().int().nonnegative(),
   direction: z.enum(["HIGH", "LOW"]).optional(),
-  /** Size of the offset at its largest, in the metric's units (spike, drift). */
+  /** Size of the offset at its largest, in the metric's units (spike, drift, shift). */
   magnitude: z.number().nonnegative().optional(),
   /** The repeated value (stuck). */
   value: z.number().optional(),

@@ -57,6 +57,19 @@ export class NonFiniteMetricError extends ValidationError {
   }
 }
 
+/**
+ * Nothing measurable is left of a reading once the PHI catalogue has taken its fields (a canonical reading whose
+ * only metric is named `name`, say): a reading must carry at least one metric.
+ */
+export class NoMetricsError extends ValidationError {
+  constructor(removed: readonly string[]) {
+    super("the reading has no metric left after de-identification (every metric is a PHI field)", {
+      code: "NO_METRICS",
+      issues: removed.map((path) => ({ path, message: "removed as PHI" })),
+    });
+  }
+}
+
 /** No accepted payload shape is published on this topic. */
 export class UnknownTopicError extends ValidationError {
   constructor() {
@@ -93,5 +106,16 @@ export class PayloadTooLargeError extends ValidationError {
 export class InvalidEnvelopeError extends ValidationError {
   constructor(message: string, issues: readonly Issue[] = []) {
     super(message, { code: "INVALID_ENVELOPE", issues });
+  }
+}
+
+/**
+ * A message refused before the transformation: at the broker (`PAYLOAD_TOO_LARGE`, `TOPIC_TOO_LONG`,
+ * `TOO_MANY_TOPIC_LEVELS`) or because a rule action failed after its retries (`RULE_ACTION_FAILED`). Built by the
+ * stage that refused it, so its rejection lands in `errors/` like every other.
+ */
+export class RejectedMessageError extends ValidationError {
+  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, { code, cause: options.cause });
   }
 }

@@ -1,5 +1,5 @@
-import { MAX_PAYLOAD_BYTES } from "./envelope.ts";
 import { MalformedPayloadError, NonFiniteMetricError, PayloadTooLargeError } from "./ingest-errors.ts";
+import { checkJsonLimits, defaultPayloadLimits, type PayloadLimits } from "./payload-limits.ts";
 import { formatPath } from "./safe-issues.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -24,16 +24,26 @@ export interface DecodedPayload {
 /**
  * Turns an envelope's base64 payload into a JSON object, rejecting, in this order: payloads over the size limit
  * (checked before decoding), empty payloads, bytes that are not UTF-8 text or hold control characters (`BINARY`),
- * text that is not JSON (`INVALID_JSON`; `NaN`/`Infinity` literals, as Python's `json.dumps` writes them, are
+ * text over a structural limit (`NESTING_TOO_DEEP`, `TOO_MANY_KEYS`, `STRING_TOO_LONG`, `KEY_TOO_LONG`; checked
+ * by a linear scan before `JSON.parse`, see `payload-limits.ts`), text that is not JSON (`INVALID_JSON`; `NaN`/`Infinity` literals, as Python's `json.dumps` writes them, are
  * reported as `NON_FINITE_METRIC` with their paths), and JSON that is not an object (`NOT_AN_OBJECT`).
  * Error messages never quote the payload (JSON.parse's own messages do, so they are not kept).
  */
-export function decodePayload(base64: string, maxBytes = MAX_PAYLOAD_BYTES): DecodedPayload {
+export function decodePayload(
+  base64: string,
+  limitsOrMaxBytes: number | Partial<PayloadLimits> = defaultPayloadLimits,
+): DecodedPayload {
+  const limits: PayloadLimits =
+    typeof limitsOrMaxBytes === "number"
+      ? { ...defaultPayloadLimits, maxBytes: limitsOrMaxBytes }
+      : { ...defaultPayloadLimits, ...limitsOrMaxBytes };
+  const maxBytes = limits.maxBytes;
   const estimated = base64DecodedLength(base64);
   if (estimated > maxBytes + 2) throw new PayloadTooLargeError(estimated, maxBytes);
   const buffer = Buffer.from(base64, "base64");
   if (buffer.length > maxBytes) throw new PayloadTooLargeError(buffer.length, maxBytes);
   const text = decodeText(buffer);
+  checkJsonLimits(text, limits);
   return { value: parseJsonObject(text), bytes: buffer.length };
 }
 

@@ -4,11 +4,23 @@ import { SUBJECT_TAG, type Deidentified, type Deidentifier } from "../privacy/de
 import { ConfigurationError } from "../shared/errors.ts";
 import { CachedRegistry, type CachedRegistryOptions } from "./cached-registry.ts";
 import type { Device } from "./device.ts";
-import { MAX_PAYLOAD_BYTES, type Envelope } from "./envelope.ts";
-import { InvalidEnvelopeError, UnknownDeviceError, UnknownTopicError } from "./ingest-errors.ts";
+import type { Envelope } from "./envelope.ts";
+import {
+  InvalidEnvelopeError,
+  NoMetricsError,
+  UnknownDeviceError,
+  UnknownTopicError,
+} from "./ingest-errors.ts";
 import { decodePayload } from "./payload-decoder.ts";
+import {
+  checkMetricCount,
+  checkMetricValues,
+  defaultPayloadLimits,
+  type PayloadLimits,
+} from "./payload-limits.ts";
 import { resolvePayloadSource } from "./payload-sources.ts";
 import type { Reading } from "./reading.ts";
+import { formatPath } from "./safe-issues.ts";
 
 export interface PreparedReading {
   /** Validated, normalized, de-identified and enriched. */
@@ -19,6 +31,8 @@ export interface PreparedReading {
   modelKey: string;
   /** Number of PHI values sent to the vault (0 when the vault was not used). */
   vaulted: number;
+  /** Fields treated as PHI only because they resemble a catalogued name (flag them: extend the catalogue). */
+  nearMisses?: number;
 }
 
 export interface PrepareOptions {
@@ -42,6 +56,8 @@ export interface ReadingPreparerDeps {
   deidentifier: Deidentifier;
   vault?: PhiVault;
   maxPayloadBytes?: number;
+  /** Structural limits of a payload (defaults `defaultPayloadLimits`; `maxPayloadBytes` overrides `maxBytes`). */
+  limits?: Partial<PayloadLimits>;
   /** Model key of a device (default `${manufacturer}#${model}`). */
   modelKey?: (device: Device) => string;
   /**
@@ -60,7 +76,11 @@ export function createReadingPreparer(deps: ReadingPreparerDeps): ReadingPrepare
     deps.registry instanceof CachedRegistry || deps.registryCache === false
       ? deps.registry
       : new CachedRegistry(deps.registry, deps.registryCache ?? {});
-  const maxBytes = deps.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+  const limits: PayloadLimits = {
+    ...defaultPayloadLimits,
+    ...deps.limits,
+    ...(deps.maxPayloadBytes === undefined ? {} : { maxBytes: deps.maxPayloadBytes }),
+  };
   const modelKeyOf = deps.modelKey ?? defaultModelKey;
   const { deidentifier } = deps;
 
@@ -72,11 +92,19 @@ export function createReadingPreparer(deps: ReadingPreparerDeps): ReadingPrepare
       const receivedAt = isoTime(envelope.receivedAt);
       const source = resolvePayloadSource(envelope.topic);
       if (source === undefined) throw new UnknownTopicError();
-      const { value: payload } = decodePayload(envelope.payload, maxBytes);
+      const { value: payload } = decodePayload(envelope.payload, limits);
+      const rawMetrics = payload.metrics;
+      if (rawMetrics !== null && typeof rawMetrics === "object" && !Array.isArray(rawMetrics))
+        checkMetricCount(rawMetrics as Record<string, unknown>, limits);
       const parsed = source.parse(envelope.topic, payload);
+      checkMetricCount(parsed.metrics, limits);
+      checkMetricValues(parsed.metrics, limits, source.source === "canonical" ? ["metrics"] : []);
 
       const found = deidentifier.deidentify(payload);
       const metrics = withoutCatalogued(parsed.metrics, deidentifier, found);
+      if (Object.keys(metrics).length === 0) {
+        throw new NoMetricsError(Object.keys(parsed.metrics).map((name) => formatPath(["metrics", name])));
+      }
       const tags = withoutCatalogued(parsed.tags, deidentifier, found);
 
       const device = await registry.get(parsed.deviceId);
@@ -93,6 +121,7 @@ export function createReadingPreparer(deps: ReadingPreparerDeps): ReadingPrepare
       }
 
       const reading: Reading = {
+        readingId: readingIdOf(deidentifier, envelope),
         deviceId: parsed.deviceId,
         ts: new Date(parsed.tsMs).toISOString(),
         receivedAt,
@@ -105,9 +134,29 @@ export function createReadingPreparer(deps: ReadingPreparerDeps): ReadingPrepare
       };
       const site = device.site ?? parsed.site;
       if (site !== undefined) reading.site = site;
-      return { reading, partitionKey: parsed.deviceId, modelKey: modelKeyOf(device), vaulted };
+      return {
+        reading,
+        partitionKey: parsed.deviceId,
+        modelKey: modelKeyOf(device),
+        vaulted,
+        nearMisses: found.nearMisses.length,
+      };
     },
   };
+}
+
+/**
+ * The reading's identity end to end: a keyed token of (topic, payload bytes). A resent message (QoS 1 DUP after a
+ * reconnect, or a replay) has the same topic and bytes, hence the same id; two distinct readings differ at least
+ * in their event time. Keyed, so it reveals nothing of the payload.
+ */
+export function readingIdOf(
+  deidentifier: Deidentifier,
+  envelope: Pick<Envelope, "topic" | "payload">,
+): string {
+  return deidentifier
+    .tokenize("readingId", `${envelope.topic}\u0000${envelope.payload}`)
+    .replace(/^tok_/, "rd_");
 }
 
 function isoTime(ms: number): string {
@@ -139,6 +188,7 @@ function withoutCatalogued<T extends number | string>(
     Object.assign(found.tokens, extra.tokens);
     found.phi.push(...extra.phi);
     found.catalogued.push(...extra.catalogued);
+    found.nearMisses.push(...extra.nearMisses);
     // A tokenized identifier outranks a subject derived from vaulted values.
     if (found.subject === undefined || (!hadTokens && Object.keys(extra.tokens).length > 0))
       found.subject = extra.subject;

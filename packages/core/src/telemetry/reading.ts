@@ -22,6 +22,11 @@ export const readingSchema = z.object({
   model: z.string(),
   /** Numeric measurements, by the seed's field names (weather: the sensor type). All finite. */
   metrics: z.record(z.number().finite()),
+  /**
+   * Identity of the reading end to end (ADR 0203): keyed hash of its topic and payload bytes, so a client's
+   * resend of the same message (MQTT DUP after a reconnect) has the same id and is counted once.
+   */
+  readingId: z.string().optional(),
   /** Non-numeric, non-PHI attributes and tokens (e.g. `patient_id` → `tok_…`, weather `sensor_id`). */
   tags: z.record(z.string()).default({}),
 });

@@ -12,8 +12,10 @@ export const metricBoundsSchema = z
     max: z.number().finite().optional(),
   })
   .strict()
+  .refine((b) => b.min !== undefined || b.max !== undefined, { message: "give min, max or both" })
   .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, {
     message: "min must not exceed max",
+    path: ["min"],
   });
 export type MetricBounds = z.infer<typeof metricBoundsSchema>;
 
@@ -44,7 +46,7 @@ export const thresholdRuleSchema = z.object({
    */
   scoreThreshold: z.number().positive().finite().optional(),
   /** A device that reported and then stays quiet for this many windows raises `silence`. */
-  silenceWindows: z.number().int().min(1).max(10_000).optional(),
+  silenceWindows: z.number().int().min(0).max(10_000).optional(),
   /**
    * Stuck-sensor rule: a metric repeating the exact same value for at least this many consecutive readings
    * (and for clearly longer than its normal repeats, see ADR 0605) raises `stuck:<metric>`. A number applies to
@@ -53,8 +55,25 @@ export const thresholdRuleSchema = z.object({
    */
   stuckReadings: stuckReadingsSchema.optional(),
   updatedAt: z.string().optional(),
+  /** Who stored this rule (the API's principal). */
+  updatedBy: z.string().optional(),
 });
 export type ThresholdRule = z.infer<typeof thresholdRuleSchema>;
+
+/**
+ * The body of `PUT /api/thresholds/{scope}`: the rule's settings only, strictly (an unknown field — e.g. the
+ * `{"metric":"pressure","max":5}` someone guesses — is refused with its name, never stored as an empty rule).
+ * Scope, `updatedAt` and `updatedBy` come from the path, the clock and the token.
+ */
+export const thresholdRuleBodySchema = z
+  .object({
+    bounds: z.record(z.string().min(1).max(128), metricBoundsSchema).optional(),
+    scoreThreshold: thresholdRuleSchema.shape.scoreThreshold,
+    silenceWindows: thresholdRuleSchema.shape.silenceWindows,
+    stuckReadings: thresholdRuleSchema.shape.stuckReadings,
+  })
+  .strict();
+export type ThresholdRuleBody = z.infer<typeof thresholdRuleBodySchema>;
 
 export interface ScopedDevice {
   deviceId: string;

@@ -1,8 +1,9 @@
 import { z } from "zod";
 
 /**
- * Which devices of a shard reported in which window, to raise a `silence` alert for a device that was reporting
- * and has been quiet for N windows. Persisted per shard next to the model checkpoints (at every flush and every
+ * Which devices of a shard reported in which window, and each device's own reporting cadence (the median of its
+ * recent arrival intervals), to raise `silence` only for a device that has shown a cadence and then missed several
+ * of its own intervals AND at least N windows (ADR 0606). Persisted per shard next to the model checkpoints (at every flush and every
  * final invoke), so a cold start keeps it.
  *
  * Idempotent by construction: a device is due once per quiet spell (keyed by its last-seen window), and the alert
@@ -16,6 +17,12 @@ export const presenceEntrySchema = z.object({
   site: z.string().optional(),
   /** Set once the silence alert for this quiet spell has been started. */
   silenced: z.boolean().optional(),
+  /** Whether the quiet spell was raised per device or as part of a `silence:site` incident. */
+  silencedBy: z.enum(["device", "site"]).optional(),
+  /** Arrival time (ms) of the latest reading. */
+  lastArrivalMs: z.number().optional(),
+  /** The latest arrival intervals (ms, > 0), oldest first, at most `CADENCE_SAMPLES`. */
+  intervals: z.array(z.number()).optional(),
 });
 export type PresenceEntry = z.infer<typeof presenceEntrySchema>;
 
@@ -29,6 +36,26 @@ export interface SilentDevice {
   deviceId: string;
   entry: PresenceEntry;
   quietWindows: number;
+  /** The device's own reporting interval, ms. */
+  cadenceMs: number;
+  /** Its intervals missed since its last reading. */
+  missedIntervals: number;
+}
+
+/** Arrival intervals remembered per device. */
+export const CADENCE_SAMPLES = 9;
+/** Intervals a device must have shown before it has a cadence (a device that sent one message never has one). */
+export const CADENCE_MIN_INTERVALS = 3;
+/** Own intervals a device must miss (on top of `silenceWindows` windows) before it is silent. */
+export const MISSED_INTERVALS = 4;
+
+/** The device's reporting interval (median of its recent arrival intervals), once it has shown one. */
+export function cadenceOf(entry: PresenceEntry): number | undefined {
+  const intervals = entry.intervals ?? [];
+  if (intervals.length < CADENCE_MIN_INTERVALS) return undefined;
+  const sorted = [...intervals].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export class PresenceTracker {
@@ -65,38 +92,106 @@ export class PresenceTracker {
   markSeen(
     deviceId: string,
     windowStartMs: number,
-    info: Omit<PresenceEntry, "lastSeenMs" | "silenced"> = {},
+    info: Pick<PresenceEntry, "manufacturer" | "model" | "site"> = {},
   ): void {
     const current = this.devices.get(deviceId);
     if (current && current.lastSeenMs >= windowStartMs && !current.silenced) return;
     if (current && current.lastSeenMs > windowStartMs) return;
-    this.devices.set(deviceId, { lastSeenMs: windowStartMs, ...stripUndefined(info) });
+    const { silenced: _s, silencedBy: _b, ...kept } = current ?? { lastSeenMs: windowStartMs };
+    this.devices.set(deviceId, { ...kept, lastSeenMs: windowStartMs, ...stripUndefined(info) });
+    this.changed = true;
+  }
+
+  /** How the device's current quiet spell was raised, if it was (the device is reporting again now). */
+  returning(deviceId: string): "device" | "site" | undefined {
+    const entry = this.devices.get(deviceId);
+    return entry?.silenced ? (entry.silencedBy ?? "device") : undefined;
+  }
+
+  /**
+   * Records one reading that arrived at `arrivalMs` in the window starting at `windowStartMs`: learns the arrival
+   * interval (ignored unless later than the last arrival, so retries, duplicates and bursts change nothing) and
+   * ends a quiet spell. Call once the record was processed successfully.
+   */
+  observe(
+    deviceId: string,
+    arrivalMs: number,
+    windowStartMs: number,
+    info: Pick<PresenceEntry, "manufacturer" | "model" | "site"> = {},
+  ): void {
+    const current = this.devices.get(deviceId);
+    const entry: PresenceEntry = current
+      ? { ...current, ...stripUndefined(info) }
+      : { lastSeenMs: windowStartMs, ...stripUndefined(info) };
+    if (entry.lastArrivalMs === undefined || arrivalMs > entry.lastArrivalMs) {
+      if (entry.lastArrivalMs !== undefined) {
+        entry.intervals = [...(entry.intervals ?? []), arrivalMs - entry.lastArrivalMs].slice(
+          -CADENCE_SAMPLES,
+        );
+      }
+      entry.lastArrivalMs = arrivalMs;
+    }
+    if (windowStartMs > entry.lastSeenMs) entry.lastSeenMs = windowStartMs;
+    delete entry.silenced;
+    delete entry.silencedBy;
+    this.devices.set(deviceId, entry);
     this.changed = true;
   }
 
   /**
-   * Devices quiet for at least `quietWindowsFor(device)` windows at the final invoke of the window starting at
-   * `windowStartMs`, not yet alerted for this quiet spell.
+   * At the final invoke of the window [windowStartMs, windowEndMs): devices not yet alerted for their quiet spell
+   * that have a cadence and have missed at least `MISSED_INTERVALS` of it. `due`: also quiet for at least
+   * `quietWindowsFor(device)` windows (> 0; 0 disables). `quiet`: the others with a limit > 0 and at least one
+   * quiet window (candidates to join a site incident).
    */
-  dueForSilence(
+  silenceCandidates(
     windowStartMs: number,
+    windowEndMs: number,
     windowMs: number,
     quietWindowsFor: (deviceId: string, entry: PresenceEntry) => number,
-  ): SilentDevice[] {
+  ): { due: SilentDevice[]; quiet: SilentDevice[] } {
     const due: SilentDevice[] = [];
+    const quiet: SilentDevice[] = [];
     for (const [deviceId, entry] of this.devices) {
       if (entry.silenced) continue;
       const quietWindows = Math.floor((windowStartMs - entry.lastSeenMs) / windowMs);
+      if (quietWindows < 1) continue;
+      const cadenceMs = cadenceOf(entry);
+      if (cadenceMs === undefined || cadenceMs <= 0) continue;
+      const lastMs = entry.lastArrivalMs ?? entry.lastSeenMs;
+      const missedIntervals = Math.floor((windowEndMs - lastMs) / cadenceMs) - 1;
+      if (missedIntervals < MISSED_INTERVALS) continue;
       const limit = quietWindowsFor(deviceId, entry);
-      if (limit > 0 && quietWindows >= limit) due.push({ deviceId, entry, quietWindows });
+      if (!(limit > 0)) continue;
+      const silent = { deviceId, entry, quietWindows, cadenceMs, missedIntervals };
+      (quietWindows >= limit ? due : quiet).push(silent);
     }
-    return due;
+    return { due, quiet };
   }
 
-  markSilenced(deviceId: string): void {
+  /** Devices of `site` that have shown a cadence (the denominator of "most devices of the site"). */
+  siteDevices(site: string): string[] {
+    const ids: string[] = [];
+    for (const [deviceId, entry] of this.devices) {
+      if (entry.site === site && cadenceOf(entry) !== undefined) ids.push(deviceId);
+    }
+    return ids;
+  }
+
+  /** Whether some device of `site` is still in a quiet spell raised as a site incident. */
+  siteStillSilent(site: string, except?: string): boolean {
+    for (const [deviceId, entry] of this.devices) {
+      if (deviceId !== except && entry.site === site && entry.silenced && entry.silencedBy === "site")
+        return true;
+    }
+    return false;
+  }
+
+  markSilenced(deviceId: string, by: "device" | "site" = "device"): void {
     const entry = this.devices.get(deviceId);
     if (!entry || entry.silenced) return;
     entry.silenced = true;
+    entry.silencedBy = by;
     this.changed = true;
   }
 

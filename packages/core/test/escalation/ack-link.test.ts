@@ -5,7 +5,7 @@ import { AckLinkExpiredError, AckLinkInvalidError, AckLinkUsedError } from "../.
 import { acknowledgeByLink } from "../../src/escalation/ack-by-link.ts";
 import { openOrFold } from "../../src/incidents/open-or-fold.ts";
 import type { NonceStore } from "../../src/ports/nonce-store.ts";
-import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "../incidents/memory-incident-store.ts";
+import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "../../testing/index.ts";
 
 const key = new Uint8Array(32).fill(7);
 const otherKey = new Uint8Array(32).fill(9);
@@ -87,6 +87,7 @@ describe("acknowledgement links", () => {
       windowStart: "",
       metrics: {},
       attribution: [],
+      causes: [],
       message: "",
     };
     const { incidentId } = await openOrFold(deps, alert, "a1");

@@ -13,7 +13,7 @@ import {
 } from "../../src/escalation/webhook.ts";
 import { acknowledgeIncident } from "../../src/incidents/acknowledge.ts";
 import { openOrFold } from "../../src/incidents/open-or-fold.ts";
-import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "../incidents/memory-incident-store.ts";
+import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "../../testing/index.ts";
 
 function setup() {
   const store = new MemoryIncidentStore();
@@ -39,6 +39,7 @@ const alert = {
   windowStart: "",
   metrics: { pulse: 190 },
   attribution: [{ metric: "pulse", value: 190, contribution: 2.5, direction: "HIGH" as const }],
+  causes: [],
   message: "m",
 };
 const input = (incidentId: string, tier = 1) => ({

@@ -8,7 +8,7 @@ import { openOrFold, STALE_POINTER_MS } from "../../src/incidents/open-or-fold.t
 import { checkQuietPeriod } from "../../src/incidents/quiet-period.ts";
 import { recordEscalationEvent } from "../../src/incidents/record-event.ts";
 import { beginAckWait } from "../../src/escalation/await-ack.ts";
-import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "./memory-incident-store.ts";
+import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "../../testing/index.ts";
 
 let n = 0;
 function alert(deviceId = "dev-1", rule = "anomaly"): Alert {
@@ -22,6 +22,7 @@ function alert(deviceId = "dev-1", rule = "anomaly"): Alert {
     windowStart: "2026-01-01T00:00:00Z",
     metrics: {},
     attribution: [{ metric: "pulse", value: 180, contribution: 2, direction: "HIGH" }],
+    causes: [],
     message: "m",
   };
 }

@@ -21,9 +21,14 @@ describe("NAB CSV and labels", () => {
     expect(() => parseNabCsv("timestamp,value\n2014-04-10 16:15:00\n")).toThrow(
       /line 2: expected at least 2 columns/,
     );
-    expect(() => parseNabCsv("timestamp,value\n2014-04-10 16:15:00,1\n2014-04-10 16:10:00,1\n")).toThrow(
-      /line 3: timestamps/,
+  });
+
+  it("keeps rows in file order whatever their timestamps (repeated, stepping back)", () => {
+    const rows = parseNabCsv(
+      "timestamp,value\n2014-04-10 16:15:00,1\n2014-04-10 16:15:00,2\n2014-04-10 15:20:00,3\n",
     );
+    expect(rows.map((r) => r.value)).toEqual([1, 2, 3]);
+    expect(rows[2].time).toBe(Date.UTC(2014, 3, 10, 15, 20));
   });
 
   it("parses NAB timestamps as UTC, with fractions and zones", () => {

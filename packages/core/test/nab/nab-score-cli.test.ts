@@ -40,6 +40,33 @@ describe("driftwatch nab-score (contract)", () => {
     },
   );
 
+  it.each([
+    ["a repeated timestamp", (i: number) => (i === 400 ? 399 : i)],
+    ["a clock stepping back one hour", (i: number) => (i >= 400 ? i - 12 : i)],
+    ["a late row", (i: number) => (i === 450 ? 300 : i)],
+  ])("writes one finite score per input row with %s", async (_name, slot) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "nab-score-"));
+    const input = path.join(dir, "in.csv");
+    const out = path.join(dir, "out.csv");
+    const t0 = Date.UTC(2014, 0, 1);
+    const lines = ["timestamp,value"];
+    for (let i = 0; i < 600; i++) {
+      // Five-minute steps: slot − 12 steps is one hour back.
+      const ts = new Date(t0 + slot(i) * 300_000).toISOString().replace("T", " ").slice(0, 19);
+      lines.push(`${ts},${(50 + 5 * Math.sin(i / 10) + (i === 500 ? 40 : 0)).toFixed(3)}`);
+    }
+    await writeFile(input, `${lines.join("\n")}\n`);
+    await run(tsx, [cli, "nab-score", "--in", input, "--out", out], { cwd: root });
+    const output = (await readFile(out, "utf8")).trim().split("\n");
+    expect(output.length).toBe(lines.length);
+    for (let i = 1; i < output.length; i++) {
+      const [ts, value, score] = output[i].split(",");
+      expect(`${ts},${value}`).toBe(lines[i]);
+      const s = Number(score);
+      expect(Number.isFinite(s) && s >= 0 && s <= 1).toBe(true);
+    }
+  });
+
   it("fails with a readable message naming the bad line", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "nab-score-"));
     const bad = path.join(dir, "bad.csv");

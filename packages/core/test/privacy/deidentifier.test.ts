@@ -74,3 +74,64 @@ describe("createDeidentifier", () => {
     expect(removed).toEqual(["list[0].name", "patient_id", "patient.patient_id"]);
   });
 });
+
+describe("PHI catalogue matching: case, separators and near misses", () => {
+  const d = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: key });
+
+  it("matches catalogued names ignoring case and separators", () => {
+    for (const field of ["name", "Name", "name ", " NAME", "n-a-m-e", "DoB_", "d.o.b", "DOB"])
+      expect([field, d.classify(field), d.isNearMiss(field)]).toEqual([field, "vault", false]);
+    for (const field of ["patient_id", "Patient-ID", "patientId", "PATIENTID"])
+      expect([field, d.classify(field), d.isNearMiss(field)]).toEqual([field, "tokenize", false]);
+    // The same patient tokens the same whatever the spelling of the field.
+    expect(d.tokenize("Patient-ID", "p1")).toBe(d.tokenize("patient_id", "p1"));
+  });
+
+  it("flags near misses and treats them as the catalogued field they resemble", () => {
+    for (const field of [
+      "full_name",
+      "patient_name",
+      "fullName",
+      "fullname",
+      "nmae",
+      "names",
+      "dob_date",
+      "birth_dob",
+    ])
+      expect([field, d.classify(field), d.isNearMiss(field)]).toEqual([field, "vault", true]);
+    for (const field of ["patient_id_number", "patientIdNumber", "patient_idd"])
+      expect([field, d.classify(field), d.isNearMiss(field)]).toEqual([field, "tokenize", true]);
+  });
+
+  it("leaves ordinary metric and field names alone", () => {
+    for (const field of [
+      "temperature",
+      "pulse",
+      "oxygen_percent",
+      "systolic",
+      "diastolic",
+      "device_id",
+      "deviceId",
+      "timestamp",
+      "FANID",
+      "RPM",
+      "pressure",
+      "flow",
+    ])
+      expect([field, d.classify(field)]).toEqual([field, undefined]);
+  });
+
+  it("deidentify vaults near misses and reports them", () => {
+    const found = d.deidentify({ full_name: "Eugenia Gottlieb", DoB_: "08/27/1977", pulse: 80 });
+    expect(found.phi.map((entry) => entry.field).sort()).toEqual(["DoB_", "full_name"]);
+    expect(found.nearMisses).toEqual(["full_name"]);
+    const stripped = JSON.stringify(d.strip({ x: { "name ": "Eugenia Gottlieb", patientName: "Eugenia" } }));
+    expect(stripped).not.toContain("Eugenia");
+  });
+
+  it("refuses a catalogue naming one field twice under two spellings", () => {
+    expect(phiCatalogueSchema.safeParse({ vault: ["Patient-ID"], tokenize: ["patient_id"] }).success).toBe(
+      false,
+    );
+  });
+});

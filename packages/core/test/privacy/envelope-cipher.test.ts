@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { KeyProvider } from "../../src/ports/key-provider.ts";
 import { createEncryptedPhiVault } from "../../src/privacy/encrypted-phi-vault.ts";
 import { SealedValueIntegrityError, createEnvelopeCipher } from "../../src/privacy/envelope-cipher.ts";
-import { InMemoryPhiVaultStore } from "../../src/privacy/in-memory-vault-store.ts";
+import { InMemoryPhiVaultStore } from "../../testing/index.ts";
 import { createLocalKeyProvider } from "../../src/privacy/local-key-provider.ts";
 import { TransientError } from "../../src/shared/errors.ts";
 

@@ -95,7 +95,7 @@ describe("AnomalyDetector", () => {
   });
 
   it("still reads a format-1 checkpoint (no tail state): same forest, tail refitted from new scores", () => {
-    const det = new AnomalyDetector(2, { forest: { seed: 4 } });
+    const det = new AnomalyDetector(2, { forest: { seed: 4 }, normalize: false });
     const points = stream(2, 6, 1400);
     for (const p of points.slice(0, 900)) det.process(p);
     // Rewrite the current (plain) checkpoint as format 1: header without the tail options, thresholder
@@ -113,7 +113,11 @@ describe("AnomalyDetector", () => {
     // tail (empty with the fast path off: two varints 0 and four f64).
     const tailBytes = new ByteWriter();
     det.thresholder.writeRawTail(tailBytes);
-    const forestPart = body.subarray(forestStart, body.length - stateBytes - 1 - tailBytes.finish().length);
+    // Format 5 adds one byte (no normaliser section) at the very end.
+    const forestPart = body.subarray(
+      forestStart,
+      body.length - stateBytes - 1 - tailBytes.finish().length - 1,
+    );
     for (const key of ["tailRisk", "tailWindow", "tailQuantile", "tailRefit"]) delete header.thresholder[key];
     const legacyState = state.subarray(0, 7 + det.thresholder.options.smoothing);
     const w = new ByteWriter();
@@ -178,14 +182,21 @@ describe("Thresholder", () => {
     expect(noisy.decide(2.5, [0]).anomaly).toBe(false);
   });
 
-  it("suppresses repeated alerts for the configured number of points, and grades grow with the excess", () => {
+  it("marks one new episode per `suppression` points but still grades every anomalous point, and grades grow with the excess", () => {
     const t = new Thresholder({ warmup: 20, suppression: 5, smoothing: 1 });
     for (let i = 0; i < 200; i++) t.decide(1 + 0.01 * (i % 3), [0]);
     const first = t.decide(3, [0]);
     expect(first.anomaly).toBe(true);
-    for (let i = 0; i < 5; i++) expect(t.decide(4, [0]).anomaly).toBe(false);
+    expect(first.newEpisode).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      const during = t.decide(4, [0]);
+      // Never hidden: anomalous with a grade, but part of the episode already open.
+      expect(during.anomaly).toBe(true);
+      expect(during.grade).toBeGreaterThan(0);
+      expect(during.newEpisode).toBe(false);
+    }
     const again = t.decide(6, [0]);
-    expect(again.anomaly).toBe(true);
+    expect(again.newEpisode).toBe(true);
     const fresh = new Thresholder({ warmup: 20, smoothing: 1 });
     const fresh2 = new Thresholder({ warmup: 20, smoothing: 1 });
     for (let i = 0; i < 200; i++) {

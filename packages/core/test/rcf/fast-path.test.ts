@@ -10,7 +10,7 @@ import { gaussian, lcg } from "./helpers.ts";
 const FAST = { rawTailRisk: 0.003, rawZFactor: 8 };
 
 function warmedDetector(thresholder: Record<string, number>, seed = 3, points = 3000) {
-  const detector = new AnomalyDetector(2, { forest: { seed }, thresholder });
+  const detector = new AnomalyDetector(2, { forest: { seed }, thresholder, normalize: false });
   const noise = gaussian(lcg(seed + 1));
   const next = () => [20 + noise(), 50 + 2 * noise()];
   for (let i = 0; i < points; i++) detector.process(next());
@@ -29,7 +29,7 @@ describe("raw-score fast path", () => {
       const p = next();
       results.push(detector.process(i === 20 ? [p[0] + 12, p[1]] : p));
     }
-    const alerts = results.flatMap((r, i) => (r.anomaly ? [i] : []));
+    const alerts = results.flatMap((r, i) => (r.newEpisode ? [i] : []));
     expect(alerts).toEqual([20]);
     expect(results[20].grade).toBeGreaterThan(0);
     expect(results[20].attribution[0]).toMatchObject({ index: 0, direction: "HIGH" });
@@ -42,7 +42,7 @@ describe("raw-score fast path", () => {
   it("does not alert on a stream without spikes", () => {
     const { detector, next } = warmedDetector(FAST, 8, 1000);
     let alerts = 0;
-    for (let i = 0; i < 3000; i++) if (detector.process(next()).anomaly) alerts++;
+    for (let i = 0; i < 3000; i++) if (detector.process(next()).newEpisode) alerts++;
     expect(alerts).toBeLessThanOrEqual(3);
   });
 
@@ -62,7 +62,7 @@ describe("raw-score fast path", () => {
     const bytes = detector.toCheckpoint();
     const w = new ByteWriter();
     detector.thresholder.writeRawTail(w);
-    const v3 = bytes.slice(0, bytes.length - w.finish().length);
+    const v3 = bytes.slice(0, bytes.length - w.finish().length - 1); // format 5: + 1 byte, no normaliser
     v3[4] = 3;
     v3[5] = 0;
     const restored = AnomalyDetector.fromCheckpoint(v3);
@@ -83,12 +83,13 @@ describe("raw-score fast path", () => {
     const bytes = detector.toCheckpoint();
     const w = new ByteWriter();
     detector.thresholder.writeRawTail(w);
-    const cut = bytes.length - w.finish().length;
+    const cut = bytes.length - w.finish().length - 1; // format 5: + 1 byte, no normaliser
     const broken = new ByteWriter();
     broken.bytes(bytes.subarray(0, cut));
     broken.varint(6000); // more scores than the 5000-score window holds
     broken.varint(0);
     for (let i = 0; i < 4; i++) broken.f64(0);
+    broken.u8(0);
     expect(() => AnomalyDetector.fromCheckpoint(broken.finish())).toThrow(CheckpointFormatError);
   });
 });

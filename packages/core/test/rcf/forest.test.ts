@@ -46,6 +46,19 @@ describe("RandomCutForest", () => {
     expect(f.score([12, -9])).toBeGreaterThan(3 * median);
   });
 
+  it("counts input points for outputAfter when shingling, as KDA and the AWS library: first score at point 256", () => {
+    const rand = gaussian(lcg(11));
+    const f = new RandomCutForest(1, { preset: "kda", shingleSize: 8, seed: 2 });
+    let first = -1;
+    for (let i = 0; i < 300 && first < 0; i++) {
+      const p = [rand()];
+      if (f.score(p) > 0) first = i;
+      f.update(p);
+    }
+    expect(first).toBe(256);
+    expect(f.totalUpdates).toBe(257);
+  });
+
   for (const d of [1, 3, 5]) {
     it(`ranks planted anomalies at the top in ${d}-D`, () => {
       const rand = lcg(100 + d);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/ports/clock.ts";
 import { TransientError } from "../../src/shared/errors.ts";
 import { CachedRegistry } from "../../src/telemetry/cached-registry.ts";
-import { InMemoryDeviceRegistry } from "../../src/telemetry/in-memory-registry.ts";
+import { InMemoryDeviceRegistry } from "../../testing/index.ts";
 
 const device = (deviceId: string) => ({ deviceId, manufacturer: "m", model: "x" });
 

@@ -2,12 +2,11 @@ import { describe, expect, it } from "vitest";
 import { createDeidentifier, defaultPhiCatalogue } from "../../src/privacy/deidentifier.ts";
 import { createEncryptedPhiVault } from "../../src/privacy/encrypted-phi-vault.ts";
 import { createEnvelopeCipher } from "../../src/privacy/envelope-cipher.ts";
-import { InMemoryPhiVaultStore } from "../../src/privacy/in-memory-vault-store.ts";
 import { createLocalKeyProvider } from "../../src/privacy/local-key-provider.ts";
 import { TransientError, ValidationError } from "../../src/shared/errors.ts";
 import { encodeEnvelope } from "../../src/telemetry/envelope.ts";
 import { toErrorRecord } from "../../src/telemetry/error-record.ts";
-import { InMemoryDeviceRegistry } from "../../src/telemetry/in-memory-registry.ts";
+import { InMemoryDeviceRegistry, InMemoryPhiVaultStore } from "../../testing/index.ts";
 import { createReadingPreparer } from "../../src/telemetry/prepare.ts";
 import { readingSchema } from "../../src/telemetry/reading.ts";
 import {
@@ -54,6 +53,7 @@ describe("prepare: accepted payloads", () => {
     );
     expect(readingSchema.parse(reading)).toEqual(reading);
     expect(reading).toEqual({
+      readingId: expect.stringMatching(/^rd_[A-Za-z0-9_-]{22}$/),
       deviceId: "device8401",
       ts: "2018-01-27T05:11:50.000Z",
       receivedAt: new Date(RECEIVED).toISOString(),
@@ -206,6 +206,42 @@ const badInputs: { name: string; topic: string; payload: unknown; code: string; 
     code: "INVALID_JSON",
   },
   { name: "JSON that is not an object", topic: canonicalTopic, payload: "[1,2,3]", code: "NOT_AN_OBJECT" },
+  {
+    name: "a reading whose only metric is a PHI field",
+    topic: canonicalTopic,
+    payload: { ...canonicalPayload, metrics: { name: 1 } },
+    code: "NO_METRICS",
+    path: "metrics.name",
+  },
+  {
+    name: "a reading whose only metric is a near-miss PHI field",
+    topic: canonicalTopic,
+    payload: { ...canonicalPayload, metrics: { full_name: 1 } },
+    code: "NO_METRICS",
+  },
+  {
+    name: "40,000-deep nested arrays",
+    topic: medicalTopic,
+    payload: `{"device_id":"device8401","x":${"[".repeat(40_000)}${"]".repeat(40_000)}}`,
+    code: "NESTING_TOO_DEEP",
+  },
+  {
+    name: "a metric too large for finite window aggregates",
+    topic: canonicalTopic,
+    payload: { ...canonicalPayload, metrics: { flow: 1e200 } },
+    code: "METRIC_OUT_OF_RANGE",
+    path: "metrics.flow",
+  },
+  {
+    name: "too many metrics",
+    topic: canonicalTopic,
+    payload: {
+      ...canonicalPayload,
+      metrics: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`m${i}`, i])),
+    },
+    code: "TOO_MANY_METRICS",
+    path: "metrics",
+  },
   { name: "empty payload", topic: canonicalTopic, payload: "", code: "EMPTY_PAYLOAD" },
   {
     name: "wrong type (string metric)",
@@ -353,7 +389,7 @@ describe("prepare: bad input", () => {
       const record = toErrorRecord(env, error, "rec-1", { deidentifier });
       expect(record.code).toBe(code);
       expect(record.reason.length).toBeGreaterThan(0);
-      expect(record.topic).toBe(topic);
+      expect(record.topicPattern).toBeDefined();
       expect(record.recordId).toBe("rec-1");
       expect(expectNoPhiIn(JSON.stringify(record))).toEqual([]);
     },

@@ -1,10 +1,13 @@
 import { SendTaskSuccessCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import type { TaskTokens } from "@driftwatch/core/ports/task-tokens";
-import { TransientError } from "@driftwatch/core/shared/errors";
+import { toDriftwatchError } from "./aws-errors.ts";
 
 const STALE = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);
 
-/** `TaskTokens` with Step Functions `SendTaskSuccess`; a token that no longer waits is `stale`, not an error. */
+/**
+ * `TaskTokens` with Step Functions `SendTaskSuccess`; a token that no longer waits is `stale`, not an error.
+ * Throttling and 5xx are `TransientError` (retried), access denied a `ConfigurationError`.
+ */
 export function createSfnTaskTokens(client: SFNClient): TaskTokens {
   return {
     async succeed(token, output) {
@@ -13,7 +16,7 @@ export function createSfnTaskTokens(client: SFNClient): TaskTokens {
         return "sent";
       } catch (error) {
         if (STALE.has((error as Error).name)) return "stale";
-        throw new TransientError("SendTaskSuccess failed", { cause: error });
+        throw toDriftwatchError(error, "SendTaskSuccess");
       }
     },
   };

@@ -4,208 +4,68 @@ import middy from "@middy/core";
 import type {
   Context,
   FirehoseTransformationEvent,
-  FirehoseTransformationEventRecord,
   FirehoseTransformationResult,
   FirehoseTransformationResultRecord,
 } from "aws-lambda";
-import type { Clock } from "@driftwatch/core/ports/clock";
-import { systemClock } from "@driftwatch/core/ports/clock";
-import type { Deidentifier, PhiCatalogue } from "@driftwatch/core/privacy/deidentifier";
-import { DriftwatchError, ValidationError } from "@driftwatch/core/shared/errors";
+import { DriftwatchError } from "@driftwatch/core/shared/errors";
 import { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
-import type { Envelope } from "@driftwatch/core/telemetry/envelope";
-import { parseEnvelope } from "@driftwatch/core/telemetry/envelope-codec";
-import { toErrorRecord } from "@driftwatch/core/telemetry/error-record";
-import { createReadingPreparer, type ReadingPreparer } from "@driftwatch/core/telemetry/prepare";
+import {
+  transformIngestBatch,
+  type IngestBatchDeps,
+  type IngestBatchSummary,
+} from "@driftwatch/core/telemetry/ingest-batch";
+import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
 import { DynamoDeviceRegistry } from "../adapters/dynamo-device-registry.ts";
+import { tracedClient } from "../shared/aws-client.ts";
 import { lazy, positiveInt, readConfig, required, seconds } from "../shared/config.ts";
-import { lakePartition, type LakeZone } from "../shared/lake-layout.ts";
 import { MetricUnit, logger, metrics, withObservability } from "../shared/observability.ts";
 import { createAwsPrivacy, privacyConfigShape } from "../shared/privacy.ts";
 
 /**
- * The Firehose transformation of the `ingest` delivery stream. Per record:
+ * The Firehose transformation of the `ingest` delivery stream: a thin handler around core's
+ * `transformIngestBatch` (per-record outcomes, duplicate dropping, worker pool, hour cache; see ADR 0200):
  *
  * - a good message → `Ok`, zone `readings`, data = the de-identified, enriched reading as one NDJSON line;
- * - bad input (any `ValidationError`: malformed, wrong schema, unknown topic or device, too large, binary, …) →
- *   `Ok`, zone `errors`, data = the PHI-stripped error record (Firehose's own `ProcessingFailed` output would
- *   hold the raw record, PHI included, so this handler never returns `ProcessingFailed`);
- * - an unexpected bug on one record → `Ok`, zone `errors`, code `INTERNAL_ERROR` (the raw record stays in the
- *   encrypted `raw/` backup for replay);
- * - a record byte-identical to an earlier one in the same invocation (a retried put of one message: same
- *   envelope, message id included — distinct publishes differ by `messageId`) → `Dropped`;
- * - a dependency failure (`TransientError`, `ConfigurationError`: registry, vault or KMS unavailable) → the whole
- *   invocation throws and Firehose retries it; vault writes are idempotent, so a retry repeats nothing visible.
- *
- * Partition keys (`zone`, `date`, `hour`) use the record's Firehose arrival time, the clock of `raw/`'s prefix.
+ * - bad input (any `ValidationError`: malformed, over a limit, wrong schema, unknown topic or device, …) →
+ *   `Ok`, zone `errors`, data = the error record (codes, paths and types, never values; Firehose's own
+ *   `ProcessingFailed` output would hold the raw record, PHI included, so this handler never returns it);
+ * - an unexpected throw on one record → `Ok`, zone `errors`, code `INTERNAL_ERROR`: that record alone;
+ * - a record byte-identical to an earlier one in the same invocation → `Dropped`;
+ * - a dependency failure (`TransientError`, `ConfigurationError`) → the whole invocation throws and Firehose
+ *   retries it; vault writes are idempotent, so a retry repeats nothing visible.
  */
-export interface TransformDeps {
-  preparer: ReadingPreparer;
-  /** Keeps identifiers in error records as tokens; without it they are removed. */
-  deidentifier?: Deidentifier;
-  /** Catalogue for error records when there is no deidentifier. */
-  catalogue?: PhiCatalogue;
-  /** Write PHI to the vault (default true; the preparer must have a vault). */
-  vault?: boolean;
-  /** Records prepared concurrently (default 32): overlaps registry/vault calls on cache misses. */
-  concurrency?: number;
-  /** Mark byte-identical records after the first as `Dropped` (default true). */
-  dropDuplicates?: boolean;
-  clock?: Clock;
-}
-
-export interface TransformSummary {
-  records: number;
-  readings: number;
-  rejected: number;
-  dropped: number;
-  vaulted: number;
-  /** Rejections by error code. */
-  codes: Record<string, number>;
-}
-
-type Outcome =
-  | { kind: "reading"; line: string; arrival: number; vaulted: number }
-  | { kind: "rejected"; line: string; arrival: number; code: string; topic?: string }
-  | { kind: "duplicate"; of: number };
+export type TransformDeps = IngestBatchDeps;
+export type TransformSummary = IngestBatchSummary;
 
 /** Transforms one event; throws on transient/configuration failures (the invocation must be retried). */
 export async function transformRecords(
   event: FirehoseTransformationEvent,
   deps: TransformDeps,
 ): Promise<{ result: FirehoseTransformationResult; summary: TransformSummary }> {
-  const clock = deps.clock ?? systemClock;
-  const records = event.records ?? [];
-  const outcomes: Outcome[] = new Array(records.length);
-  const firstByData = new Map<string, number>();
-  const work: number[] = [];
-  records.forEach((record, index) => {
-    if (deps.dropDuplicates !== false) {
-      const first = firstByData.get(record.data);
-      if (first !== undefined) {
-        outcomes[index] = { kind: "duplicate", of: first };
-        return;
-      }
-      firstByData.set(record.data, index);
-    }
-    work.push(index);
-  });
-
-  const vault = deps.vault ?? true;
-  let failure: unknown;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < work.length) {
-      const index = work[next++];
-      try {
-        outcomes[index] = await processRecord(records[index], deps, vault, clock);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  const workers = Math.max(1, Math.min(deps.concurrency ?? 32, work.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  if (failure !== undefined) throw failure;
-
-  const summary: TransformSummary = {
-    records: records.length,
-    readings: 0,
-    rejected: 0,
-    dropped: 0,
-    vaulted: 0,
-    codes: {},
-  };
-  const out: FirehoseTransformationResultRecord[] = records.map((record, index) => {
-    const outcome = outcomes[index];
-    if (outcome.kind === "duplicate") {
-      summary.dropped++;
-      const original = outcomes[outcome.of] as Exclude<Outcome, { kind: "duplicate" }>;
-      return {
-        recordId: record.recordId,
-        result: "Dropped",
-        data: record.data,
-        metadata: partitionMetadata(zoneOf(original), original.arrival),
-      };
-    }
-    if (outcome.kind === "reading") {
-      summary.readings++;
-      summary.vaulted += outcome.vaulted;
-    } else {
-      summary.rejected++;
-      summary.codes[outcome.code] = (summary.codes[outcome.code] ?? 0) + 1;
-    }
-    return {
+  const { outcomes, summary } = await transformIngestBatch(
+    (event.records ?? []).map((record) => ({
       recordId: record.recordId,
-      result: "Ok",
-      data: Buffer.from(outcome.line, "utf8").toString("base64"),
-      metadata: partitionMetadata(zoneOf(outcome), outcome.arrival),
-    };
-  });
-  return { result: { records: out }, summary };
-}
-
-async function processRecord(
-  record: FirehoseTransformationEventRecord,
-  deps: TransformDeps,
-  vault: boolean,
-  clock: Clock,
-): Promise<Outcome> {
-  const arrival = Number.isFinite(record.approximateArrivalTimestamp)
-    ? record.approximateArrivalTimestamp
-    : clock.now();
-  let envelope: Envelope | undefined;
-  try {
-    envelope = parseEnvelope(Buffer.from(record.data ?? "", "base64"));
-    const prepared = await deps.preparer.prepare(envelope, { vault });
-    return {
-      kind: "reading",
-      line: `${JSON.stringify(prepared.reading)}\n`,
-      arrival,
-      vaulted: prepared.vaulted,
-    };
-  } catch (error) {
-    // Dependencies failing or misconfigured: not the record's fault; fail the invocation so Firehose retries.
-    if (error instanceof DriftwatchError && !(error instanceof ValidationError)) throw error;
-    const errorRecord = toErrorRecord(envelope, error, record.recordId, {
-      deidentifier: deps.deidentifier,
-      catalogue: deps.catalogue,
-      now: clock.now(),
-      data: envelope === undefined ? Buffer.from(record.data ?? "", "base64") : undefined,
-    });
-    if (!(error instanceof ValidationError)) {
-      logger.error("unexpected error preparing a record", {
-        recordId: record.recordId,
-        errorName: error instanceof Error ? error.name : typeof error,
-      });
-    }
-    return {
-      kind: "rejected",
-      line: `${JSON.stringify(errorRecord)}\n`,
-      arrival,
-      code: errorRecord.code,
-      topic: envelope?.topic,
-    };
-  }
-}
-
-function zoneOf(outcome: Exclude<Outcome, { kind: "duplicate" }>): LakeZone {
-  return outcome.kind === "reading" ? "readings" : "errors";
-}
-
-let lastHour: { bucket: number; date: string; hour: string } | undefined;
-
-function partitionMetadata(
-  zone: LakeZone,
-  arrivalMs: number,
-): FirehoseTransformationResultRecord["metadata"] {
-  // A batch spans seconds, so the UTC hour is nearly always the previous record's: skip re-formatting it.
-  const bucket = Math.floor(arrivalMs / 3_600_000);
-  if (lastHour?.bucket !== bucket) {
-    const { date, hour } = lakePartition(zone, arrivalMs);
-    lastHour = { bucket, date, hour };
-  }
-  return { partitionKeys: { zone, date: lastHour.date, hour: lastHour.hour } };
+      data: record.data,
+      arrivalMs: record.approximateArrivalTimestamp,
+    })),
+    {
+      ...deps,
+      onUnexpected:
+        deps.onUnexpected ??
+        ((recordId, error) =>
+          logger.error("unexpected error preparing a record; recorded as INTERNAL_ERROR", {
+            recordId,
+            errorName: error instanceof Error ? error.name : typeof error,
+          })),
+    },
+  );
+  const records: FirehoseTransformationResultRecord[] = outcomes.map((outcome) => ({
+    recordId: outcome.recordId,
+    result: outcome.result,
+    data: outcome.data,
+    metadata: { partitionKeys: outcome.partitionKeys },
+  }));
+  return { result: { records }, summary };
 }
 
 /** Emits the per-invocation metrics and summary log line (codes and counts only; never payload values). */
@@ -215,6 +75,7 @@ function report(summary: TransformSummary, event: FirehoseTransformationEvent, s
   metrics.addMetric("RecordsRejected", MetricUnit.Count, summary.rejected);
   metrics.addMetric("RecordsDropped", MetricUnit.Count, summary.dropped);
   metrics.addMetric("PhiValuesVaulted", MetricUnit.Count, summary.vaulted);
+  metrics.addMetric("PhiNearMisses", MetricUnit.Count, summary.phiNearMisses);
   for (const [code, count] of Object.entries(summary.codes)) {
     metrics
       .singleMetric()
@@ -228,6 +89,7 @@ function report(summary: TransformSummary, event: FirehoseTransformationEvent, s
     rejected: summary.rejected,
     dropped: summary.dropped,
     vaulted: summary.vaulted,
+    phiNearMisses: summary.phiNearMisses,
     codes: summary.codes,
     durationMs: Date.now() - startedAt,
   });
@@ -261,6 +123,10 @@ export function createTransformHandler(deps: () => Promise<TransformDeps>) {
   );
 }
 
+/** The transformation group's clients: each built once per cold start, on first use, traced. */
+const dynamoClient = tracedClient(() => new DynamoDBClient({}));
+const kmsClient = tracedClient(() => new KMSClient({}));
+
 /** AWS wiring, built on the first invocation (module import reads no configuration and creates no clients). */
 export async function createAwsTransformDeps(env: NodeJS.ProcessEnv = process.env): Promise<TransformDeps> {
   const config = readConfig(
@@ -273,8 +139,8 @@ export async function createAwsTransformDeps(env: NodeJS.ProcessEnv = process.en
     },
     env,
   );
-  const dynamo = new DynamoDBClient({});
-  const kms = new KMSClient({});
+  const dynamo = dynamoClient();
+  const kms = kmsClient();
   const privacy = await createAwsPrivacy({ vault: true, config, kms, dynamo });
   const registry = new CachedRegistry(new DynamoDeviceRegistry(dynamo, config.DEVICES_TABLE), {
     ttlMs: config.DEVICE_CACHE_TTL_SECONDS * 1000,

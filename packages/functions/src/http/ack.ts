@@ -16,13 +16,20 @@ import { bodyFields, escapeHtml, methodOf } from "./request.ts";
 
 type Deps = DepsProvider<"store" | "clock" | "tokens" | "signer" | "nonces">;
 
-function page(statusCode: number, title: string, message: string): APIGatewayProxyStructuredResultV2 {
+function page(
+  statusCode: number,
+  title: string,
+  message: string,
+  form = "",
+): APIGatewayProxyStructuredResultV2 {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)} · Driftwatch</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}
-h1{font-size:1.4rem}.code{color:#57606a;font-size:.9rem}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p class="code">HTTP ${statusCode}</p></body></html>`;
+h1{font-size:1.4rem}.code{color:#57606a;font-size:.9rem}label{display:block;margin:1rem 0 .3rem}
+input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}button{font:inherit;margin-top:1rem;padding:.5rem 1.2rem}
+</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${form}<p class="code">HTTP ${statusCode}</p></body></html>`;
   return {
     statusCode,
     headers: {
@@ -30,28 +37,30 @@ h1{font-size:1.4rem}.code{color:#57606a;font-size:.9rem}</style></head>
       "cache-control": "no-store",
       "referrer-policy": "no-referrer",
       "x-content-type-options": "nosniff",
-      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+      // The confirmation form posts to this same URL (form-action 'self').
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
     },
     body: html,
   };
 }
 
 /**
- * The acknowledgement link endpoint (`GET` or `POST /ack?token=…`; a Lambda Function URL on AWS, the local HTTP
- * server in local mode). A valid, unexpired, unused link acknowledges the incident (`by` in the query or body
- * names the person; otherwise `link:<channel>`) and releases the escalation's wait with `SendTaskSuccess`.
- * Replayed (409), expired (410), forged or malformed (400) links get a clear page and change nothing. `HEAD`
- * never acknowledges (link previews).
+ * The acknowledgement link endpoint (`/ack?token=…`; a Lambda Function URL on AWS, the local HTTP server in local
+ * mode). `GET` (and `HEAD`) only shows a confirmation page and acknowledges nothing — mail scanners and chat link
+ * previews fetch links. The page's button `POST`s to the same URL (the token in the query or the form body, `by`
+ * optionally naming the person; otherwise `link:<channel>`); a valid, unexpired, unused link then acknowledges the
+ * incident and releases the escalation's wait with `SendTaskSuccess`. Replayed (409), expired (410), forged or
+ * malformed (400) links get a clear page and change nothing.
  */
 export function createAckHandler(getDeps: Deps) {
   const handle = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const method = methodOf(event);
-    if (method === "HEAD")
-      return page(200, "Acknowledge incident", "Open this link to acknowledge the incident.");
-    if (method !== "GET" && method !== "POST") return page(405, "Method not allowed", "Use GET or POST.");
+    if (method !== "GET" && method !== "HEAD" && method !== "POST")
+      return page(405, "Method not allowed", "Use GET or POST.");
     const fields = method === "POST" ? bodyFields(event) : {};
     const token = fields.token ?? event.queryStringParameters?.token ?? "";
     const actor = fields.by ?? event.queryStringParameters?.by;
+    if (method !== "POST") return confirmationPage(await getDeps(), token, actor);
     try {
       const { outcome, incident } = await acknowledgeByLink(await getDeps(), { token, actor });
       metrics.addMetric("AckLinksUsed", MetricUnit.Count, 1);
@@ -104,6 +113,40 @@ export function createAckHandler(getDeps: Deps) {
     }
   };
   return withObservability(middy(handle));
+}
+
+/**
+ * The GET page: checks the link (signature, expiry) without consuming it and offers a button that POSTs the token
+ * to this same URL. Nothing is acknowledged and no nonce is used.
+ */
+async function confirmationPage(
+  deps: Awaited<ReturnType<Deps>>,
+  token: string,
+  actor: string | undefined,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  try {
+    const claims = deps.signer.verify(token, deps.clock.now());
+    const form = `<form method="post"><input type="hidden" name="token" value="${escapeHtml(token)}">
+<label for="by">Your name (recorded with the acknowledgement)</label>
+<input id="by" name="by" autocomplete="name" maxlength="128" value="${escapeHtml(actor ?? "")}">
+<button type="submit">Acknowledge incident</button></form>`;
+    return page(
+      200,
+      "Acknowledge incident?",
+      `Acknowledging incident ${claims.i} stops its escalation (tier ${claims.t}). Nothing has been acknowledged yet.`,
+      form,
+    );
+  } catch (error) {
+    if (error instanceof AckLinkExpiredError)
+      return page(
+        410,
+        "Link expired",
+        "This acknowledgement link has expired. Use a newer notification or the console to acknowledge.",
+      );
+    if (error instanceof AckLinkInvalidError || error instanceof ValidationError)
+      return page(400, "Invalid link", "This acknowledgement link is malformed or was not issued by Driftwatch.");
+    throw error;
+  }
 }
 
 export const handler = createAckHandler(

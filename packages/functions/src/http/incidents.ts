@@ -1,95 +1,87 @@
-import middy from "@middy/core";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { z } from "zod";
 import { acknowledgeIncident, resolveIncident } from "@driftwatch/core/incidents/acknowledge";
 import { normalizeActor } from "@driftwatch/core/incidents/actor";
 import { IncidentNotFoundError } from "@driftwatch/core/incidents/errors";
+import { incidentStateSchema } from "@driftwatch/core/incidents/incident";
 import { toIncidentView } from "@driftwatch/core/incidents/incident-view";
-import { systemClock } from "@driftwatch/core/ports/clock";
-import { DriftwatchError, ValidationError } from "@driftwatch/core/shared/errors";
-import { lazy } from "../shared/config.ts";
-import { logger, withObservability } from "../shared/observability.ts";
-import { awsStore, awsTokens, type DepsProvider } from "../stepfunctions/deps.ts";
-import { bodyFields, methodOf } from "./request.ts";
+import { logger } from "../shared/observability.ts";
+import { createAuthenticator, verifierFromEnv, type Authenticator } from "./shared/auth.ts";
+import { awsDeps, type ApiDepsProvider } from "./shared/deps.ts";
+import { createHttpApi, parseInput, pathParam, reply } from "./shared/http-api.ts";
 
-function reply(statusCode: number, value: unknown): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { "content-type": "application/json", "cache-control": "no-store" },
-    body: JSON.stringify(value),
-  };
-}
+const listQuerySchema = z
+  .object({
+    state: incidentStateSchema.optional(),
+    deviceId: z.string().min(1).max(128).optional(),
+    rule: z.string().min(1).max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
 
-/** Who is acting: the authenticated principal on AWS (JWT e-mail/sub), else `by` from the body, else `fallback`. */
-function actorOf(event: APIGatewayProxyEventV2, fallback: string): string {
-  const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } })
-    .authorizer?.jwt?.claims;
-  const principal = claims?.email ?? claims?.["cognito:username"] ?? claims?.sub;
-  if (typeof principal === "string") return normalizeActor(principal);
-  return normalizeActor(bodyFields(event).by, fallback);
-}
+/** Acknowledge/resolve take no body fields (the actor is the token's user); an empty object is fine. */
+const actionBodySchema = z.object({}).strict().optional();
 
 /**
- * Incidents API: `GET /api/incidents` (every incident, newest first), `GET /api/incidents/{id}`,
- * `POST /api/incidents/{id}/ack` and `POST /api/incidents/{id}/resolve` (`{"by": "name"}` unless the request is
- * authenticated). Acknowledge/resolve release the escalation's wait (`SendTaskSuccess`). The HTTP API stack
- * mounts it with auth and an operator role for writes; local mode mounts it on 127.0.0.1:3000.
+ * Incidents API: `GET /api/incidents?state=&deviceId=&rule=&limit=` (newest first, filters applied),
+ * `GET /api/incidents/{id}`, `POST /api/incidents/{id}/ack` and `/resolve` (operators; the actor is the token's
+ * user). Acknowledge/resolve release the escalation's wait (`SendTaskSuccess`); the reply is the incident view
+ * with `outcome` (`acknowledged`, `already-acknowledged`, …).
  */
-export function createIncidentsApiHandler(
-  getDeps: DepsProvider<"store" | "clock" | "tokens">,
-  options: { defaultActor?: string } = {},
+export function createIncidentsHandler(
+  getDeps: ApiDepsProvider<"incidents" | "clock" | "tokens">,
+  authenticate: Authenticator,
 ) {
-  const fallback = options.defaultActor ?? "api";
-  const handle = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const method = methodOf(event);
-    const path = (event.rawPath ?? "/").replace(/\/+$/, "");
-    const match = /^\/api\/incidents(?:\/([^/]+)(?:\/(ack|resolve))?)?$/.exec(path);
-    if (!match) return reply(404, { error: "NotFound", message: `No route for ${path}` });
-    const [, rawId, action] = match;
-    let id: string | undefined;
-    try {
-      id = rawId ? decodeURIComponent(rawId) : undefined;
-    } catch {
-      return reply(400, { error: "BadRequest", message: "malformed percent-encoding in the incident id" });
-    }
-    try {
-      const deps = await getDeps();
-      if (!id) {
-        if (method !== "GET")
-          return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
-        const limit = Number(event.queryStringParameters?.limit ?? 1000);
-        const incidents = await deps.store.list({
-          limit: Number.isFinite(limit) && limit > 0 ? limit : 1000,
-        });
-        return reply(200, incidents.map(toIncidentView));
-      }
-      if (!action) {
-        if (method !== "GET")
-          return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
-        const record = await deps.store.get(id);
-        if (!record) throw new IncidentNotFoundError(`incident ${id} not found`);
-        return reply(200, toIncidentView(record.incident));
-      }
-      if (method !== "POST")
-        return reply(405, { error: "MethodNotAllowed", message: `${method} not allowed` });
-      const actor = actorOf(event, fallback);
+  const act = (action: "ack" | "resolve") =>
+    (async ({ params, body, principal }) => {
+      parseInput(actionBodySchema, body);
+      const { incidents, clock, tokens } = await getDeps();
+      const deps = { store: incidents, clock, tokens };
+      const incidentId = pathParam(params, "id");
+      const actor = normalizeActor(principal.user);
       const result =
         action === "ack"
-          ? await acknowledgeIncident(deps, { incidentId: id, actor, via: "api" })
-          : await resolveIncident(deps, { incidentId: id, actor });
-      logger.info(`incident ${action}`, { incidentId: id, outcome: result.outcome });
-      return reply(200, { outcome: result.outcome, incident: toIncidentView(result.incident) });
-    } catch (error) {
-      if (error instanceof IncidentNotFoundError)
-        return reply(404, { error: error.name, message: error.message });
-      if (error instanceof ValidationError) return reply(400, { error: error.name, message: error.message });
-      logger.error("incidents api failed", { error: (error as Error).name });
-      const name = error instanceof DriftwatchError ? error.name : "InternalError";
-      return reply(503, { error: name, message: "Temporarily unavailable, try again" });
-    }
-  };
-  return withObservability(middy(handle));
+          ? await acknowledgeIncident(deps, { incidentId, actor, via: "api" })
+          : await resolveIncident(deps, { incidentId, actor });
+      logger.info(`incident ${action}`, { incidentId, outcome: result.outcome });
+      return reply(200, { ...toIncidentView(result.incident), outcome: result.outcome });
+    }) satisfies Parameters<typeof createHttpApi>[0][number]["handler"];
+  return createHttpApi(
+    [
+      {
+        method: "GET",
+        path: "/api/incidents",
+        handler: async ({ query }) => {
+          const filter = parseInput(listQuerySchema, query);
+          const { incidents } = await getDeps();
+          const limit = filter.limit ?? 1000;
+          const matching = (await incidents.list({ limit: 10_000 })).filter(
+            (i) =>
+              (!filter.state || i.state === filter.state) &&
+              (!filter.deviceId || i.deviceId === filter.deviceId) &&
+              (!filter.rule || i.rule === filter.rule),
+          );
+          return reply(200, matching.slice(0, limit).map(toIncidentView));
+        },
+      },
+      {
+        method: "GET",
+        path: "/api/incidents/{id}",
+        handler: async ({ params }) => {
+          const { incidents } = await getDeps();
+          const id = pathParam(params, "id");
+          const record = await incidents.get(id);
+          if (!record) throw new IncidentNotFoundError(`incident ${id} not found`);
+          return reply(200, toIncidentView(record.incident));
+        },
+      },
+      { method: "POST", path: "/api/incidents/{id}/ack", handler: act("ack") },
+      { method: "POST", path: "/api/incidents/{id}/resolve", handler: act("resolve") },
+    ],
+    authenticate,
+  );
 }
 
-export const handler = createIncidentsApiHandler(
-  lazy(async () => ({ store: await awsStore(), clock: systemClock, tokens: await awsTokens() })),
+export const handler = createIncidentsHandler(
+  awsDeps("incidents", "clock", "tokens"),
+  createAuthenticator(verifierFromEnv),
 );

@@ -5,6 +5,7 @@ import type { LogItem } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { Tracer } from "@aws-lambda-powertools/tracer";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import type { MiddlewareObj } from "@middy/core";
 
 /**
@@ -106,13 +107,19 @@ export function configureObservability(options: {
 }
 
 /**
- * Adds the middlewares every handler uses: Lambda context in logs (`injectLambdaContext`) and metrics flushed
- * after each invocation, errors included (`logMetrics`, with the cold-start metric).
+ * Adds the middlewares every handler uses: the handler's X-Ray subsegment with the cold-start annotation
+ * (`captureLambdaHandler`; responses are not recorded, errors are), Lambda context in logs
+ * (`injectLambdaContext`) and metrics flushed after each invocation, errors included (`logMetrics`, with the
+ * cold-start metric). Outside Lambda the tracer is the stand-in and its middleware does nothing.
  *
  *   export const handler = withObservability(middy(async (event: E) => …));
  */
-export function withObservability<H extends { use(middleware: MiddlewareObj): H }>(handler: H): H {
+export function withObservability<H extends { use(middleware: MiddlewareObj): H }>(
+  handler: H,
+  options: { tracer?: Tracer } = {},
+): H {
   return handler
+    .use(captureLambdaHandler(options.tracer ?? tracer, { captureResponse: false }) as MiddlewareObj)
     .use(injectLambdaContext(logger) as MiddlewareObj)
     .use(logMetrics(metrics, { captureColdStartMetric: true }) as MiddlewareObj);
 }

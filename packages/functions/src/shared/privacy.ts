@@ -1,5 +1,5 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { KMSClient } from "@aws-sdk/client-kms";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { KMSClient } from "@aws-sdk/client-kms";
 import type { Clock } from "@driftwatch/core/ports/clock";
 import type { KeyProvider } from "@driftwatch/core/ports/key-provider";
 import type { PhiVaultStore } from "@driftwatch/core/ports/phi-vault-store";
@@ -81,19 +81,18 @@ export type PrivacyConfig = {
  * (default), wires the vault to DynamoDB and KMS data keys. Reads `privacyConfigShape` from the environment
  * unless `config` is given; throws `ConfigurationError` listing every missing variable.
  */
-export async function createAwsPrivacy(
-  options: {
-    vault?: boolean;
-    config?: PrivacyConfig;
-    env?: NodeJS.ProcessEnv;
-    kms?: KMSClient;
-    dynamo?: DynamoDBClient;
-  } = {},
-): Promise<Privacy> {
+export async function createAwsPrivacy(options: {
+  vault?: boolean;
+  config?: PrivacyConfig;
+  env?: NodeJS.ProcessEnv;
+  /** The caller's clients (built once per cold start by its composition module, traced). */
+  kms: KMSClient;
+  dynamo: DynamoDBClient;
+}): Promise<Privacy> {
   const withVault = options.vault ?? true;
   const config: PrivacyConfig =
     options.config ?? readConfig(privacyConfigShape(withVault), options.env ?? process.env);
-  const kms = options.kms ?? new KMSClient({});
+  const { kms, dynamo } = options;
   const tokenKey = await deriveTokenKey(kms, config.TOKEN_KEY_ID);
   if (!withVault) return createPrivacy({ catalogue: config.PHI_CATALOGUE, tokenKey });
   if (config.VAULT_TABLE === undefined || config.VAULT_KEY_ID === undefined) {
@@ -101,7 +100,6 @@ export async function createAwsPrivacy(
       "invalid configuration: VAULT_TABLE and VAULT_KEY_ID are required for the PHI vault",
     );
   }
-  const dynamo = options.dynamo ?? new DynamoDBClient({});
   return createPrivacy({
     catalogue: config.PHI_CATALOGUE,
     tokenKey,

@@ -67,4 +67,21 @@ export const tables = {
     partitionKey: { name: "scope", type: "S" },
     envVar: "THRESHOLDS_TABLE",
   },
+  /**
+   * API: the change history of threshold rules, one item per change: `scope` (path form) + `change`
+   * (`<at ISO>#<id>`); the `byTime` index (`entity` = "change", sorted by `change`) lists every scope newest first.
+   */
+  thresholdHistory: {
+    id: "ThresholdHistory",
+    partitionKey: { name: "scope", type: "S" },
+    sortKey: { name: "change", type: "S" },
+    globalIndexes: [
+      {
+        indexName: "byTime",
+        partitionKey: { name: "entity", type: "S" },
+        sortKey: { name: "change", type: "S" },
+      },
+    ],
+    envVar: "THRESHOLD_HISTORY_TABLE",
+  },
 } satisfies Record<string, TableDefinition>;

@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import { z } from "zod";
 import { checkQuietPeriod } from "@driftwatch/core/incidents/quiet-period";
 import { systemClock } from "@driftwatch/core/ports/clock";
+import { ESCALATION_METRICS } from "@driftwatch/core/shared/metric-names";
 import { lazy } from "../shared/config.ts";
 import { logger, metrics, MetricUnit, withObservability } from "../shared/observability.ts";
 import { awsStore, awsTokens, type DepsProvider } from "./deps.ts";
@@ -17,7 +18,7 @@ export function createCheckQuietHandler(getDeps: DepsProvider<"store" | "clock" 
   const handle = async (event: unknown): Promise<{ done: boolean; waitSeconds: number }> => {
     const input = parseTaskInput(checkQuietInputSchema, event, "CheckQuiet");
     const result = await checkQuietPeriod(await getDeps(), input);
-    if (result.done) metrics.addMetric("IncidentsClosed", MetricUnit.Count, 1);
+    if (result.done) metrics.addMetric(ESCALATION_METRICS.incidentsClosed, MetricUnit.Count, 1);
     logger.info("quiet period check", { incidentId: input.incidentId, ...result });
     return result;
   };

@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import { z } from "zod";
 import { notifyChannel } from "@driftwatch/core/escalation/notify-channel";
 import { systemClock } from "@driftwatch/core/ports/clock";
+import { ESCALATION_METRICS } from "@driftwatch/core/shared/metric-names";
 import { lazy } from "../shared/config.ts";
 import { logger, metrics, MetricUnit, withObservability } from "../shared/observability.ts";
 import { awsAckBaseUrl, awsNotifier, awsSigner, awsStore, type DepsProvider } from "./deps.ts";
@@ -28,7 +29,8 @@ export function createNotifyHandler(
     const deps = await getDeps();
     try {
       const result = await notifyChannel(deps, input);
-      if (result.status === "sent") metrics.addMetric("NotificationsSent", MetricUnit.Count, 1);
+      if (result.status === "sent")
+        metrics.addMetric(ESCALATION_METRICS.notificationsSent, MetricUnit.Count, 1);
       logger.info("notify", {
         incidentId: input.incidentId,
         tier: input.tier.number,
@@ -38,7 +40,7 @@ export function createNotifyHandler(
       });
       return { status: result.status };
     } catch (error) {
-      metrics.addMetric("NotificationAttemptsFailed", MetricUnit.Count, 1);
+      metrics.addMetric(ESCALATION_METRICS.notificationAttemptsFailed, MetricUnit.Count, 1);
       logger.warn("notify failed", {
         incidentId: input.incidentId,
         channel: input.channel,

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { alertSchema } from "@driftwatch/core/alerts/alert";
 import { openOrFold, type OpenOrFoldResult } from "@driftwatch/core/incidents/open-or-fold";
 import { systemClock } from "@driftwatch/core/ports/clock";
+import { ESCALATION_METRICS } from "@driftwatch/core/shared/metric-names";
 import { lazy } from "../shared/config.ts";
 import { logger, metrics, MetricUnit, withObservability } from "../shared/observability.ts";
 import { awsStore, type DepsProvider } from "./deps.ts";
@@ -15,7 +16,11 @@ export function createOpenIncidentHandler(getDeps: DepsProvider<"store" | "clock
   const handle = async (event: unknown): Promise<OpenOrFoldResult> => {
     const input = parseTaskInput(openIncidentInputSchema, event, "OpenOrFold");
     const result = await openOrFold(await getDeps(), input.alert, input.executionName);
-    metrics.addMetric(result.action === "opened" ? "IncidentsOpened" : "AlertsFolded", MetricUnit.Count, 1);
+    metrics.addMetric(
+      result.action === "opened" ? ESCALATION_METRICS.incidentsOpened : ESCALATION_METRICS.alertsFolded,
+      MetricUnit.Count,
+      1,
+    );
     logger.info("open or fold", {
       incidentId: result.incidentId,
       action: result.action,

@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import { z } from "zod";
 import { recordEscalationEvent } from "@driftwatch/core/incidents/record-event";
 import { systemClock } from "@driftwatch/core/ports/clock";
+import { ESCALATION_METRICS } from "@driftwatch/core/shared/metric-names";
 import { lazy } from "../shared/config.ts";
 import { logger, metrics, MetricUnit, withObservability } from "../shared/observability.ts";
 import { awsStore, type DepsProvider } from "./deps.ts";
@@ -22,11 +23,11 @@ export const recordEventInputSchema = z.object({
 
 /** Metric per event type; the stack alarms on the last three. */
 export const EVENT_METRICS = {
-  ack_timeout: "AckTimeouts",
-  notification_failed: "NotificationChannelFailures",
-  tier_undelivered: "TierUndelivered",
-  unacknowledged: "IncidentsUnacknowledged",
-  error: "EscalationStepErrors",
+  ack_timeout: ESCALATION_METRICS.ackTimeouts,
+  notification_failed: ESCALATION_METRICS.notificationChannelFailures,
+  tier_undelivered: ESCALATION_METRICS.tierUndelivered,
+  unacknowledged: ESCALATION_METRICS.incidentsUnacknowledged,
+  error: ESCALATION_METRICS.escalationStepErrors,
 } as const;
 
 /**

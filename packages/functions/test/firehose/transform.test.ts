@@ -206,6 +206,109 @@ describe("Firehose transformation handler", () => {
     expect(summary).toMatchObject({ readings: 3, rejected: 9, dropped: 1 });
   });
 
+  it("a poison batch: 40,000-deep arrays, huge strings, PHI in unexpected places, RangeError — the valid records land", async () => {
+    const { deps } = inMemoryDeps();
+    const medical = {
+      timestamp: "2018-01-27T05:11:50",
+      device_id: "device8401",
+      patient_id: "patient2605",
+      temperature: 100.3,
+      pulse: 108.6,
+      oxygen_percent: 48.4,
+      systolic: 110.2,
+      diastolic: 75.6,
+    };
+    const now = Date.UTC(2024, 2, 1, 12);
+    const valid = (i: number) =>
+      encodeEnvelope(
+        "dt/plant-7/pump-1/telemetry",
+        JSON.stringify({ deviceId: "pump-1", ts: "2024-03-01T12:00:00Z", metrics: { flow: i } }),
+        now,
+        `valid-${i}`,
+      );
+    const poison = [
+      encodeEnvelope(
+        "LifeSupportDevice/Sensor",
+        `{"device_id":"device8401","x":${"[".repeat(40_000)}${"]".repeat(40_000)}}`,
+        now,
+        "p1",
+      ),
+      encodeEnvelope(
+        "LifeSupportDevice/Sensor",
+        JSON.stringify({ ...medical, notes: "x".repeat(5000) }),
+        now,
+        "p2",
+      ),
+      encodeEnvelope(
+        "LifeSupportDevice/Sensor",
+        JSON.stringify({
+          ...medical,
+          pulse: "fast",
+          "name ": "Eugenia Gottlieb",
+          full_name: "Eugenia Gottlieb",
+          DoB_: "08/27/1977",
+          notes: "patient Eugenia Gottlieb born 08/27/1977",
+        }),
+        now,
+        "p3",
+      ),
+      encodeEnvelope(
+        "dt/site/Eugenia Gottlieb/telemetry",
+        JSON.stringify({ deviceId: "Eugenia Gottlieb", ts: 1, metrics: { a: 1 } }),
+        now,
+        "p4",
+      ),
+      encodeEnvelope(
+        "dt/plant-7/pump-1/telemetry",
+        JSON.stringify({ deviceId: "pump-1", ts: "2024-03-01T12:00:00Z", metrics: { name: 1 } }),
+        now,
+        "p5",
+      ),
+      encodeEnvelope(
+        "dt/plant-7/pump-1/telemetry",
+        JSON.stringify({ deviceId: "pump-1", ts: "2024-03-01T12:00:00Z", metrics: { flow: 1 }, crash: true }),
+        now,
+        "p6",
+      ),
+    ];
+    const envelopes = [valid(1), ...poison.flatMap((p, i) => [p, valid(i + 2)])];
+    const event: FirehoseTransformationEvent = {
+      invocationId: "poison",
+      deliveryStreamArn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/ingest",
+      region: "us-east-1",
+      records: envelopes.map((envelope, i) => ({
+        recordId: `r${i}`,
+        approximateArrivalTimestamp: now,
+        data: Buffer.from(JSON.stringify(envelope)).toString("base64"),
+      })),
+    };
+    const preparer = {
+      prepare: async (envelope: Parameters<typeof deps.preparer.prepare>[0]) => {
+        if (envelope.messageId === "p6") throw new RangeError("Maximum call stack size exceeded");
+        return deps.preparer.prepare(envelope);
+      },
+    };
+    const { result, summary } = await transformRecords(event, { ...deps, preparer });
+    expect(result.records.map((r) => r.result)).toEqual(envelopes.map(() => "Ok"));
+    const zones = result.records.map((r) => r.metadata?.partitionKeys.zone);
+    expect(zones).toEqual(envelopes.map((e) => (e.messageId?.startsWith("valid") ? "readings" : "errors")));
+    expect(summary).toMatchObject({ readings: 7, rejected: 6 });
+    const codes = result.records
+      .filter((r) => r.metadata?.partitionKeys.zone === "errors")
+      .map((r) => errorRecordSchema.parse(JSON.parse(decode(r.data))).code);
+    expect(codes).toEqual([
+      "NESTING_TOO_DEEP",
+      "STRING_TOO_LONG",
+      "SCHEMA_INVALID",
+      "SCHEMA_INVALID", // a device id with a space in it (here: a name) is not a device id
+      "NO_METRICS",
+      "INTERNAL_ERROR",
+    ]);
+    const output = result.records.map((r) => decode(r.data)).join("");
+    for (const value of phiValues) expect(output, value).not.toContain(value);
+    expect(output).not.toContain("device8401");
+  });
+
   it("keeps byte-identical records when duplicate dropping is off", async () => {
     const { deps } = inMemoryDeps();
     const { summary } = await transformRecords(loadEvent("firehose-ingest-mixed.json"), {

@@ -5,12 +5,11 @@ import { openOrFold } from "@driftwatch/core/incidents/open-or-fold";
 import type { NonceStore } from "@driftwatch/core/ports/nonce-store";
 import { createAckHandler } from "../../src/http/ack.ts";
 import { configureObservability } from "../../src/shared/observability.ts";
-import { createIncidentsApiHandler } from "../../src/http/incidents.ts";
 import {
   fixedClock,
   MemoryIncidentStore,
   RecordingTaskTokens,
-} from "../../../core/test/incidents/memory-incident-store.ts";
+} from "@driftwatch/core/testing";
 
 const context = { functionName: "ack", awsRequestId: "r" } as Context;
 const event = (
@@ -52,6 +51,7 @@ async function setup() {
       windowStart: "",
       metrics: {},
       attribution: [],
+      causes: [],
       message: "",
     },
     "a",
@@ -64,15 +64,23 @@ beforeAll(() => configureObservability({ logSink: () => {}, metrics: "off" }));
 afterAll(() => configureObservability({}));
 
 describe("acknowledge link handler", () => {
-  it("HEAD never acknowledges (link previews); GET does, once", async () => {
+  it("GET and HEAD show a confirmation page and acknowledge nothing; its POST acknowledges, once", async () => {
     const { ack, link, store, incidentId } = await setup();
     expect((await ack(event("HEAD", { token: link.token }), context)).statusCode).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const page = await ack(event("GET", { token: link.token }), context);
+      expect(page.statusCode).toBe(200);
+      expect(page.headers?.["content-type"]).toContain("text/html");
+      expect(page.body).toContain("Nothing has been acknowledged yet");
+      expect(page.body).toContain('<form method="post">');
+      expect(page.body).toContain(`name="token" value="${link.token}"`);
+    }
     expect((await store.get(incidentId))!.incident.state).toBe("open");
-    const ok = await ack(event("GET", { token: link.token }), context);
+    const ok = await ack(event("POST", { token: link.token }), context);
     expect(ok.statusCode).toBe(200);
-    expect(ok.headers?.["content-type"]).toContain("text/html");
     expect(ok.body).toContain("acknowledged by link:sns:tier-1");
-    const replay = await ack(event("GET", { token: link.token }), context);
+    expect((await store.get(incidentId))!.incident.state).toBe("acknowledged");
+    const replay = await ack(event("POST", { token: link.token }), context);
     expect(replay.statusCode).toBe(409);
   });
 
@@ -94,35 +102,7 @@ describe("acknowledge link handler", () => {
     expect((await ack(event("DELETE", { token: link.token }), context)).statusCode).toBe(405);
     clock.advance(601_000);
     expect((await ack(event("GET", { token: link.token }), context)).statusCode).toBe(410);
+    expect((await ack(event("POST", { token: link.token }), context)).statusCode).toBe(410);
   });
-
-  it("incidents API lists, acknowledges and resolves", async () => {
-    const { deps, incidentId } = await setup();
-    const api = createIncidentsApiHandler(async () => deps, { defaultActor: "local-operator" });
-    const list = await api(event("GET", {}, undefined, "/api/incidents"), context);
-    expect(JSON.parse(list.body!)).toHaveLength(1);
-    const acked = await api(
-      { ...event("POST", {}, undefined, `/api/incidents/${incidentId}/ack`), body: '{"by":"Kim"}' },
-      context,
-    );
-    expect(JSON.parse(acked.body!)).toMatchObject({
-      outcome: "acknowledged",
-      incident: { acknowledgedBy: "Kim" },
-    });
-    const resolved = await api(event("POST", {}, undefined, `/api/incidents/${incidentId}/resolve`), context);
-    expect(JSON.parse(resolved.body!)).toMatchObject({
-      outcome: "resolved",
-      incident: { state: "resolved", resolvedBy: "local-operator" },
-    });
-    expect((await api(event("GET", {}, undefined, "/api/incidents/inc-none"), context)).statusCode).toBe(404);
-    expect((await api(event("DELETE", {}, undefined, "/api/incidents"), context)).statusCode).toBe(405);
-  });
-
-  it("incidents API answers a malformed percent-encoded id with 400, not a handler error", async () => {
-    const { deps } = await setup();
-    const api = createIncidentsApiHandler(async () => deps);
-    const res = await api(event("GET", {}, undefined, "/api/incidents/%E0%A4%A"), context);
-    expect(res.statusCode).toBe(400);
-    expect(JSON.parse(res.body!)).toMatchObject({ error: "BadRequest" });
-  });
+  // The incidents API (http/incidents.ts) is tested with its auth in api.integration.test.ts.
 });

@@ -64,7 +64,7 @@ describe("score handler (Kinesis tumbling window)", () => {
   it("scores a real tumbling-window event and returns the state and no item failures", async () => {
     const res = await t.handler(fixture("tumbling-window-batch.json"), context);
     expect(res.batchItemFailures).toEqual([]);
-    expect(Object.keys(res.state).sort()).toEqual(["d", "f", "n", "v", "w"]);
+    expect(Object.keys(res.state).sort()).toEqual(["d", "f", "n", "r", "v", "w"]);
     expect(res.state.w).toBe(String(Date.parse("2024-05-01T10:00:00Z")));
     expect(t.archive.records.map((r) => [r.deviceId, r.shardId, r.windowStart])).toEqual([
       ["qwbKAMlbZW", "shardId-000000000000", "2024-05-01T10:00:00.000Z"],

@@ -1,5 +1,14 @@
+import type { Tracer } from "@aws-lambda-powertools/tracer";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MetricUnit, configureObservability, logger, metrics } from "../../src/shared/observability.ts";
+import {
+  MetricUnit,
+  configureObservability,
+  logger,
+  metrics,
+  withObservability,
+} from "../../src/shared/observability.ts";
 
 afterEach(() => configureObservability({ logSink: undefined, logLevel: "INFO", metrics: "stdout" }));
 
@@ -34,5 +43,51 @@ describe("observability", () => {
       Test: 2,
       _aws: { CloudWatchMetrics: [{ Namespace: "Driftwatch" }] },
     });
+  });
+});
+
+describe("withObservability", () => {
+  it("traces the handler (captureLambdaHandler): a subsegment per invocation with the cold-start annotation", async () => {
+    const events: string[] = [];
+    const handlerSegment = { close: () => events.push("close") };
+    const fakeTracer = {
+      isTracingEnabled: () => true,
+      getSegment: () => ({
+        addNewSubsegment: (name: string) => (events.push(`open ${name}`), handlerSegment),
+      }),
+      setSegment: () => undefined,
+      annotateColdStart: () => events.push("coldStart"),
+      addServiceNameAnnotation: () => events.push("service"),
+      addResponseAsMetadata: () => events.push("response"),
+      addErrorAsMetadata: (error: Error) => events.push(`error ${error.name}`),
+    } as unknown as Tracer;
+    configureObservability({ logSink: () => undefined, metrics: "off" });
+    const handler = withObservability(
+      middy(async (event: { fail?: boolean }) => {
+        events.push("handler");
+        if (event.fail) throw new TypeError("boom");
+        return { ok: true };
+      }),
+      { tracer: fakeTracer },
+    );
+    const context = { functionName: "f", awsRequestId: "r" } as Context;
+
+    expect(await handler({}, context)).toEqual({ ok: true });
+    await expect(handler({ fail: true }, context)).rejects.toThrow("boom");
+
+    const opened = `open ## ${process.env._HANDLER}`;
+    expect(events).toEqual([
+      opened,
+      "coldStart",
+      "service",
+      "handler",
+      "close",
+      opened,
+      "coldStart",
+      "service",
+      "handler",
+      "error TypeError",
+      "close",
+    ]);
   });
 });

@@ -29,6 +29,7 @@ const alert = (alertId: string, deviceId = "dev#1/ä", rule = "bound:temp:high")
   windowStart: "2026-01-01T00:00:00Z",
   metrics: {},
   attribution: [],
+  causes: [],
   message: "m",
 });
 

@@ -1,12 +1,10 @@
-import type { Context } from "aws-lambda";
 import type { DeviceRegistry } from "@driftwatch/core/ports/device-registry";
 import { createDeidentifier, defaultPhiCatalogue } from "@driftwatch/core/privacy/deidentifier";
 import { createEncryptedPhiVault } from "@driftwatch/core/privacy/encrypted-phi-vault";
 import { createEnvelopeCipher } from "@driftwatch/core/privacy/envelope-cipher";
-import { InMemoryPhiVaultStore } from "@driftwatch/core/privacy/in-memory-vault-store";
 import { createLocalKeyProvider } from "@driftwatch/core/privacy/local-key-provider";
 import type { Device } from "@driftwatch/core/telemetry/device";
-import { InMemoryDeviceRegistry } from "@driftwatch/core/telemetry/in-memory-registry";
+import { InMemoryDeviceRegistry, InMemoryPhiVaultStore } from "@driftwatch/core/testing";
 import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
 import type { TransformDeps } from "../../src/firehose/transform.ts";
 
@@ -35,17 +33,5 @@ export function inMemoryDeps(options: { registry?: DeviceRegistry } = {}) {
   return { deps, deidentifier, store, vault, registry };
 }
 
-export const lambdaContext = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: "driftwatch-test-transform",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:driftwatch-test-transform",
-  memoryLimitInMB: "512",
-  awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
-  logGroupName: "/aws/lambda/driftwatch-test-transform",
-  logStreamName: "2024/03/01/[$LATEST]abcdef",
-  getRemainingTimeInMillis: () => 60_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+/** Re-exported: the shared Lambda context of every handler test. */
+export { lambdaContext } from "./lambda-context.ts";

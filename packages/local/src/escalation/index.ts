@@ -6,7 +6,6 @@ import { ConfigurationError } from "@driftwatch/core/shared/errors";
 import { createDynamoIncidentStore } from "@driftwatch/functions/adapters/dynamo-incident-store";
 import { createDynamoNonceStore } from "@driftwatch/functions/adapters/dynamo-nonce-store";
 import { createAckHandler } from "@driftwatch/functions/http/ack";
-import { createIncidentsApiHandler } from "@driftwatch/functions/http/incidents";
 import { tables } from "@driftwatch/functions/shared/tables";
 import { createAwaitAckHandler } from "@driftwatch/functions/stepfunctions/await-ack";
 import { createCheckQuietHandler } from "@driftwatch/functions/stepfunctions/check-quiet";
@@ -45,7 +44,7 @@ export interface LocalEscalationService extends LocalService {
 /**
  * Local escalation: runs the state machine that the CDK construct synthesizes (aws-local-stepfunctions) with the
  * same task handlers as the Lambdas, on dynalite (incidents, used link nonces) with an outbox notifier
- * (`$DATA_DIR/outbox/`). Publishes `context.escalationStarter`; serves `/ack` (GET/POST) and `/api/incidents`.
+ * (`$DATA_DIR/outbox/`). Publishes `context.escalationStarter` and `context.incidents`; serves `/ack` (GET/POST).
  * Status counters `escalation.incidents` and `escalation.notifications`.
  */
 export async function startEscalation(
@@ -118,19 +117,14 @@ export async function startEscalation(
   context.escalationStarter = engine;
 
   const ack = createAckHandler(deps);
-  const api = createIncidentsApiHandler(deps, { defaultActor: "local-operator" });
   const lambdaContext = (name: string) =>
     createLambdaContext({ functionName: `driftwatch-local-${name}`, timeoutMs: 30_000 });
   const ackRoute = async (req: HttpRequest) =>
     fromApiResult(await ack(toApiEvent(req, `${req.method} /ack`), lambdaContext("ack")));
-  const apiRoute = async (req: HttpRequest) =>
-    fromApiResult(await api(toApiEvent(req, `${req.method} ${req.path}`), lambdaContext("incidents-api")));
   context.http.add("GET", "/ack", ackRoute);
   context.http.add("POST", "/ack", ackRoute);
-  context.http.add("GET", "/api/incidents", apiRoute);
-  context.http.add("GET", "/api/incidents/:id", apiRoute);
-  context.http.add("POST", "/api/incidents/:id/ack", apiRoute);
-  context.http.add("POST", "/api/incidents/:id/resolve", apiRoute);
+  // The incidents API (`/api/incidents…`) is the incidents Lambda handler, mounted by runtime/api-routes.ts.
+  context.incidents = { store, tokens };
 
   context.log(
     "escalation",

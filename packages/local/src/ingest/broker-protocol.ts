@@ -19,6 +19,15 @@ export type BrokerEvent =
       receivedAt: number;
       qos: 0 | 1 | 2;
     }
+  | {
+      /** A publish refused at the broker for an AWS IoT Core limit (the client is disconnected, as on AWS). */
+      type: "rejected";
+      code: BrokerLimitCode;
+      topic: string;
+      payloadBytes: number;
+      payloadSha256: string;
+      receivedAt: number;
+    }
   | { type: "clients"; connected: number }
   | { type: "client-error"; message: string }
   | { type: "closed" }
@@ -26,3 +35,21 @@ export type BrokerEvent =
 
 /** Main → worker. */
 export type BrokerCommand = { type: "ack"; ids: number[] } | { type: "close" };
+
+/** AWS IoT Core's message broker limits, enforced the same way locally (ADR 0400). */
+export const IOT_MAX_PAYLOAD_BYTES = 128 * 1024;
+export const IOT_MAX_TOPIC_BYTES = 256;
+/** At most 7 forward slashes, i.e. 8 levels. */
+export const IOT_MAX_TOPIC_SLASHES = 7;
+
+export type BrokerLimitCode = "PAYLOAD_TOO_LARGE" | "TOPIC_TOO_LONG" | "TOO_MANY_TOPIC_LEVELS";
+
+/** The limit a publish breaks, or undefined. Topics starting with `$` (reserved) are left to aedes. */
+export function brokerLimitViolation(topic: string, payloadBytes: number): BrokerLimitCode | undefined {
+  if (Buffer.byteLength(topic, "utf8") > IOT_MAX_TOPIC_BYTES) return "TOPIC_TOO_LONG";
+  let slashes = 0;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) slashes++;
+  if (slashes > IOT_MAX_TOPIC_SLASHES) return "TOO_MANY_TOPIC_LEVELS";
+  if (payloadBytes > IOT_MAX_PAYLOAD_BYTES) return "PAYLOAD_TOO_LARGE";
+  return undefined;
+}

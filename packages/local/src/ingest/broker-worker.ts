@@ -11,7 +11,13 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { Aedes } from "aedes";
-import type { BrokerCommand, BrokerEvent, BrokerWorkerData } from "./broker-protocol.ts";
+import { createHash } from "node:crypto";
+import {
+  brokerLimitViolation,
+  type BrokerCommand,
+  type BrokerEvent,
+  type BrokerWorkerData,
+} from "./broker-protocol.ts";
 
 const port = parentPort;
 if (!port) throw new Error("broker-worker must run in a worker thread");
@@ -21,6 +27,8 @@ const send = (event: BrokerEvent, transfer: ArrayBuffer[] = []) => port.postMess
 const pending = new Map<number, (error?: Error | null) => void>();
 let nextId = 1;
 let closing = false;
+/** Limit violations already recorded (client, payload hash, topic): a client's resends are not recorded again. */
+const recentlyRejected = new Set<string>();
 
 const broker = await Aedes.createBroker({
   // The broker id shows in $SYS topics only.
@@ -28,6 +36,31 @@ const broker = await Aedes.createBroker({
   authorizePublish(_client, packet, callback) {
     if (closing) {
       callback(new Error("broker is shutting down"));
+      return;
+    }
+    const bytes0 =
+      typeof packet.payload === "string" ? Buffer.byteLength(packet.payload) : packet.payload.length;
+    const violation = brokerLimitViolation(packet.topic, bytes0);
+    if (violation !== undefined) {
+      // As AWS IoT Core: the publish is refused and the client disconnected (MQTT 3.1.1 has no negative PUBACK).
+      // A QoS 1 client resends it after reconnecting (DUP); it is recorded once.
+      const body = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      const payloadSha256 = createHash("sha256").update(body).digest("hex");
+      const key = `${_client?.id ?? ""}\u0000${payloadSha256}\u0000${packet.topic}`;
+      if (!recentlyRejected.has(key)) {
+        recentlyRejected.add(key);
+        if (recentlyRejected.size > 1024)
+          recentlyRejected.delete(recentlyRejected.values().next().value as string);
+        send({
+          type: "rejected",
+          code: violation,
+          topic: packet.topic,
+          payloadBytes: bytes0,
+          payloadSha256,
+          receivedAt: Date.now(),
+        });
+      }
+      callback(new Error(`publish refused: ${violation}`));
       return;
     }
     const id = nextId++;

@@ -10,6 +10,7 @@ import {
   firehoseDataPrefix,
   firehoseErrorPrefix,
   firehoseRawPrefix,
+  lakePartition,
 } from "@driftwatch/functions/shared/lake-layout";
 import type { RuleTarget } from "../runtime/context.ts";
 import {
@@ -26,7 +27,7 @@ import {
   validateTransformationResponse,
   type RecordOutcome,
 } from "./firehose-response.ts";
-import { readSpools, SpoolFile, type SpooledRecord } from "./firehose-spool.ts";
+import { readSpoolFile, readSpools, SpoolFile, type SpooledRecord } from "./firehose-spool.ts";
 import { LakeWriter } from "./lake-writer.ts";
 
 const gzip = promisify(zlib.gzip);
@@ -66,8 +67,15 @@ export interface FirehoseEmulatorOptions {
   /** Retries of a failed invocation (Firehose default 3), with exponential backoff from `retryDelayMs`. */
   retries?: number;
   retryDelayMs?: number;
-  /** Deliveries to the lake are retried this often before the batch is left in the spool for the next start. */
+  /** Lake writes of one delivery are retried this often (backoff from `retryDelayMs`) before it counts as failed. */
   deliveryAttempts?: number;
+  /**
+   * A failed delivery stays in the spool and is retried while the emulator runs, after this delay (default 1 s),
+   * doubling up to `maxRedeliverDelayMs` (default 30 s); what is still waiting at `stop` is delivered at the next
+   * start.
+   */
+  redeliverDelayMs?: number;
+  maxRedeliverDelayMs?: number;
   /** `deliver` waits while more than this many bytes are buffered or being delivered (default 4 × bufferBytes). */
   highWaterBytes?: number;
   functionName?: string;
@@ -141,6 +149,10 @@ export class FirehoseEmulator implements RuleTarget {
   private waiters: (() => void)[] = [];
   private sequence = 0;
   private stopped = false;
+  /** Spool files of batches whose delivery failed, retried while running. */
+  private readonly waiting = new Map<string, string>();
+  private redeliverTimer?: NodeJS.Timeout;
+  private redeliverDelay = 0;
 
   constructor(private readonly options: FirehoseEmulatorOptions) {
     this.name = `firehose:${options.streamName}`;
@@ -158,6 +170,8 @@ export class FirehoseEmulator implements RuleTarget {
    */
   async recover(): Promise<BatchReport[]> {
     const reports: BatchReport[] = [];
+    const stale = await this.lake.cleanTemporaryFiles();
+    if (stale > 0) this.log(`removed ${stale} temporary file(s) left by an earlier run`);
     for (const spooled of await readSpools(this.spoolDir, this.options.rawCipher)) {
       if (spooled.skipped > 0) this.log(`spool ${spooled.batchId}: skipped ${spooled.skipped} torn line(s)`);
       const openedAt = Number(spooled.batchId.split("-")[0]);
@@ -180,10 +194,18 @@ export class FirehoseEmulator implements RuleTarget {
     await this.putRecord(Buffer.from(`${JSON.stringify(envelope)}\n`, "utf8"));
   }
 
+  /**
+   * Records a rejection made before the transformation (at the broker, or a failed rule action) as one line of
+   * `errors/`, buffered, spooled and delivered with the stream's other records (it skips the transformation).
+   */
+  async putErrorRecord(errorRecord: object): Promise<string> {
+    return this.putRecord(Buffer.from(`${JSON.stringify(errorRecord)}\n`, "utf8"), true);
+  }
+
   /** Firehose PutRecord. Resolves with the record id once the record is durably buffered. */
-  async putRecord(data: Buffer): Promise<string> {
+  async putRecord(data: Buffer, errorLine = false): Promise<string> {
     if (this.stopped) throw new Error(`delivery stream ${this.options.streamName} is stopped`);
-    if (data.length > FIREHOSE_MAX_RECORD_BYTES) {
+    if (!errorLine && data.length > FIREHOSE_MAX_RECORD_BYTES) {
       throw new FirehoseRecordTooLargeError(
         `record of ${data.length} bytes exceeds Firehose's ${FIREHOSE_MAX_RECORD_BYTES}-byte limit`,
       );
@@ -197,6 +219,7 @@ export class FirehoseEmulator implements RuleTarget {
       arrival: this.now(),
       data,
     };
+    if (errorLine) record.errorLine = true;
     batch.records.push(record);
     batch.bytes += data.length;
     this.pendingBytes += data.length;
@@ -221,6 +244,55 @@ export class FirehoseEmulator implements RuleTarget {
   async stop(): Promise<void> {
     await this.flush();
     this.stopped = true;
+    clearTimeout(this.redeliverTimer);
+    this.redeliverTimer = undefined;
+    if (this.waiting.size > 0) await this.redeliver();
+    if (this.waiting.size > 0)
+      this.log(`${this.waiting.size} batch(es) still not delivered; kept in the spool for the next start`);
+  }
+
+  /** Batches whose delivery failed and are being retried. */
+  waitingBatches(): number {
+    return this.waiting.size;
+  }
+
+  /** Retries every waiting batch once, oldest first (each from its spool file); reschedules what still fails. */
+  private async redeliver(): Promise<void> {
+    this.redeliverTimer = undefined;
+    for (const [batchId, file] of [...this.waiting]) {
+      let spooled;
+      try {
+        spooled = await readSpoolFile(file, this.options.rawCipher);
+      } catch (error) {
+        this.log(`batch ${batchId}: spool not readable (${(error as Error).message}); retrying later`);
+        continue;
+      }
+      const openedAt = Number(batchId.split("-")[0]);
+      const batch: Batch = {
+        id: batchId,
+        openedAt: Number.isFinite(openedAt) ? openedAt : this.now(),
+        records: spooled.records,
+        bytes: 0,
+        appends: [],
+      };
+      const report = await this.enqueue(batch, file);
+      if (report) this.log(`batch ${batchId} delivered on retry`);
+    }
+    this.options.status?.set("firehose.waiting", this.waiting.size);
+    if (this.waiting.size === 0) this.redeliverDelay = 0;
+  }
+
+  private scheduleRedeliver(): void {
+    if (this.stopped || this.redeliverTimer !== undefined) return;
+    const base = this.options.redeliverDelayMs ?? 1000;
+    this.redeliverDelay =
+      this.redeliverDelay === 0
+        ? base
+        : Math.min(this.redeliverDelay * 2, this.options.maxRedeliverDelayMs ?? 30_000);
+    this.redeliverTimer = setTimeout(() => {
+      void this.redeliver().catch((error: Error) => this.log(`redelivery failed: ${error.message}`));
+    }, this.redeliverDelay);
+    this.redeliverTimer.unref?.();
   }
 
   private openBatch(): Batch {
@@ -256,13 +328,19 @@ export class FirehoseEmulator implements RuleTarget {
         const report = await this.deliverBatch(batch);
         if (batch.spool) await batch.spool.remove();
         else if (spoolFile) await fs.rm(spoolFile, { force: true });
+        if (this.waiting.delete(batch.id)) this.options.status?.set("firehose.waiting", this.waiting.size);
         return report;
       } catch (error) {
-        await batch.spool?.close();
+        await batch.spool?.close().catch(() => undefined);
         this.options.status?.inc("firehose.deliveryErrors");
+        const file = batch.spool?.file ?? spoolFile;
+        if (file !== undefined) this.waiting.set(batch.id, file);
+        this.options.status?.set("firehose.waiting", this.waiting.size);
         this.log(
-          `batch ${batch.id} not delivered, kept in the spool for the next start: ${(error as Error).message}`,
+          `batch ${batch.id} not delivered (${(error as Error).message}); kept in the spool, ` +
+            (this.stopped ? "delivered at the next start" : "retrying while running"),
         );
+        this.scheduleRedeliver();
         return undefined;
       } finally {
         this.pendingBytes -= batch.bytes;
@@ -294,11 +372,28 @@ export class FirehoseEmulator implements RuleTarget {
       else map.set(key, [value]);
     };
 
+    const toTransform: SpooledRecord[] = [];
     for (const record of batch.records) {
+      if (record.errorLine) {
+        // Already an error record (a rejection before the transformation): straight to errors/.
+        report.ok++;
+        report.zones.errors = (report.zones.errors ?? 0) + 1;
+        const { date, hour } = lakePartition("errors", record.arrival);
+        add(
+          data,
+          evaluatePrefix(firehoseDataPrefix, {
+            partitionKeys: { zone: "errors", date, hour },
+            arrivalMs: record.arrival,
+          }),
+          record.data,
+        );
+        continue;
+      }
+      toTransform.push(record);
       add(raw, evaluatePrefix(firehoseRawPrefix, { arrivalMs: batch.openedAt }), record.data);
     }
 
-    for (const chunk of this.chunks(batch.records)) {
+    for (const chunk of this.chunks(toTransform)) {
       report.invocations++;
       const outcomes = await this.invoke(chunk);
       chunk.forEach((record, i) => {

@@ -9,6 +9,11 @@ export interface SpooledRecord {
   /** Approximate arrival, epoch ms. */
   arrival: number;
   data: Buffer;
+  /**
+   * Set for a record that is already an error record (a rejection at the broker or by a rule action): it skips
+   * the transformation and lands as is in `errors/`.
+   */
+  errorLine?: true;
 }
 
 /**
@@ -37,7 +42,12 @@ export class SpoolFile {
     const line = this.cipher
       .encrypt(
         Buffer.from(
-          JSON.stringify({ r: record.recordId, a: record.arrival, d: record.data.toString("base64") }),
+          JSON.stringify({
+            r: record.recordId,
+            a: record.arrival,
+            d: record.data.toString("base64"),
+            ...(record.errorLine ? { e: 1 } : {}),
+          }),
         ),
       )
       .toString("base64");
@@ -73,24 +83,36 @@ export async function readSpools(
     throw error;
   }
   const batches = [];
-  for (const name of names) {
-    const file = path.join(dir, name);
-    const records: SpooledRecord[] = [];
-    let skipped = 0;
-    for (const line of (await fsp.readFile(file, "utf8")).split("\n")) {
-      if (line === "") continue;
-      try {
-        const value = JSON.parse(cipher.decrypt(Buffer.from(line, "base64")).toString("utf8")) as {
-          r: string;
-          a: number;
-          d: string;
-        };
-        records.push({ recordId: value.r, arrival: value.a, data: Buffer.from(value.d, "base64") });
-      } catch {
-        skipped++;
-      }
-    }
-    batches.push({ batchId: name.slice(0, -".spool".length), file, records, skipped });
-  }
+  for (const name of names) batches.push(await readSpoolFile(path.join(dir, name), cipher));
   return batches;
+}
+
+/** One spool file's records (a batch left behind, or one whose delivery failed and is retried). */
+export async function readSpoolFile(
+  file: string,
+  cipher: ZoneCipher,
+): Promise<{ batchId: string; file: string; records: SpooledRecord[]; skipped: number }> {
+  const records: SpooledRecord[] = [];
+  let skipped = 0;
+  for (const line of (await fsp.readFile(file, "utf8")).split("\n")) {
+    if (line === "") continue;
+    try {
+      const value = JSON.parse(cipher.decrypt(Buffer.from(line, "base64")).toString("utf8")) as {
+        r: string;
+        a: number;
+        d: string;
+        e?: 1;
+      };
+      const record: SpooledRecord = {
+        recordId: value.r,
+        arrival: value.a,
+        data: Buffer.from(value.d, "base64"),
+      };
+      if (value.e === 1) record.errorLine = true;
+      records.push(record);
+    } catch {
+      skipped++;
+    }
+  }
+  return { batchId: path.basename(file).slice(0, -".spool".length), file, records, skipped };
 }

@@ -4,6 +4,7 @@ import type { LocalContext, LocalService } from "../runtime/context.ts";
 import { FirehoseEmulator } from "./firehose-emulator.ts";
 import { createLocalTransform } from "./local-transform.ts";
 import { startMqttBroker } from "./mqtt-broker.ts";
+import { createRejectionRecorder } from "./rejections.ts";
 import { createRuleRouter } from "./rule-routing.ts";
 
 /**
@@ -16,7 +17,7 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
   const storage = context.storage;
   if (!storage)
     throw new ConfigurationError("the ingest service needs the storage service to be started first");
-  const { processor } = createLocalTransform(storage);
+  const { processor, deps } = createLocalTransform(storage);
 
   const firehose = new FirehoseEmulator({
     streamName: "ingest",
@@ -34,12 +35,19 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
     context.log("firehose", `delivered ${recovered.length} batch(es) left in the spool by an earlier run`);
   }
   context.ruleTargets.push(firehose);
+  const rejections = createRejectionRecorder({
+    firehose,
+    deidentifier: deps.deidentifier,
+    status,
+    log: (message) => context.log("rules", message),
+  });
 
   const route = createRuleRouter({
     targets: () => context.ruleTargets,
     errorDir: path.join(config.dataDir, "rule-errors"),
     status,
     log: (message) => context.log("rules", message),
+    onActionFailed: (failure) => rejections.ruleAction(failure),
   });
   let broker;
   try {
@@ -48,6 +56,14 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
       port: config.mqttPort,
       onMessage: route,
       onClients: (connected) => status.set("mqtt.clients", connected),
+      onRejected: (rejection) => {
+        status.inc("mqtt.rejected");
+        context.log(
+          "mqtt",
+          `publish refused at the broker: ${rejection.code} (${rejection.payloadBytes} bytes)`,
+        );
+        rejections.broker(rejection);
+      },
       log: (message) => context.log("mqtt", message),
     });
   } catch (error) {

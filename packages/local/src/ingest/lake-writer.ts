@@ -37,14 +37,33 @@ export class LakeWriter {
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.mkdir(this.tmpDir, { recursive: true });
     const tmp = path.join(this.tmpDir, `${crypto.randomBytes(8).toString("hex")}.tmp`);
-    const handle = await fs.open(tmp, "w", 0o600);
     try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await fs.open(tmp, "w", 0o600);
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(tmp, file);
+    } catch (error) {
+      // A failed write (permissions, disk full, rename) never leaves its temporary file behind.
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw error;
     }
-    await fs.rename(tmp, file);
     return file;
+  }
+
+  /** Removes temporary files left by a process that was killed mid-write (call at start, before writing). */
+  async cleanTemporaryFiles(): Promise<number> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.tmpDir);
+    } catch {
+      return 0;
+    }
+    const stale = names.filter((name) => name.endsWith(".tmp"));
+    await Promise.all(stale.map((name) => fs.rm(path.join(this.tmpDir, name), { force: true })));
+    return stale.length;
   }
 }

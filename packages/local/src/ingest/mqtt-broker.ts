@@ -1,5 +1,14 @@
 import { Worker } from "node:worker_threads";
-import type { BrokerCommand, BrokerEvent, BrokerWorkerData } from "./broker-protocol.ts";
+import type { BrokerCommand, BrokerEvent, BrokerLimitCode, BrokerWorkerData } from "./broker-protocol.ts";
+
+/** A publish the broker refused for an AWS IoT Core limit (never reaches the rules, as on AWS). */
+export interface BrokerRejection {
+  code: BrokerLimitCode;
+  topic: string;
+  payloadBytes: number;
+  payloadSha256: string;
+  receivedAt: number;
+}
 
 export interface PublishedMessage {
   topic: string;
@@ -19,6 +28,8 @@ export interface MqttBrokerOptions {
    */
   onMessage(message: PublishedMessage): Promise<void>;
   onClients?(connected: number): void;
+  /** Called once per publish refused for a broker limit (payload 128 KB, topic 256 bytes, 7 slashes). */
+  onRejected?(rejection: BrokerRejection): void;
   log?(message: string): void;
 }
 
@@ -80,6 +91,15 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
           inFlight.add(handled);
           break;
         }
+        case "rejected":
+          options.onRejected?.({
+            code: event.code,
+            topic: event.topic,
+            payloadBytes: event.payloadBytes,
+            payloadSha256: event.payloadSha256,
+            receivedAt: event.receivedAt,
+          });
+          break;
         case "clients":
           options.onClients?.(event.connected);
           break;

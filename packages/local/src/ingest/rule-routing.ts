@@ -18,6 +18,16 @@ export interface RuleRouterOptions {
   /** Attempts per action before the error action (default 3), with backoff from `retryDelayMs` (default 100). */
   attempts?: number;
   retryDelayMs?: number;
+  /**
+   * Told when an action failed after its retries (besides the `rule-errors/` line), so the rejection also lands
+   * in `lake/errors/`. Not told when the partition key is empty: the transformation records that message itself.
+   */
+  onActionFailed?: (failure: {
+    rule: string;
+    action: string;
+    message: PublishedMessage;
+    error: Error;
+  }) => void;
 }
 
 /**
@@ -71,6 +81,7 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
       } catch (error) {
         if (attempt >= attempts) {
           errorAction(rule, target.name, message, error as Error);
+          options.onActionFailed?.({ rule, action: target.name, message, error: error as Error });
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, delay * 2 ** (attempt - 1)));

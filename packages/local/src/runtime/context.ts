@@ -2,6 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Envelope } from "@driftwatch/core/telemetry/envelope";
 import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starter";
+import type { IncidentStore } from "@driftwatch/core/ports/incident-store";
+import type { TaskTokens } from "@driftwatch/core/ports/task-tokens";
 import type { LocalConfig } from "./config.ts";
 import type { HttpRouter } from "./http-router.ts";
 import type { StatusBoard } from "./status-board.ts";
@@ -46,6 +48,10 @@ export interface LocalContext {
   storage?: LocalStorage;
   /** Set by the escalation service; used by the scoring handler's local wiring. */
   escalationStarter?: EscalationStarter;
+  /** Set by the escalation service: the incident store and task tokens the incidents API acts on. */
+  incidents?: { store: IncidentStore; tokens: TaskTokens };
+  /** Called after a threshold edit through the API (the scorer drops its cached rules at once). */
+  thresholdsChanged?: (() => void)[];
   /** Append a line to `$DATA_DIR/logs/local.log` (handler logs also go there, never to the status line). */
   log(component: string, message: string): void;
 }

@@ -6,6 +6,8 @@ export interface HttpRequest {
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The client's address (loopback checks of `/local/session`). */
+  remoteAddress?: string;
 }
 
 export interface HttpResponse {
@@ -29,17 +31,22 @@ export function json(status: number, value: unknown): HttpResponse {
 }
 
 /**
- * The local HTTP server on 127.0.0.1:3000: the API under `/api`, acknowledgement links (`/ack`) and, at `/`, a status
- * page (`status-routes.ts`; the web console is not built yet).
+ * The local HTTP server on 127.0.0.1:3000: the operator API under `/api` (the Lambda handlers, `api-routes.ts`),
+ * acknowledgement links (`/ack`), `/local/session` and, at `/`, the built console (`console-routes.ts`).
  * Services register routes (`/api/devices/:id`) before `listen`. 4xx messages are shown, 5xx details hidden.
  */
 export class HttpRouter {
   private readonly routes: Route[] = [];
   private server?: http.Server;
 
+  /**
+   * Registers a route. `:name` matches one segment; a trailing `/*` matches the path itself and everything
+   * under it (the mounted API handlers route further); method `ANY` matches every method.
+   */
   add(method: string, path: string, handler: RouteHandler): void {
     const keys: string[] = [];
-    const source = path
+    const prefix = path.endsWith("/*");
+    const source = (prefix ? path.slice(0, -2) : path)
       .split("/")
       .map((part) => {
         if (part.startsWith(":")) {
@@ -49,7 +56,8 @@ export class HttpRouter {
         return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       })
       .join("/");
-    this.routes.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}/?$`), keys, handler });
+    const pattern = new RegExp(prefix ? `^${source}(?:/.*)?$` : `^${source}/?$`);
+    this.routes.push({ method: method.toUpperCase(), pattern, keys, handler });
   }
 
   async handle(req: HttpRequest): Promise<HttpResponse> {
@@ -58,7 +66,12 @@ export class HttpRouter {
       const match = route.pattern.exec(req.path);
       if (!match) continue;
       pathMatched = true;
-      if (route.method !== req.method && !(route.method === "GET" && req.method === "HEAD")) continue;
+      if (
+        route.method !== "ANY" &&
+        route.method !== req.method &&
+        !(route.method === "GET" && req.method === "HEAD")
+      )
+        continue;
       const params: Record<string, string> = {};
       try {
         route.keys.forEach((key, i) => (params[key] = decodeURIComponent(match[i + 1])));
@@ -110,6 +123,7 @@ export class HttpRouter {
           query: url.searchParams,
           headers: incoming.headers,
           body: Buffer.concat(chunks).toString("utf8"),
+          remoteAddress: incoming.socket.remoteAddress,
         }).then(respond, (error: Error) => {
           process.stderr.write(`[http] ${incoming.method} ${url.pathname} failed: ${error.name}\n`);
           respond(json(500, { error: "InternalError", message: "Internal error" }));

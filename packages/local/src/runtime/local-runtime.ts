@@ -2,6 +2,8 @@ import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import { configureObservability } from "@driftwatch/functions/shared/observability";
 import { registerStatusRoutes } from "./status-routes.ts";
+import { registerApiRoutes } from "./api-routes.ts";
+import { registerConsoleRoutes } from "./console-routes.ts";
 import { HttpRouter } from "./http-router.ts";
 import { acquireInstanceLock } from "./instance-lock.ts";
 import { StatusBoard } from "./status-board.ts";
@@ -43,6 +45,7 @@ export async function startLocalRuntime(config: LocalConfig): Promise<LocalRunti
       Object.assign(process.env, values);
     },
     ruleTargets: [],
+    thresholdsChanged: [],
     log: sink.log,
   };
   const services: LocalService[] = [];
@@ -66,6 +69,8 @@ export async function startLocalRuntime(config: LocalConfig): Promise<LocalRunti
     services.push(await startScoring(context));
     services.push(await startIngest(context));
     registerStatusRoutes(context);
+    await registerApiRoutes(context);
+    registerConsoleRoutes(context);
     const server = await http.listen(config.httpPort, config.host);
     // With port 0 (tests), publish the port actually bound.
     config.httpPort = (server.address() as AddressInfo).port;

@@ -48,6 +48,10 @@ export class StatusBoard {
     ];
     const buffered = Number(this.gauges.get("firehose.buffered") ?? 0);
     if (buffered > 0) parts.push(`buffered ${fmt(buffered)}`);
+    // Lake (and scoring archive/checkpoint) writes that failed and are being retried while the runtime runs.
+    const waiting =
+      Number(this.gauges.get("firehose.waiting") ?? 0) + Number(this.gauges.get("scoring.waiting") ?? 0);
+    if (waiting > 0) parts.push(`${fmt(waiting)} batch${waiting === 1 ? "" : "es"} waiting (retrying)`);
     const failures =
       this.get("rules.errors") + this.get("firehose.deliveryErrors") + this.get("firehose.invocationErrors");
     if (failures > 0) parts.push(`failures ${fmt(failures)} (see log)`);

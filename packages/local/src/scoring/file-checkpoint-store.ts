@@ -1,10 +1,17 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CheckpointStore } from "@driftwatch/core/ports/checkpoint-store";
+import { retryingWrite, writeFileAtomic, type WriteRetryOptions } from "./write-retry.ts";
 
-/** Model checkpoints and presence snapshots as files under `$DATA_DIR/checkpoints/` (atomic replace). */
+/**
+ * Model checkpoints and presence snapshots as files under `$DATA_DIR/checkpoints/` (atomic replace; a failed
+ * write is retried with backoff while running and never leaves its temporary file).
+ */
 export class FileCheckpointStore implements CheckpointStore {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly retry: WriteRetryOptions = {},
+  ) {}
 
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
@@ -17,10 +24,7 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const file = this.fileOf(key);
-    await fs.promises.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await fs.promises.writeFile(tmp, bytes);
-    await fs.promises.rename(tmp, file);
+    await retryingWrite("checkpoint write", () => writeFileAtomic(file, bytes), this.retry);
   }
 
   private fileOf(key: string): string {

@@ -1,10 +1,12 @@
 import path from "node:path";
 import type { Alert } from "@driftwatch/core/alerts/alert";
+import { incidentResolver, type IncidentResolver } from "@driftwatch/core/incidents/resolve-on-return";
 import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starter";
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { DetectorPool } from "@driftwatch/core/scoring/detector-pool";
 import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
 import type { ScoringObserver } from "@driftwatch/core/scoring/window-scorer";
+import { windowTickEnvelope } from "@driftwatch/core/scoring/window-tick";
 import { ConfigurationError } from "@driftwatch/core/shared/errors";
 import { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
 import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
@@ -21,9 +23,9 @@ import { createLambdaContext } from "../runtime/lambda-context.ts";
 import { EventSourceMappingEmulator, type KinesisWindowHandler } from "./event-source-mapping.ts";
 import { FileCheckpointStore } from "./file-checkpoint-store.ts";
 import { FileScoreArchive } from "./file-score-archive.ts";
+import { removeTemporaryFiles } from "./write-retry.ts";
 import { LocalKinesisStream } from "./local-stream.ts";
 import { createZoneCipher } from "../storage/zone-cipher.ts";
-import { registerMetricsRoutes } from "./metrics-routes.ts";
 
 export interface LocalScoringService extends LocalService {
   stream: LocalKinesisStream;
@@ -73,7 +75,12 @@ export async function startScoring(
     // The telemetry stream is KMS-encrypted on AWS; locally its log is sealed with the stream's own key.
     cipher: createZoneCipher(storage.keysDir, "stream"),
   });
-  const checkpoints = new FileCheckpointStore(path.join(config.dataDir, "checkpoints"));
+  // Failed writes are retried while running (status line: "N batches waiting (retrying)"); temporary files a
+  // killed process left are removed first.
+  const writeRetry = { status, log: (message: string) => context.log("scoring", message) };
+  await removeTemporaryFiles(path.join(config.dataDir, "checkpoints"));
+  await removeTemporaryFiles(path.join(config.dataDir, "lake", "scores"));
+  const checkpoints = new FileCheckpointStore(path.join(config.dataDir, "checkpoints"), writeRetry);
   const privacy = createPrivacy({ catalogue: readPhiCatalogue(), tokenKey: storage.tokenKey });
   const registry = new CachedRegistry(
     new DynamoDeviceRegistry(storage.dynamo, storage.tableNames.DEVICES_TABLE),
@@ -103,6 +110,13 @@ export async function startScoring(
       return { started: true };
     },
   };
+  // A silence incident resolves itself when its device reports again (resolved per call, like the starter).
+  const incidents: IncidentResolver = {
+    resolveActive: async (subject, rule, detail) =>
+      context.incidents
+        ? incidentResolver({ ...context.incidents, clock: systemClock }).resolveActive(subject, rule, detail)
+        : { resolved: false },
+  };
   const deps: ScoreHandlerDeps = {
     preparer: createReadingPreparer({ registry, deidentifier: privacy.deidentifier }),
     detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, (key, error) =>
@@ -114,9 +128,10 @@ export async function startScoring(
     thresholds,
     escalation,
     metrics: metricsStore,
-    archive: new FileScoreArchive(path.join(config.dataDir, "lake")),
+    archive: new FileScoreArchive(path.join(config.dataDir, "lake"), writeRetry),
     checkpoints,
     clock: systemClock,
+    incidents,
     options: { windowMs: config.windowSeconds * 1000, silenceWindows: settings.DRIFTWATCH_SILENCE_WINDOWS },
   };
   const observer: ScoringObserver = {
@@ -167,10 +182,12 @@ export async function startScoring(
       status.inc("kinesis.records");
     },
   });
-  registerMetricsRoutes(context.http, metricsStore, thresholdsStore, () => thresholds.clear());
+  // Threshold edits through the API apply at once (the mounted thresholds handler calls this).
+  (context.thresholdsChanged ??= []).push(() => thresholds.clear());
   status.inc("scoring.records", 0);
   status.inc("scoring.anomalies", 0);
   mapping.start();
+  const stopTicks = startWindowTicks(stream, config.windowSeconds * 1000);
   context.log(
     "scoring",
     `telemetry stream with ${stream.shardIds.length} shard(s); tumbling window ${config.windowSeconds} s`,
@@ -182,8 +199,41 @@ export async function startScoring(
     mapping,
     drained: (timeoutMs) => mapping.drained(timeoutMs),
     async stop() {
+      stopTicks();
       await mapping.stop();
       stream.close();
     },
+  };
+}
+
+/**
+ * Window ticks (ADR 0606), as a scheduled function does on AWS: a shard that has had no record for a whole window
+ * gets a tick record, so its windows still close and the silence rule runs when a whole fleet stops publishing
+ * (the event source mapping, like Lambda's, only invokes a shard that has records). The scorer skips ticks.
+ */
+function startWindowTicks(stream: LocalKinesisStream, windowMs: number): () => void {
+  const lastPut = new Map<string, number>(stream.shardIds.map((id) => [id, Date.now()]));
+  const unsubscribe = stream.onRecord((shardId) => lastPut.set(shardId, Date.now()));
+  // One partition key per shard (MD5 ranges are fixed, so a few candidates cover every shard).
+  const keys = new Map<string, string>();
+  for (let i = 0; keys.size < stream.shardIds.length && i < 100_000; i++) {
+    const key = `driftwatch-window-tick-${i}`;
+    const shardId = stream.shardFor(key);
+    if (!keys.has(shardId)) keys.set(shardId, key);
+  }
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [shardId, key] of keys) {
+        if (now - (lastPut.get(shardId) ?? now) < windowMs) continue;
+        stream.put(key, Buffer.from(JSON.stringify(windowTickEnvelope(now)), "utf8"));
+      }
+    },
+    Math.max(250, Math.floor(windowMs / 2)),
+  );
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
   };
 }

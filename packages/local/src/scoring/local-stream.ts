@@ -13,7 +13,8 @@ import path from "node:path";
  *
  * Encrypted at rest when given a `cipher` (local mode always does, with the stream's own key, as the `telemetry`
  * stream uses KMS server-side encryption on AWS): record data holds original payloads, PHI included, so the log
- * files hold only sealed data; records are opened again when a restart re-reads the log.
+ * files hold only sealed data and sealed partition keys (a device id can be PHI when a sender puts a name there);
+ * records are opened again when a restart re-reads the log.
  */
 export interface StreamRecordStored {
   sequenceNumber: string;
@@ -42,7 +43,8 @@ export interface StreamCipher {
 
 /** A record as written to the log: `data` sealed (base64 of the sealed bytes) when `sealed` is set. */
 interface StoredLine extends StreamRecordStored {
-  sealed?: true;
+  /** `true`: data sealed; `2`: data and partition key sealed (a partition key is a device id, which can be PHI). */
+  sealed?: true | 2;
 }
 
 const HASH_SPACE = 1n << 128n;
@@ -221,7 +223,8 @@ export class LocalKinesisStream {
     const cipher = this.options.cipher;
     if (!cipher) return record;
     const sealed = cipher.encrypt(Buffer.from(record.data, "base64")).toString("base64");
-    return { ...record, data: sealed, sealed: true };
+    const partitionKey = cipher.encrypt(Buffer.from(record.partitionKey, "utf8")).toString("base64");
+    return { ...record, partitionKey, data: sealed, sealed: 2 };
   }
 
   private openLine(line: StoredLine): StreamRecordStored {
@@ -229,6 +232,14 @@ export class LocalKinesisStream {
     if (!sealed) return record;
     const cipher = this.options.cipher;
     if (!cipher) throw new Error("sealed stream record but no cipher");
-    return { ...record, data: cipher.decrypt(Buffer.from(record.data, "base64")).toString("base64") };
+    const partitionKey =
+      sealed === 2
+        ? cipher.decrypt(Buffer.from(record.partitionKey, "base64")).toString("utf8")
+        : record.partitionKey;
+    return {
+      ...record,
+      partitionKey,
+      data: cipher.decrypt(Buffer.from(record.data, "base64")).toString("base64"),
+    };
   }
 }

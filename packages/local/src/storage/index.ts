@@ -5,11 +5,10 @@ import { DynamoDeviceRegistry } from "@driftwatch/functions/adapters/dynamo-devi
 import { tables } from "@driftwatch/functions/shared/tables";
 import type { LocalContext, LocalService } from "../runtime/context.ts";
 import { LOCAL_REGION } from "../runtime/lambda-context.ts";
-import { registerDeviceRoutes } from "./device-routes.ts";
 import { createDeviceStore } from "./dynamo-device-store.ts";
 import { startDynalite } from "./dynalite-server.ts";
 import { loadOrCreateKey } from "./key-files.ts";
-import { createLocalKeyProvider } from "./local-key-provider.ts";
+import { createVaultKeyProvider } from "./local-key-provider.ts";
 import type { LocalStorage } from "./local-storage.ts";
 import { ensureTables, listedTables, localTableName, tableEnv } from "./local-tables.ts";
 import { createZoneCipher } from "./zone-cipher.ts";
@@ -22,8 +21,8 @@ const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 /**
  * Local storage: the DynamoDB API (dynalite on 127.0.0.1, a free port, LevelDB under `$DATA_DIR/dynamodb/`),
  * every table of `packages/functions/src/shared/tables.ts` (created if missing), the simulator's devices seeded
- * into a new registry, the local keys under `$DATA_DIR/keys/`, the handlers' environment, and the registry API
- * (`/api/devices`). Publishes `context.storage` for the services started after it.
+ * into a new registry, the local keys under `$DATA_DIR/keys/` and the handlers' environment (the registry API,
+ * `/api/devices`, is the devices Lambda handler mounted by `runtime/api-routes.ts`). Publishes `context.storage` for the services started after it.
  */
 export async function startStorage(context: LocalContext): Promise<LocalService> {
   const { config } = context;
@@ -61,18 +60,16 @@ export async function startStorage(context: LocalContext): Promise<LocalService>
       dynamo,
       tableNames,
       devices,
-      vaultKeys: createLocalKeyProvider(keysDir),
+      vaultKeys: createVaultKeyProvider(keysDir),
       tokenKey: new Uint8Array(loadOrCreateKey(keysDir, "token")),
       rawCipher: createZoneCipher(keysDir, "raw"),
       keysDir,
       onDevicesImported: (listener) => importListeners.push(listener),
+      notifyDevicesImported: (deviceIds) => {
+        for (const listener of importListeners) listener(deviceIds);
+      },
     };
     context.storage = storage;
-    registerDeviceRoutes(context.http, devices, (deviceIds) => {
-      context.status.inc("registry.imported", deviceIds.length);
-      context.log("storage", `imported ${deviceIds.length} device(s)`);
-      for (const listener of importListeners) listener(deviceIds);
-    });
     context.log(
       "storage",
       `DynamoDB API at ${server.endpoint}; tables ${Object.values(tableNames).join(", ")}`,

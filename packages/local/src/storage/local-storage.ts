@@ -23,4 +23,6 @@ export interface LocalStorage {
   keysDir: string;
   /** Registers a listener for device imports (the transform's registry cache drops those ids at once). */
   onDevicesImported(listener: (deviceIds: readonly string[]) => void): void;
+  /** Tells the listeners that devices were imported (the devices API calls it). */
+  notifyDevicesImported(deviceIds: readonly string[]): void;
 }

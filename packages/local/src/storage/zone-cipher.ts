@@ -1,5 +1,5 @@
 import { loadOrCreateKey } from "./key-files.ts";
-import { open, seal } from "./aes-gcm.ts";
+import { open, seal } from "@driftwatch/core/privacy/aes-gcm";
 
 /**
  * Encryption of a lake zone with that zone's own key, local mode's stand-in for S3 SSE-KMS with a zone CMK.

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 import mqtt from "mqtt";
-import { open } from "../../src/storage/aes-gcm.ts";
+import { open } from "@driftwatch/core/privacy/aes-gcm";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
 export const cliEntry = path.join(repoRoot, "packages/local/bin/driftwatch.js");

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from "aws-lambda";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   FIREHOSE_MAX_RECORD_BYTES,
   FirehoseEmulator,
@@ -381,5 +381,86 @@ describe("FirehoseEmulator partitioning and durability", () => {
     const second = new FirehoseEmulator(first.options);
     await second.recover();
     expect(first.lines("readings/")).toEqual(["ORPHAN"]);
+  });
+});
+
+describe("FirehoseEmulator faults heal while running", () => {
+  it("retries a failed lake write while running, leaves no temporary files, and shows the waiting batch", async () => {
+    const { emulator, status, lake, lines, options } = setup({
+      deliveryAttempts: 1,
+      redeliverDelayMs: 20,
+      maxRedeliverDelayMs: 40,
+    });
+    // A fault a retry can heal: `readings` is a file, so the partition directory cannot be made.
+    fs.mkdirSync(lake, { recursive: true });
+    fs.writeFileSync(path.join(lake, "readings"), "");
+    await put(emulator, "a\n");
+    await put(emulator, "b\n");
+    expect(await emulator.flush()).toEqual([]);
+    expect(emulator.waitingBatches()).toBe(1);
+    expect(status.snapshot()["firehose.waiting"]).toBe(1);
+    expect(status.line()).toContain("1 batch waiting (retrying)");
+    expect(listFiles(path.join(options.stateDir, "tmp"))).toEqual([]);
+    expect(listFiles(path.join(options.stateDir, "spool"))).toHaveLength(1);
+
+    fs.rmSync(path.join(lake, "readings"));
+    await vi.waitFor(() => expect(emulator.waitingBatches()).toBe(0), { timeout: 5000, interval: 20 });
+    expect(lines("readings/")).toEqual(["A", "B"]);
+    expect(status.line()).not.toContain("waiting");
+    expect(listFiles(path.join(options.stateDir, "spool"))).toEqual([]);
+    expect(listFiles(path.join(options.stateDir, "tmp"))).toEqual([]);
+    await emulator.stop();
+  });
+
+  it("a write that fails after its temporary file was written removes that file", async () => {
+    const { emulator, lake, options } = setup({ deliveryAttempts: 1, redeliverDelayMs: 60_000 });
+    // The rename fails: the target object's path is a directory.
+    await put(emulator, "x\n");
+    const [report] = await emulator.flush();
+    const key = report.objects.find((object) => object.startsWith("readings/")) as string;
+    fs.rmSync(path.join(lake, key));
+    fs.mkdirSync(path.join(lake, key, "blocker"), { recursive: true });
+    const again = new FirehoseEmulator({ ...options, deliveryAttempts: 1, redeliverDelayMs: 60_000 });
+    const spool = path.join(options.stateDir, "spool");
+    // Replay the same batch (same object names) so the rename hits the directory.
+    fs.mkdirSync(spool, { recursive: true });
+    const { SpoolFile } = await import("../../src/ingest/firehose-spool.ts");
+    const file = SpoolFile.open(spool, report.batchId, options.rawCipher);
+    await file.append({
+      recordId: `${report.batchId}-000000`,
+      arrival: Date.now(),
+      data: Buffer.from("x\n"),
+    });
+    await file.close();
+    await again.recover();
+    expect(again.waitingBatches()).toBe(1);
+    expect(listFiles(path.join(options.stateDir, "tmp"))).toEqual([]);
+    await again.stop();
+  });
+
+  it("removes temporary files a killed process left behind at the next start", async () => {
+    const { options } = setup();
+    const tmp = path.join(options.stateDir, "tmp");
+    fs.mkdirSync(tmp, { recursive: true });
+    fs.writeFileSync(path.join(tmp, "0123abcd.tmp"), "partial");
+    await new FirehoseEmulator(options).recover();
+    expect(listFiles(tmp)).toEqual([]);
+  });
+
+  it("delivers error records made before the transformation straight to errors/, untransformed", async () => {
+    let invoked = 0;
+    const { emulator, lines, objects } = setup({
+      processor: (async (event: FirehoseTransformationEvent) => {
+        invoked++;
+        return upperCaseProcessor(event);
+      }) as TransformationProcessor,
+    });
+    await emulator.putErrorRecord({ kind: "error", code: "PAYLOAD_TOO_LARGE", stage: "broker" });
+    await emulator.flush();
+    expect(invoked).toBe(0);
+    expect(lines("errors/").map((line) => JSON.parse(line))).toEqual([
+      { kind: "error", code: "PAYLOAD_TOO_LARGE", stage: "broker" },
+    ]);
+    expect(objects("raw/")).toEqual([]);
   });
 });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { startMqttBroker, type PublishedMessage } from "../../src/ingest/mqtt-broker.ts";
+import {
+  startMqttBroker,
+  type BrokerRejection,
+  type PublishedMessage,
+} from "../../src/ingest/mqtt-broker.ts";
 import { connectMqtt, endMqtt, publish } from "../helpers/local-instance.ts";
 
 describe("MQTT broker in a worker thread", () => {
@@ -65,5 +69,42 @@ describe("MQTT broker in a worker thread", () => {
       startMqttBroker({ host: "127.0.0.1", port: first.port, onMessage: async () => {} }),
     ).rejects.toThrow(new RegExp(`could not listen on 127.0.0.1:${first.port}: .*EADDRINUSE`));
     await first.close();
+  });
+
+  it("enforces AWS IoT Core's limits: payload 128 KB, topic 256 bytes, 7 slashes — refused, recorded once, client disconnected", async () => {
+    const handled: string[] = [];
+    const rejected: BrokerRejection[] = [];
+    const broker = await startMqttBroker({
+      host: "127.0.0.1",
+      port: 0,
+      onMessage: async (message) => {
+        handled.push(message.topic);
+      },
+      onRejected: (rejection) => rejected.push(rejection),
+    });
+    const cases: [string, Buffer, string][] = [
+      ["dt/s/big/telemetry", Buffer.alloc(128 * 1024 + 1, 0x61), "PAYLOAD_TOO_LARGE"],
+      [`dt/s/${"x".repeat(250)}/telemetry`, Buffer.from("{}"), "TOPIC_TOO_LONG"],
+      ["a/b/c/d/e/f/g/h/i", Buffer.from("{}"), "TOO_MANY_TOPIC_LEVELS"],
+    ];
+    for (const [topic, payload, code] of cases) {
+      const client = await connectMqtt(broker.port);
+      const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+      client.publish(topic, payload, { qos: 1 });
+      await closed; // refused: the broker disconnects the client, as AWS IoT Core does
+      expect(rejected.at(-1)?.code).toBe(code);
+      client.end(true);
+    }
+    expect(rejected).toHaveLength(3);
+    expect(rejected[0].payloadBytes).toBe(128 * 1024 + 1);
+    expect(rejected[0].payloadSha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // At the limits exactly: accepted.
+    const client = await connectMqtt(broker.port);
+    await publish(client, "a/b/c/d/e/f/g/h", Buffer.alloc(128 * 1024, 0x61), 1);
+    await publish(client, `t/${"y".repeat(254)}`, "{}", 1);
+    expect(handled).toEqual(["a/b/c/d/e/f/g/h", `t/${"y".repeat(254)}`]);
+    await endMqtt(client);
+    await broker.close();
   });
 });

@@ -21,7 +21,10 @@ describe("parseSimulateOptions", () => {
 
   it("turns on every anomaly kind when only a rate is given", () => {
     const options = parseSimulateOptions({ anomalyRate: "0.01" }, defaults);
-    expect(options.run.anomalies).toEqual({ kinds: ["spike", "drift", "stuck", "dropout"], rate: 0.01 });
+    expect(options.run.anomalies).toEqual({
+      kinds: ["spike", "drift", "stuck", "dropout", "shift"],
+      rate: 0.01,
+    });
     expect(parseSimulateOptions({ anomalies: "spike" }, defaults).run.anomalies).toEqual({
       kinds: ["spike"],
       rate: 0.001,

@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEnvelopeCipher } from "@driftwatch/core/privacy/envelope-cipher";
-import { DecryptionFailedError, open, seal, sealedKeyId } from "../../src/storage/aes-gcm.ts";
+import { DecryptionFailedError, open, seal, sealedKeyId } from "@driftwatch/core/privacy/aes-gcm";
 import { loadOrCreateKey } from "../../src/storage/key-files.ts";
-import { createLocalKeyProvider } from "../../src/storage/local-key-provider.ts";
+import { createVaultKeyProvider } from "../../src/storage/local-key-provider.ts";
 import { createZoneCipher } from "../../src/storage/zone-cipher.ts";
 
 const dirs: string[] = [];
@@ -68,10 +68,10 @@ describe("AES-256-GCM sealed boxes", () => {
   });
 });
 
-describe("createLocalKeyProvider", () => {
+describe("createVaultKeyProvider", () => {
   it("wraps data keys under the local vault key and works with core's envelope cipher across restarts", async () => {
     const dir = tempKeys();
-    const provider = createLocalKeyProvider(dir);
+    const provider = createVaultKeyProvider(dir);
     const dataKey = await provider.generateDataKey();
     expect(dataKey.plaintext).toHaveLength(32);
     expect(Buffer.from(dataKey.encrypted).includes(Buffer.from(dataKey.plaintext))).toBe(false);
@@ -81,13 +81,13 @@ describe("createLocalKeyProvider", () => {
 
     const sealed = await createEnvelopeCipher({ keyProvider: provider }).seal("08/27/1977", "aad");
     // A new process (same data dir) opens what the earlier one sealed.
-    const reopened = await createEnvelopeCipher({ keyProvider: createLocalKeyProvider(dir) }).open(
+    const reopened = await createEnvelopeCipher({ keyProvider: createVaultKeyProvider(dir) }).open(
       sealed,
       "aad",
     );
     expect(Buffer.from(reopened).toString("utf8")).toBe("08/27/1977");
     await expect(provider.decrypt(dataKey.encrypted, "arn:aws:kms:other")).rejects.toThrow(
-      /local mode holds/,
+      /holds "local:vault"/,
     );
   });
 });

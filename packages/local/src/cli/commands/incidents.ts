@@ -1,45 +1,13 @@
 import type { Command } from "commander";
 import type { IncidentView } from "@driftwatch/core/incidents/incident-view";
-import { readLocalConfig } from "../../runtime/config.ts";
 
-/** Something the user can fix (no instance running, unknown incident); printed without a stack. */
-class IncidentsCommandError extends Error {
-  override name = "IncidentsCommandError";
-}
-
-function baseUrl(option: string | undefined): string {
-  if (option) return option.replace(/\/+$/, "");
-  const config = readLocalConfig();
-  return `http://${config.host}:${config.httpPort}`;
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
-  } catch (error) {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    if (code === "ECONNREFUSED" || code === "ECONNRESET") {
-      throw new IncidentsCommandError(
-        `no Driftwatch local instance is running at ${new URL(url).origin} (start one with \`npm start\`; set HTTP_PORT or --url)`,
-      );
-    }
-    throw new IncidentsCommandError(`could not reach ${new URL(url).origin}: ${(error as Error).message}`);
-  }
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // keep text
-  }
-  if (!response.ok) {
-    const message = (body as { message?: string })?.message ?? text;
-    throw new IncidentsCommandError(
-      `${init.method ?? "GET"} ${new URL(url).pathname} failed (${response.status}): ${message}`,
-    );
-  }
-  return body;
+async function call(
+  method: string,
+  route: string,
+  options: { url?: string; user?: string; query?: Record<string, string | undefined> } = {},
+): Promise<unknown> {
+  const { apiCall } = await import("../api-client.ts");
+  return apiCall(method, route, { ...options, timeoutMs: 30_000 });
 }
 
 function table(incidents: IncidentView[]): string {
@@ -74,38 +42,46 @@ export function registerIncidents(program: Command): void {
     .command("incidents")
     .description("List the incidents of the running local instance (HTTP 127.0.0.1:HTTP_PORT)")
     .option("--json", "print JSON")
+    .option("--state <state>", "only incidents in this state: open, acknowledged, unacknowledged, resolved")
+    .option("--device <id>", "only this device's incidents")
+    .option("--rule <rule>", "only this rule's incidents, e.g. bound:pressure:high")
     .option("--url <url>", "base URL of the instance (default http://127.0.0.1:$HTTP_PORT)")
-    .action(async (options: { json?: boolean; url?: string }) => {
-      try {
-        const list = (await call(`${baseUrl(options.url)}/api/incidents`)) as IncidentView[];
-        process.stdout.write(options.json ? `${JSON.stringify(list, null, 2)}\n` : table(list));
-      } catch (error) {
-        fail(error);
-      }
-    });
+    .action(
+      async (options: { json?: boolean; url?: string; state?: string; device?: string; rule?: string }) => {
+        try {
+          const list = (await call("GET", "/api/incidents", {
+            url: options.url,
+            query: { state: options.state, deviceId: options.device, rule: options.rule, limit: "10000" },
+          })) as IncidentView[];
+          process.stdout.write(options.json ? `${JSON.stringify(list, null, 2)}\n` : table(list));
+        } catch (error) {
+          fail(error);
+        }
+      },
+    );
   for (const action of ["ack", "resolve"] as const) {
     incidents
       .command(`${action} <incidentId>`)
       .description(
         action === "ack" ? "Acknowledge an incident (stops its escalation)" : "Resolve (close) an incident",
       )
-      .option("--by <name>", "who is acting", process.env.USER || "local-operator")
+      .option(
+        "--by <name>",
+        "who is acting (the user of the CLI's signed token)",
+        process.env.USER || "local-operator",
+      )
       .option("--url <url>", "base URL of the instance")
       .option("--json", "print JSON")
       .action(async (incidentId: string, options: { by: string; url?: string; json?: boolean }) => {
         try {
-          const result = (await call(
-            `${baseUrl(options.url)}/api/incidents/${encodeURIComponent(incidentId)}/${action}`,
-            {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({ by: options.by }),
-            },
-          )) as { outcome: string; incident: IncidentView };
+          const result = (await call("POST", `/api/incidents/${encodeURIComponent(incidentId)}/${action}`, {
+            url: options.url,
+            user: options.by,
+          })) as IncidentView & { outcome: string };
           process.stdout.write(
             options.json
               ? `${JSON.stringify(result, null, 2)}\n`
-              : `${result.outcome}: ${result.incident.id} (${result.incident.state})\n`,
+              : `${result.outcome}: ${result.id} (${result.state})\n`,
           );
         } catch (error) {
           fail(error);
@@ -115,7 +91,7 @@ export function registerIncidents(program: Command): void {
 }
 
 function fail(error: unknown): void {
-  if (error instanceof IncidentsCommandError) {
+  if (error instanceof Error && error.name === "CliError") {
     process.stderr.write(`driftwatch: ${error.message}\n`);
     process.exitCode = 1;
     return;

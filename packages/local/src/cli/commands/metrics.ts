@@ -1,45 +1,20 @@
 import type { Command } from "commander";
 import type { WindowAggregateView } from "@driftwatch/core/window/stored-part";
-import { readLocalConfig } from "../../runtime/config.ts";
 
-/** Thrown for anything the user can fix; printed without a stack. */
-class MetricsCommandError extends Error {
-  override name = "MetricsCommandError";
-}
-
-/** Fetches a device's stored window aggregates from the running local instance (`GET /api/metrics`). */
+/**
+ * Fetches a device's stored window aggregates from the running local instance
+ * (`GET /api/devices/{deviceId}/metrics`, signed with the local key).
+ */
 export async function fetchMetrics(
   deviceId: string,
   options: { url?: string; from?: string; to?: string } = {},
 ): Promise<WindowAggregateView[]> {
-  const config = readLocalConfig();
-  const base = (options.url ?? `http://${config.host}:${config.httpPort}`).replace(/\/+$/, "");
-  const query = new URLSearchParams({ deviceId });
-  if (options.from) query.set("from", options.from);
-  if (options.to) query.set("to", options.to);
-  let response: Response;
-  try {
-    response = await fetch(`${base}/api/metrics?${query}`, { signal: AbortSignal.timeout(60_000) });
-  } catch (error) {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    if (code === "ECONNREFUSED" || code === "ECONNRESET") {
-      throw new MetricsCommandError(
-        `no Driftwatch local instance is running at ${base} (start one with \`npm start\`; set HTTP_PORT or --url)`,
-      );
-    }
-    throw new MetricsCommandError(`could not reach ${base}: ${(error as Error).message}`);
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { message?: string }).message ?? text;
-    } catch {
-      // keep the text
-    }
-    throw new MetricsCommandError(`${response.status}: ${message}`);
-  }
-  return JSON.parse(text) as WindowAggregateView[];
+  const { apiCall } = await import("../api-client.ts");
+  return apiCall<WindowAggregateView[]>("GET", `/api/devices/${encodeURIComponent(deviceId)}/metrics`, {
+    url: options.url,
+    query: { from: options.from, to: options.to, eventTimes: "true" },
+    timeoutMs: 60_000,
+  });
 }
 
 /** The fields of `metrics --json`, in order: DESIGN.md's external contract, nothing more. */

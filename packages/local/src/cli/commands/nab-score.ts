@@ -5,8 +5,9 @@ import { AnomalyDetector, type AnomalyDetectorOptions } from "@driftwatch/core/r
 
 /**
  * Runs THE detector (AnomalyDetector with its defaults, exactly as the scoring Lambda does) over a univariate
- * series and maps each result to a NAB score in [0, 1]: the thresholder's grade (0 for normal points, rising
- * with how far the RCF score sits above the recent scores). The mapping is the only NAB-specific part.
+ * series and maps each result to a NAB score in [0, 1]: the thresholder's grade at the first point of each anomaly
+ * episode (0 elsewhere; rising with how far the RCF score sits above the recent scores). Rows are scored in file
+ * order whatever their timestamps. The mapping is the only NAB-specific part.
  */
 export function nabScores(values: readonly number[], options: AnomalyDetectorOptions = {}): Float64Array {
   const detector = new AnomalyDetector(1, options);
@@ -14,7 +15,9 @@ export function nabScores(values: readonly number[], options: AnomalyDetectorOpt
   const point = [0];
   for (let i = 0; i < values.length; i++) {
     point[0] = values[i];
-    out[i] = toUnitInterval(detector.process(point).grade);
+    const r = detector.process(point);
+    // One detection per episode (the first anomalous point), as NAB counts every flagged row outside a window.
+    out[i] = r.newEpisode ? toUnitInterval(r.grade) : 0;
   }
   return out;
 }

@@ -52,7 +52,7 @@ export function registerSimulate(program: Command): void {
     .option("--types <list>", "device types: medical,weather,fan,canonical", "medical,weather,fan,canonical")
     .option("--mqtt <url>", "broker URL (default mqtt://127.0.0.1:$MQTT_PORT, port 1883)")
     .option("--seed <n>", "seed for values and anomalies (same seed, same data)", "1")
-    .option("--anomalies <list>", "inject anomalies: spike,drift,stuck,dropout")
+    .option("--anomalies <list>", "inject anomalies: spike,drift,stuck,dropout,shift")
     .option(
       "--anomaly-rate <p>",
       "probability per message that an anomaly starts on its device (default 0.001)",

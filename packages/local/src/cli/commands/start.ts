@@ -4,7 +4,8 @@ import { startLocalRuntime } from "../../runtime/local-runtime.ts";
 
 /**
  * `npm start` / `npx driftwatch start`: runs local mode until Ctrl-C (or SIGTERM), which stops the broker,
- * flushes the Firehose buffer and the open windows, and exits.
+ * flushes the Firehose buffer and the open windows, and exits (within 9 s at most). `npm start` runs this process
+ * with `exec` (package.json), so a SIGTERM sent to npm alone reaches it: no shell or loader process in between.
  *
  * Output: a banner with the addresses, then one status line (rewritten in place on a TTY, every 10 s
  * otherwise). Everything else that would reach stdout while running (handler logs that bypass the log sink,
@@ -64,6 +65,11 @@ export function registerStart(program: Command): void {
         stopping = true;
         clearInterval(timer);
         write(`${tty ? "\n" : ""}${signal}: flushing and stopping…\n`);
+        // Service managers wait about 10 s after SIGTERM before SIGKILL: never hang past that.
+        setTimeout(() => {
+          process.stderr.write("driftwatch: did not stop within 9 s; exiting without a complete flush\n");
+          process.exit(1);
+        }, 9_000).unref();
         await runtime.stop();
         write(`stopped. ${status.line()}\n`);
         process.exit(0);

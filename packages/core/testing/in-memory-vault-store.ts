@@ -1,4 +1,4 @@
-import type { PhiVaultStore, SealedPhiRecord } from "../ports/phi-vault-store.ts";
+import type { PhiVaultStore, SealedPhiRecord } from "../src/ports/phi-vault-store.ts";
 
 /** Sealed vault records in memory, with the same conditional-write semantics as the DynamoDB store. */
 export class InMemoryPhiVaultStore implements PhiVaultStore {

@@ -1,7 +1,7 @@
-import type { DeviceRegistry, DeviceRegistryWriter } from "../ports/device-registry.ts";
-import { deviceSchema, type Device } from "./device.ts";
+import type { DeviceRegistry, DeviceRegistryWriter } from "../src/ports/device-registry.ts";
+import { deviceSchema, type Device } from "../src/telemetry/device.ts";
 
-/** A device registry in memory: tests, benchmarks, and anything that does not need persistence. */
+/** A device registry in memory (test double; benchmarks use it too). */
 export class InMemoryDeviceRegistry implements DeviceRegistry, DeviceRegistryWriter {
   private readonly devices = new Map<string, Device>();
   /** Number of `get` calls (to observe caching). */

@@ -1,6 +1,6 @@
-import { IncidentNotFoundError } from "../../src/incidents/errors.ts";
-import { ACTIVE_STATES, type Incident } from "../../src/incidents/incident.ts";
-import type { IncidentStore, IncidentRecord } from "../../src/ports/incident-store.ts";
+import { IncidentNotFoundError } from "../src/incidents/errors.ts";
+import { ACTIVE_STATES, type Incident } from "../src/incidents/incident.ts";
+import type { IncidentStore, IncidentRecord } from "../src/ports/incident-store.ts";
 
 /**
  * An in-memory IncidentStore with the same conditional semantics as the DynamoDB adapter (test double for the

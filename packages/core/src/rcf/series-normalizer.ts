@@ -1,0 +1,181 @@
+import { z } from "zod";
+import type { ByteReader, ByteWriter } from "./binary.ts";
+import { CheckpointFormatError } from "./errors.ts";
+
+/**
+ * Per-series normalisation before a shared forest (issue 8, ADR 0305): each series (device) keeps an
+ * exponentially weighted mean and variance per metric over about `horizon` of its own points, and the forest sees
+ * (x − mean) / σ instead of x, so devices of one model that sit at their own levels, and metrics of different
+ * scales, become one cloud in which a 6σ spike of any device is far outside. Values enter the statistics
+ * winsorised at `clip` σ, so an anomaly does not drag its own baseline. A series is ready after `warmup` points.
+ */
+export interface NormalizerOptions {
+  /** Points of the series the mean and variance remember (EW weight 1 − 1/horizon). */
+  horizon: number;
+  /** Points of a series before its values are scored (its baseline is unknown before). */
+  warmup: number;
+  /** Values enter the statistics clipped to mean ± clip·σ. */
+  clip: number;
+  /**
+   * A score-based anomaly of a named series also needs one of its metrics at least this many of the series' own σ
+   * from its baseline (ADR 0305): points inside the series' usual range never alert, however the forest scores
+   * them. 0 turns the gate off.
+   */
+  alertDeviation: number;
+}
+
+export const normalizerOptionsSchema = z
+  .object({
+    horizon: z.number().int().min(2).max(10_000_000),
+    warmup: z.number().int().min(1),
+    clip: z.number().positive(),
+    alertDeviation: z.number().min(0).default(4),
+  })
+  .strict();
+
+export const defaultNormalizerOptions: NormalizerOptions = {
+  horizon: 1000,
+  warmup: 30,
+  clip: 5,
+  alertDeviation: 4,
+};
+
+interface SeriesStats {
+  count: number;
+  mean: Float64Array;
+  variance: Float64Array;
+}
+
+export class SeriesNormalizer {
+  private readonly series = new Map<string, SeriesStats>();
+  private readonly main: SeriesStats;
+  private readonly alpha: number;
+  /** Largest |x − mean| / σ over the metrics of the last point `apply` saw (before it updated the statistics). */
+  lastDeviation = 0;
+
+  constructor(
+    readonly dimensions: number,
+    readonly options: NormalizerOptions,
+    private readonly maxSeries: number,
+  ) {
+    this.alpha = 1 / options.horizon;
+    this.main = this.fresh();
+  }
+
+  private fresh(): SeriesStats {
+    return {
+      count: 0,
+      mean: new Float64Array(this.dimensions),
+      variance: new Float64Array(this.dimensions),
+    };
+  }
+
+  private of(id: string | undefined): SeriesStats {
+    if (id === undefined) return this.main;
+    let s = this.series.get(id);
+    if (s) this.series.delete(id);
+    else {
+      s = this.fresh();
+      if (this.series.size >= this.maxSeries) this.series.delete(this.series.keys().next().value as string);
+    }
+    this.series.set(id, s);
+    return s;
+  }
+
+  /** σ of a metric with a floor (constant or quantised series): 1e-3 of the level, at least 1e-9. */
+  private static sd(variance: number, mean: number): number {
+    const sd = Math.sqrt(variance > 0 ? variance : 0);
+    const floor = Math.max(1e-3 * Math.abs(mean), 1e-9);
+    return sd > floor ? sd : floor;
+  }
+
+  /**
+   * Writes the normalised point into `out`, then updates the series' statistics. Returns whether the series was
+   * ready (had seen `warmup` points) before this one.
+   */
+  apply(point: ArrayLike<number>, seriesId: string | undefined, out: Float64Array): boolean {
+    const s = this.of(seriesId);
+    const ready = s.count >= this.options.warmup;
+    const first = s.count === 0;
+    // While warming up, plain running moments (equal weights) so the baseline is usable after a few points.
+    const a = s.count < this.options.horizon ? 1 / (s.count + 1) : this.alpha;
+    let deviation = 0;
+    for (let i = 0; i < this.dimensions; i++) {
+      const x = point[i];
+      const m = s.mean[i];
+      const sd = SeriesNormalizer.sd(s.variance[i], m);
+      out[i] = first ? 0 : (x - m) / sd;
+      const dev = out[i] < 0 ? -out[i] : out[i];
+      if (dev > deviation) deviation = dev;
+      let fed = x;
+      if (ready) {
+        const lim = this.options.clip * sd;
+        if (fed > m + lim) fed = m + lim;
+        else if (fed < m - lim) fed = m - lim;
+      }
+      if (first) s.mean[i] = fed;
+      else {
+        const d = fed - m;
+        s.mean[i] = m + a * d;
+        s.variance[i] = (1 - a) * (s.variance[i] + a * d * d);
+      }
+    }
+    s.count++;
+    this.lastDeviation = deviation;
+    return ready;
+  }
+
+  /** The expected range of each metric of a series: mean ± k·σ in the metric's own units. */
+  expectedRange(seriesId: string | undefined, k: number): { low: number; high: number }[] {
+    const s = seriesId === undefined ? this.main : this.series.get(seriesId);
+    const out: { low: number; high: number }[] = [];
+    for (let i = 0; i < this.dimensions; i++) {
+      const m = s ? s.mean[i] : 0;
+      const sd = s ? SeriesNormalizer.sd(s.variance[i], m) : 0;
+      out.push({ low: m - k * sd, high: m + k * sd });
+    }
+    return out;
+  }
+
+  /** Checkpoint section (format 5): the unnamed series, then varint count and per named series id + stats. */
+  write(w: ByteWriter): void {
+    const put = (s: SeriesStats) => {
+      w.varint(s.count);
+      for (let i = 0; i < this.dimensions; i++) {
+        w.f64(s.mean[i]);
+        w.f64(s.variance[i]);
+      }
+    };
+    put(this.main);
+    const encoder = new TextEncoder();
+    w.varint(this.series.size);
+    for (const [id, s] of this.series) {
+      const bytes = encoder.encode(id);
+      w.varint(bytes.length);
+      w.bytes(bytes);
+      put(s);
+    }
+  }
+
+  read(r: ByteReader): void {
+    const get = (s: SeriesStats) => {
+      s.count = r.varint();
+      for (let i = 0; i < this.dimensions; i++) {
+        s.mean[i] = r.f64();
+        s.variance[i] = r.f64();
+      }
+    };
+    get(this.main);
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    const n = r.varint();
+    if (n > this.maxSeries) throw new CheckpointFormatError("checkpoint holds too many normalised series");
+    this.series.clear();
+    for (let k = 0; k < n; k++) {
+      const id = decoder.decode(r.bytes(r.varint()));
+      if (this.series.has(id)) throw new CheckpointFormatError("checkpoint holds a normalised series twice");
+      const s = this.fresh();
+      get(s);
+      this.series.set(id, s);
+    }
+  }
+}

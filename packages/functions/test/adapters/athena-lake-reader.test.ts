@@ -1,0 +1,145 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+} from "@aws-sdk/client-athena";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { RangeTooLargeError } from "@driftwatch/core/ports/lake-reader";
+import { AthenaLakeReader } from "../../src/adapters/athena-lake-reader.ts";
+
+const athena = mockClient(AthenaClient);
+const header = {
+  Data: [
+    "deviceid",
+    "ts",
+    "receivedat",
+    "topic",
+    "source",
+    "site",
+    "manufacturer",
+    "model",
+    "metrics",
+    "tags",
+    "readingid",
+  ].map((v) => ({ VarCharValue: v })),
+};
+const row = (i: number) => ({
+  Data: [
+    "d1",
+    `2024-05-01T00:0${i}:00.000Z`,
+    `2024-05-01T00:0${i}:01.000Z`,
+    "dt/s/d1/telemetry",
+    "canonical",
+    "s",
+    "acme",
+    "p100",
+    `{"pressure":${i}}`,
+    "{}",
+  ]
+    .map((v): { VarCharValue?: string } => ({ VarCharValue: v }))
+    // Athena leaves a NULL cell empty: readings written before `readingId` existed have none.
+    .concat(i === 2 ? [{}] : [{ VarCharValue: `rd_${i}` }]),
+});
+const config = {
+  database: "driftwatch_dev_lake",
+  workGroup: "driftwatch-dev",
+  maxReadings: 5,
+  maxWaitMs: 5_000,
+  pollMs: 0,
+};
+const range = { fromMs: Date.UTC(2024, 4, 1), toMs: Date.UTC(2024, 4, 1, 1), deviceIds: ["d1", "it's"] };
+
+async function collect(reader: AthenaLakeReader) {
+  const out = [];
+  for await (const page of reader.readReadings(range)) out.push(...page);
+  return out;
+}
+
+describe("AthenaLakeReader", () => {
+  beforeEach(() => athena.reset());
+
+  it("runs the pinned query text with bound, quoted parameters in the workgroup, and pages the results", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q-1" });
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce({ QueryExecution: { Status: { State: "RUNNING" } } })
+      .resolves({
+        QueryExecution: { Status: { State: "SUCCEEDED" }, Statistics: { DataScannedInBytes: 10 } },
+      });
+    athena
+      .on(GetQueryResultsCommand, { QueryExecutionId: "q-1", NextToken: undefined })
+      .resolves({ ResultSet: { Rows: [header, row(0), row(1)] }, NextToken: "t2" })
+      .on(GetQueryResultsCommand, { QueryExecutionId: "q-1", NextToken: "t2" })
+      .resolves({ ResultSet: { Rows: [row(2)] } });
+    const readings = await collect(new AthenaLakeReader(new AthenaClient({}), config));
+    const start = athena.commandCalls(StartQueryExecutionCommand)[0].args[0].input;
+    expect(start.QueryString).toBe(
+      'SELECT deviceid, ts, receivedat, topic, source, site, manufacturer, model, metrics, tags, readingid FROM readings WHERE "date" BETWEEN ? AND ? AND ts >= ? AND ts < ? AND deviceid IN (?, ?) ORDER BY ts',
+    );
+    expect(start.ExecutionParameters).toEqual([
+      "'2024-04-30'",
+      "'2024-05-02'",
+      "'2024-05-01T00:00:00.000Z'",
+      "'2024-05-01T01:00:00.000Z'",
+      "'d1'",
+      "'it''s'",
+    ]);
+    expect(start.WorkGroup).toBe("driftwatch-dev");
+    expect(start.QueryExecutionContext).toEqual({ Database: "driftwatch_dev_lake" });
+    expect(readings.map((r) => r.metrics.pressure)).toEqual([0, 1, 2]);
+    expect(readings[0]).toMatchObject({
+      deviceId: "d1",
+      manufacturer: "acme",
+      site: "s",
+      tags: {},
+      readingId: "rd_0",
+    });
+    expect(readings[2].readingId).toBeUndefined();
+  });
+
+  it("refuses more readings than configured with RangeTooLargeError", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q-2" });
+    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: "SUCCEEDED" } } });
+    athena
+      .on(GetQueryResultsCommand)
+      .resolves({ ResultSet: { Rows: [header, ...[0, 1, 2, 3, 4, 5].map(row)] } });
+    await expect(collect(new AthenaLakeReader(new AthenaClient({}), config))).rejects.toBeInstanceOf(
+      RangeTooLargeError,
+    );
+  });
+
+  it("maps the workgroup's bytes-scanned cutoff and its own limit to RangeTooLargeError, stopping the query", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q-3" });
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: {
+        Status: { State: "FAILED", StateChangeReason: "Query cancelled! : Bytes scanned limit was exceeded" },
+      },
+    });
+    await expect(collect(new AthenaLakeReader(new AthenaClient({}), config))).rejects.toBeInstanceOf(
+      RangeTooLargeError,
+    );
+    athena.reset();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q-4" });
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: { Status: { State: "RUNNING" }, Statistics: { DataScannedInBytes: 2_000 } },
+    });
+    await expect(
+      collect(new AthenaLakeReader(new AthenaClient({}), { ...config, maxBytesScanned: 1_000 })),
+    ).rejects.toBeInstanceOf(RangeTooLargeError);
+    expect(athena.commandCalls(StopQueryExecutionCommand)[0].args[0].input).toEqual({
+      QueryExecutionId: "q-4",
+    });
+  });
+
+  it("stops a query still running at the deadline instead of timing out silently", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q-5" });
+    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: "RUNNING" } } });
+    await expect(
+      collect(new AthenaLakeReader(new AthenaClient({}), { ...config, maxWaitMs: 0 })),
+    ).rejects.toThrow(/did not finish/);
+    expect(athena.commandCalls(StopQueryExecutionCommand)).toHaveLength(1);
+  });
+});
