@@ -3,13 +3,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: [
-      "**/node_modules/**",
-      ".sst/**",
-      "cdk.out/**",
-      ".driftwatch/**",
-      "**/dist/**",
-    ],
+    ignores: ["**/node_modules/**", ".sst/**", "cdk.out/**", ".driftwatch/**", "**/dist/**"],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -101,19 +101,17 @@ const scorer = new WindowScorer({
   preparer: testPreparer(devices.map(toRegistryDevice)),
   detectors: new DetectorPool(
     modeFactory(
-      rcfDetectorFactory(
-        {
-          ...(process.env.DETECTION_THRESHOLDER
-            ? { thresholder: JSON.parse(process.env.DETECTION_THRESHOLDER) as Record<string, number> }
-            : {}),
-          ...(process.env.DETECTION_NORMALIZE
-            ? { normalize: JSON.parse(process.env.DETECTION_NORMALIZE) as boolean | Record<string, number> }
-            : {}),
-          ...(process.env.DETECTION_FOREST
-            ? { forest: JSON.parse(process.env.DETECTION_FOREST) as Record<string, number> }
-            : {}),
-        },
-      ),
+      rcfDetectorFactory({
+        ...(process.env.DETECTION_THRESHOLDER
+          ? { thresholder: JSON.parse(process.env.DETECTION_THRESHOLDER) as Record<string, number> }
+          : {}),
+        ...(process.env.DETECTION_NORMALIZE
+          ? { normalize: JSON.parse(process.env.DETECTION_NORMALIZE) as boolean | Record<string, number> }
+          : {}),
+        ...(process.env.DETECTION_FOREST
+          ? { forest: JSON.parse(process.env.DETECTION_FOREST) as Record<string, number> }
+          : {}),
+      }),
     ),
     checkpoints,
     clock,
@@ -375,7 +373,9 @@ for (const r of rows) {
 console.log(
   `alerts started ${evaluatedAlerts} (${Object.entries(alertsByRule)
     .map(([k, v]) => `${k} ${v}`)
-    .join(", ")}); false ${falseAlerts} = ${summary.falseAlertsPerDeviceDay.toFixed(3)} per device per day (${Object.entries(
+    .join(
+      ", ",
+    )}); false ${falseAlerts} = ${summary.falseAlertsPerDeviceDay.toFixed(3)} per device per day (${Object.entries(
     falseByRule,
   )
     .map(([k, v]) => `${k} ${v}`)

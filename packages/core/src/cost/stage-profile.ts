@@ -87,8 +87,8 @@ export const stageProfileSchema = z
       .object({
         memoryMiB: z.number().int().min(128).default(1769),
         architecture: architecture.default("arm64"),
-        /** CPU time per record on one vCPU, many models (bench/results/scoring.json: 5,209 records/s, 50 models). */
-        microsPerRecord: z.number().positive().default(192),
+        /** CPU time per record on one vCPU, 50 models (bench/results/scoring.json: 2,967 records per CPU-second). */
+        microsPerRecord: z.number().positive().default(337),
         batchSize: z.number().int().positive().default(1000),
         batchingWindowSeconds: z.number().nonnegative().default(5),
         overheadMsPerInvocation: z.number().nonnegative().default(60),

@@ -92,7 +92,7 @@ describe("cost model", () => {
     );
     const p = stageProfile();
     expect(p.transform.microsPerRecord).toBeCloseTo(transform.medianMicrosecondsPerRecord, 1);
-    expect(p.scoring.microsPerRecord).toBeCloseTo(1e6 / scoring.handler.recordsPerSecond, -1);
+    expect(p.scoring.microsPerRecord).toBeCloseTo(1e6 / scoring.manyModels[0].handlerPerCpuSecond, 0);
   });
 
   it("refuses unknown workload fields and price books by name", () => {

@@ -144,7 +144,11 @@ async function confirmationPage(
         "This acknowledgement link has expired. Use a newer notification or the console to acknowledge.",
       );
     if (error instanceof AckLinkInvalidError || error instanceof ValidationError)
-      return page(400, "Invalid link", "This acknowledgement link is malformed or was not issued by Driftwatch.");
+      return page(
+        400,
+        "Invalid link",
+        "This acknowledgement link is malformed or was not issued by Driftwatch.",
+      );
     throw error;
   }
 }

@@ -5,11 +5,7 @@ import { openOrFold } from "@driftwatch/core/incidents/open-or-fold";
 import type { NonceStore } from "@driftwatch/core/ports/nonce-store";
 import { createAckHandler } from "../../src/http/ack.ts";
 import { configureObservability } from "../../src/shared/observability.ts";
-import {
-  fixedClock,
-  MemoryIncidentStore,
-  RecordingTaskTokens,
-} from "@driftwatch/core/testing";
+import { fixedClock, MemoryIncidentStore, RecordingTaskTokens } from "@driftwatch/core/testing";
 
 const context = { functionName: "ack", awsRequestId: "r" } as Context;
 const event = (

@@ -13,7 +13,6 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-
 describe("startStorage (dynalite)", () => {
   it("creates every listed table, sets the handlers' env, seeds the simulator's devices once, and persists", async () => {
     const context = testContext();
@@ -73,7 +72,10 @@ describe("startStorage (dynalite)", () => {
           method,
           path,
           query: new URLSearchParams(),
-          headers: { authorization: auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+          headers: {
+            authorization: auth,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
           body: body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body),
           remoteAddress: "127.0.0.1",
         });
@@ -92,7 +94,10 @@ describe("startStorage (dynalite)", () => {
       expect(all.filter((d: { deviceId: string }) => d.deviceId.startsWith("imp-"))).toEqual(
         list.map((d) => ({ ...d, openIncidents: 0 })),
       );
-      expect(JSON.parse(String((await call("GET", "/api/devices/imp-2")).body))).toEqual({ ...list[1], openIncidents: 0 });
+      expect(JSON.parse(String((await call("GET", "/api/devices/imp-2")).body))).toEqual({
+        ...list[1],
+        openIncidents: 0,
+      });
       expect((await call("GET", "/api/devices/nope")).status).toBe(404);
       const bad = await call("POST", "/api/devices", [
         { deviceId: "imp-3", manufacturer: "Acme", model: "A3" },

@@ -74,7 +74,9 @@ export function registerNabEval(program: Command): void {
           })),
         );
         cv = crossValidate(corpus);
-        out.write(`leave-one-category-out CV over ${CV_GRID.length} settings (each fold: settings and threshold\n`);
+        out.write(
+          `leave-one-category-out CV over ${CV_GRID.length} settings (each fold: settings and threshold\n`,
+        );
         out.write(`chosen on the other categories, applied to the held-out one)\n`);
         out.write(`profile               plain   CV\n`);
         for (const p of PROFILES)
@@ -144,17 +146,15 @@ export function crossValidate(corpus: readonly CvSeries[]) {
   const category = (name: string) => name.split("/")[0];
   const categories = [...new Set(corpus.map((s) => category(s.name)))].sort();
   const scored = CV_GRID.map((g) =>
-    corpus.map(
-      (s): NabSeries => ({
-        name: s.name,
-        times: s.rows.map((r) => r.time),
-        scores: nabScores(
-          s.rows.map((r) => r.value),
-          g.options,
-        ),
-        windows: s.windows,
-      }),
-    ),
+    corpus.map((s): NabSeries => ({
+      name: s.name,
+      times: s.rows.map((r) => r.time),
+      scores: nabScores(
+        s.rows.map((r) => r.value),
+        g.options,
+      ),
+      windows: s.windows,
+    })),
   );
   const plain = {} as Record<NabProfileName, number>;
   const cvScore = {} as Record<NabProfileName, number>;
