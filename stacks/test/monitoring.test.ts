@@ -262,8 +262,17 @@ describe.each(["test", "production"])("Monitoring stack (stage %s)", (stage) => 
     const source = (...files: string[]) =>
       files.map((f) => readFileSync(path.join(repoRoot, f), "utf8")).join("\n");
     const producers: Array<[Record<string, string>, string]> = [
-      [TRANSFORM_METRICS, source("packages/functions/src/firehose/transform.ts")],
-      [SCORING_METRICS, source("packages/core/src/scoring/window-scorer.ts")],
+      [
+        TRANSFORM_METRICS,
+        source("packages/functions/src/firehose/transform.ts", "packages/core/src/telemetry/ingest-batch.ts"),
+      ],
+      [
+        SCORING_METRICS,
+        source(
+          "packages/core/src/scoring/window-scorer.ts",
+          "packages/core/src/scoring/window-scorer-api.ts",
+        ),
+      ],
       [
         ESCALATION_METRICS,
         source(
