@@ -19,7 +19,7 @@ import type { HttpRequest } from "../runtime/http-router.ts";
 import { createLambdaContext } from "../runtime/lambda-context.ts";
 import { loadOrCreateKey } from "../storage/key-files.ts";
 import { synthesizeEscalationDefinition, type TaskFunctionKey } from "./definition.ts";
-import { fromApiResult, toApiEvent } from "./lambda-http.ts";
+import { fromApiResult, toApiEvent } from "../runtime/lambda-http.ts";
 import { LocalEscalationEngine, executionNamesFile, type TaskHandler } from "./local-escalation-engine.ts";
 import { fallbackPolicy, localPolicySettings } from "./local-policy.ts";
 import { LocalTaskTokens } from "./local-task-tokens.ts";

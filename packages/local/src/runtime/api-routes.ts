@@ -25,62 +25,19 @@ import { createLocalBacktestHandler } from "../lake/local-backtest.ts";
 import type { LocalContext } from "./context.ts";
 import { json, type HttpRequest, type HttpResponse } from "./http-router.ts";
 import { createLambdaContext } from "./lambda-context.ts";
+import { fromApiResult, toApiEvent } from "./lambda-http.ts";
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadLocalIdentity, type LocalIdentity } from "./local-identity.ts";
 
 type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
-/** The local HTTP request as the HTTP API (payload 2.0) event the Lambda handlers take on AWS. */
-export function toHttpApiEvent(req: HttpRequest, routeKey: string): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
-  }
-  const query = Object.fromEntries(req.query.entries());
-  const now = Date.now();
-  return {
-    version: "2.0",
-    routeKey,
-    rawPath: req.path,
-    rawQueryString: req.query.toString(),
-    headers,
-    queryStringParameters: Object.keys(query).length ? query : undefined,
-    requestContext: {
-      accountId: "000000000000",
-      apiId: "local",
-      domainName: headers.host ?? "127.0.0.1",
-      domainPrefix: "local",
-      http: {
-        method: req.method,
-        path: req.path,
-        protocol: "HTTP/1.1",
-        sourceIp: req.remoteAddress ?? "127.0.0.1",
-        userAgent: headers["user-agent"] ?? "",
-      },
-      requestId: `local-${now.toString(36)}`,
-      routeKey,
-      stage: "$default",
-      time: new Date(now).toUTCString(),
-      timeEpoch: now,
-    },
-    body: req.body || undefined,
-    isBase64Encoded: false,
-  };
-}
-
-function toResponse(result: unknown): HttpResponse {
-  const r = result as APIGatewayProxyStructuredResultV2;
-  const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, String(v)]));
-  return { status: r.statusCode ?? 200, headers, body: r.body ?? "" };
-}
-
 /** Mounts a Lambda handler on a local route: the request becomes its event, its result the response. */
 export function mountLambda(name: string, handler: ApiHandler) {
   return async (req: HttpRequest): Promise<HttpResponse> =>
-    toResponse(
-      await handler(
-        toHttpApiEvent(req, `${req.method} ${req.path}`),
+    fromApiResult(
+      (await handler(
+        toApiEvent(req, `${req.method} ${req.path}`),
         createLambdaContext({ functionName: `driftwatch-local-${name}`, timeoutMs: 30_000 }),
-      ),
+      )) as APIGatewayProxyStructuredResultV2,
     );
 }
 

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { HttpRequest, HttpResponse } from "../runtime/http-router.ts";
+import type { HttpRequest, HttpResponse } from "./http-router.ts";
 
 /**
  * The local HTTP server's request as the API Gateway v2 / Function URL event the HTTP handlers take on AWS, and
- * their result back as the router's response, so local mode runs the same handlers.
+ * their result back as the router's response, so local mode runs the same handlers (the operator API, the ack links).
  */
 export function toApiEvent(req: HttpRequest, routeKey: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
@@ -29,7 +29,7 @@ export function toApiEvent(req: HttpRequest, routeKey: string): APIGatewayProxyE
         method: req.method,
         path: req.path,
         protocol: "HTTP/1.1",
-        sourceIp: "127.0.0.1",
+        sourceIp: req.remoteAddress ?? "127.0.0.1",
         userAgent: headers["user-agent"] ?? "",
       },
       requestId: `local-${now.toString(36)}`,
