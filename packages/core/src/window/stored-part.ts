@@ -42,6 +42,25 @@ export const windowAggregateViewSchema = z.object({
 });
 export type WindowAggregateView = z.infer<typeof windowAggregateViewSchema>;
 
+/**
+ * The fields of a window aggregate row in the external contract (`driftwatch metrics --json`, and the API's
+ * `GET /api/devices/{deviceId}/metrics` rows), in order.
+ */
+export const WINDOW_AGGREGATE_FIELDS = [
+  "deviceId",
+  "metric",
+  "windowStart",
+  "windowEnd",
+  "count",
+  "sum",
+  "min",
+  "max",
+  "avg",
+  "stddev",
+  "maxScore",
+  "anomalies",
+] as const;
+
 function partOrder(a: AggregatePart, b: AggregatePart): number {
   if (a.shardId !== b.shardId) return a.shardId < b.shardId ? -1 : 1;
   // Kinesis sequence numbers are decimal strings of growing length: compare by length, then lexically.

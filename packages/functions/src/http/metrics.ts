@@ -1,24 +1,11 @@
 import { z } from "zod";
-import { mergeParts } from "@driftwatch/core/window/stored-part";
+import { mergeParts, WINDOW_AGGREGATE_FIELDS } from "@driftwatch/core/window/stored-part";
 import { createAuthenticator, verifierFromEnv, type Authenticator } from "./shared/auth.ts";
 import { awsDeps, type ApiDepsProvider } from "./shared/deps.ts";
 import { createHttpApi, parseInput, pathParam, reply } from "./shared/http-api.ts";
 
 /** The fields of a window aggregate row: exactly `driftwatch metrics --json`'s contract fields, in order. */
-export const METRICS_FIELDS = [
-  "deviceId",
-  "metric",
-  "windowStart",
-  "windowEnd",
-  "count",
-  "sum",
-  "min",
-  "max",
-  "avg",
-  "stddev",
-  "maxScore",
-  "anomalies",
-] as const;
+export const METRICS_FIELDS = WINDOW_AGGREGATE_FIELDS;
 
 const time = (name: string) =>
   z

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { WindowAggregateView } from "@driftwatch/core/window/stored-part";
+import { WINDOW_AGGREGATE_FIELDS, type WindowAggregateView } from "@driftwatch/core/window/stored-part";
 
 /**
  * Fetches a device's stored window aggregates from the running local instance
@@ -18,20 +18,7 @@ export async function fetchMetrics(
 }
 
 /** The fields of `metrics --json`, in order: DESIGN.md's external contract, nothing more. */
-export const METRICS_JSON_FIELDS = [
-  "deviceId",
-  "metric",
-  "windowStart",
-  "windowEnd",
-  "count",
-  "sum",
-  "min",
-  "max",
-  "avg",
-  "stddev",
-  "maxScore",
-  "anomalies",
-] as const;
+export const METRICS_JSON_FIELDS = WINDOW_AGGREGATE_FIELDS;
 
 /**
  * The rows as `metrics --json` prints them: exactly the contract's fields (the API's view also carries the
