@@ -49,8 +49,8 @@ describe("escalation (local, synthesized definition)", () => {
     expect(Date.parse(incident.acknowledgedAt!)).toBeGreaterThan(Date.parse(incident.openedAt) - 1);
     expect(incident.tier).toBe(1);
     expect(incident.timeline.map((e) => e.type)).toEqual(["opened", "policy", "notified", "acknowledged"]);
-    // Escalation stopped: no tier-2 notification after the tier-1 timeout would have passed.
-    await new Promise((r) => setTimeout(r, 500));
+    // Escalation stopped: the acknowledgement released the parked tier-1 wait, and no tier-2 notification was sent.
+    await h.waitFor("tier-1 wait released", () => h!.service.tokens.waiting === 0 || undefined);
     expect(h.outbox().filter((n) => n.incidentId === incident.id)).toHaveLength(1);
     expect(h.context.status.get("escalation.incidents")).toBe(1);
     expect(h.context.status.get("escalation.notifications")).toBe(1);
