@@ -27,8 +27,8 @@ export default {
     app
       .stack(Storage)
       .stack(Ingest)
-      .stack(Scoring)
       .stack(Escalation)
+      .stack(Scoring)
       .stack(Auth)
       .stack(Lake)
       .stack(Api)

@@ -22,7 +22,7 @@ import {
   fallbackExecutionPolicy,
   policyCatalogue,
 } from "./constructs/escalation-config.ts";
-import { powertoolsMetric } from "./constructs/monitoring-metrics.ts";
+import { ESCALATION_METRICS, powertoolsMetric } from "./constructs/monitoring-metrics.ts";
 import { alarmName, escalationStateMachineName, tierTopicName } from "./constructs/names.ts";
 import { functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { tableFromDefinition } from "./constructs/table.ts";
@@ -40,9 +40,11 @@ const HANDLERS = {
 
 /** Metrics the task handlers emit (Powertools, namespace Driftwatch, dimension service) that page someone. */
 export const ESCALATION_ALARM_METRICS = {
-  IncidentsUnacknowledged: "An incident went through every tier and repeat without an acknowledgement",
-  TierUndelivered: "No channel of an escalation tier could deliver its notification",
-  EscalationStepErrors: "An escalation step failed after its retries (see the execution history)",
+  [ESCALATION_METRICS.incidentsUnacknowledged]:
+    "An incident went through every tier and repeat without an acknowledgement",
+  [ESCALATION_METRICS.tierUndelivered]: "No channel of an escalation tier could deliver its notification",
+  [ESCALATION_METRICS.escalationStepErrors]:
+    "An escalation step failed after its retries (see the execution history)",
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 import {
+  Aws,
   Duration,
   Size,
   Stack,
@@ -13,6 +14,7 @@ import {
   aws_sqs as sqs,
 } from "aws-cdk-lib";
 import { Function as SstFunction, use, type StackContext } from "sst/constructs";
+import { basicIngestTopic, ingestRuleName } from "@driftwatch/core/telemetry/basic-ingest";
 import { ingestRuleSql, payloadSources } from "@driftwatch/core/telemetry/payload-sources";
 import {
   firehoseDataPrefix,
@@ -299,7 +301,7 @@ export function Ingest({ app, stack }: StackContext) {
       });
     }
     const rule = new iot.CfnTopicRule(stack, `${id}Rule`, {
-      ruleName: ruleName(app.stage, spec.name),
+      ruleName: ingestRuleName(app.stage, spec.name),
       topicRulePayload: {
         description: `driftwatch ${app.stage}: ${spec.name} telemetry → Firehose ingest${spec.partitionKey ? " + Kinesis telemetry" : ""}`,
         sql: spec.sql,
@@ -313,13 +315,60 @@ export function Ingest({ app, stack }: StackContext) {
     rules[spec.name] = rule;
   }
 
+  // ── What devices may publish to ────────────────────────────────────────────────────────────────────────────
+  // With Basic Ingest (ADR 1001) devices publish to `$aws/rules/<rule>/<topic>`: the named rule runs without the
+  // message broker (no messaging charge), `topic()` in its SQL does not see the prefix, so partition keys and
+  // envelopes are the same as for a broker publish. Without it, devices publish to the rules' topics through the
+  // broker. Either way a device connects as its thing and publishes nothing else (no subscriptions).
+  const deviceTopics = payloadSources.map((source) => {
+    const topic = config.ingest.basicIngest
+      ? basicIngestTopic(ingestRuleName(app.stage, source.source), source.topicFilter)
+      : source.topicFilter;
+    return { source: source.source, topic };
+  });
+  const devicePolicy = new iot.CfnPolicy(stack, "DevicePolicy", {
+    policyName: `driftwatch_${app.stage}_devices`.replace(/[^A-Za-z0-9_]/g, "_"),
+    policyDocument: {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: "iot:Connect",
+          Resource: `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}:client/\${iot:Connection.Thing.ThingName}`,
+          Condition: { Bool: { "iot:Connection.Thing.IsAttached": "true" } },
+        },
+        {
+          Effect: "Allow",
+          Action: "iot:Publish",
+          // IoT policy wildcards: `*` for MQTT's `+` and `#` (a policy cannot express one level exactly).
+          Resource: deviceTopics.map(
+            ({ topic }) =>
+              `arn:${Aws.PARTITION}:iot:${Aws.REGION}:${Aws.ACCOUNT_ID}:topic/${topic.replace(/[+#]/g, "*")}`,
+          ),
+        },
+      ],
+    },
+  });
+
   stack.addOutputs({
+    DevicePolicy: devicePolicy.ref,
+    DeviceTopics: deviceTopics.map(({ source, topic }) => `${source}=${topic}`).join(" "),
     TelemetryStream: telemetryStream.streamName,
     IngestDeliveryStream: deliveryStream.deliveryStreamName,
     RuleErrorsQueue: ruleErrors.queueUrl,
   });
 
-  return { telemetryStream, deliveryStream, transform, ruleErrors, ruleErrorsAlarm, rules, production };
+  return {
+    telemetryStream,
+    deliveryStream,
+    transform,
+    ruleErrors,
+    ruleErrorsAlarm,
+    rules,
+    devicePolicy,
+    deviceTopics,
+    production,
+  };
 }
 
 function pascal(name: string): string {
@@ -327,9 +376,4 @@ function pascal(name: string): string {
     .split(/[^A-Za-z0-9]+/)
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join("");
-}
-
-/** IoT rule names allow [a-zA-Z0-9_] only. */
-function ruleName(stage: string, name: string): string {
-  return `driftwatch_${stage}_${name}`.replace(/[^A-Za-z0-9_]/g, "_");
 }

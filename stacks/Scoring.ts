@@ -4,6 +4,8 @@ import {
   Stack,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
+  aws_events as events,
+  aws_events_targets as eventTargets,
   aws_iam as iam,
   aws_kinesisfirehose as firehose,
   aws_kms as kms,
@@ -21,10 +23,12 @@ import { alarmName, escalationStateMachineName } from "./constructs/names.ts";
 import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { scoringConfig } from "./constructs/scoring-config.ts";
 import { tableFromDefinition } from "./constructs/table.ts";
+import { Escalation } from "./Escalation.ts";
 import { Ingest } from "./Ingest.ts";
 import { Storage } from "./Storage.ts";
 
 export const SCORE_HANDLER = "packages/functions/src/kinesis/score.handler";
+export const WINDOW_TICK_HANDLER = "packages/functions/src/kinesis/window-tick.handler";
 /** Model checkpoints and per-shard presence snapshots, in the lake bucket (KMS, versioned, SSL-only). */
 export const CHECKPOINT_PREFIX = "checkpoints/scoring/";
 export const firehoseScoresErrorPrefix =
@@ -39,6 +43,8 @@ export const firehoseScoresErrorPrefix =
 export function Scoring({ app, stack }: StackContext) {
   const storage = use(Storage);
   const ingest = use(Ingest);
+  // Silence incidents resolve themselves when the device reports again: the scorer updates the incident (ADR 0606).
+  const escalation = use(Escalation);
   const config = scoringConfig(app.stage);
   const production = isProductionStage(app.stage);
   const { region, account, partition } = Stack.of(stack);
@@ -143,6 +149,7 @@ export function Scoring({ app, stack }: StackContext) {
       WINDOW_SECONDS: String(config.windowSeconds),
       SILENCE_WINDOWS: String(config.silenceWindows),
       METRICS_TTL_DAYS: String(config.metricsTtlDays),
+      [tables.incidents.envVar]: escalation.incidentsTable.tableName,
     },
   });
   // Registry lookups only (cached by device id): no Query/Scan, no writes.
@@ -178,6 +185,22 @@ export function Scoring({ app, stack }: StackContext) {
     new iam.PolicyStatement({
       sid: "StartEscalation",
       actions: ["states:StartExecution"],
+      resources: [stateMachineArn],
+    }),
+  );
+  // Resolve-on-return of silence incidents (`incidents/resolve-on-return.ts`): read the dedupe pointer and the
+  // incident, mark it resolved, drop the pointer, and end the escalation's acknowledgement wait.
+  score.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "ResolveSilenceIncidents",
+      actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      resources: [escalation.incidentsTable.tableArn],
+    }),
+  );
+  score.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "EndAckWaitOnReturn",
+      actions: ["states:SendTaskSuccess"],
       resources: [stateMachineArn],
     }),
   );
@@ -218,6 +241,44 @@ export function Scoring({ app, stack }: StackContext) {
     },
   ]);
 
+  // ── Window ticks: every shard's windows close even when all its devices are quiet (ADR 0606) ───────────────
+  // Lambda invokes a shard only when it has records, so a fleet that stops publishing would never reach the
+  // silence rule. Every minute (the shortest EventBridge rate; windows are ≥ 60 s by default) one tick record goes
+  // into each open shard; the scorer skips ticks but closes the windows they fall in.
+  const windowTick = new SstFunction(stack, "WindowTick", {
+    handler: WINDOW_TICK_HANDLER,
+    description:
+      "Scoring: window ticks into every telemetry shard, so idle shards close windows (silence rule)",
+    memorySize: "256 MB",
+    timeout: "30 seconds",
+    environment: { TELEMETRY_STREAM_ARN: ingest.telemetryStream.streamArn },
+  });
+  windowTick.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: "PutWindowTicks",
+      actions: ["kinesis:ListShards", "kinesis:PutRecords"],
+      resources: [ingest.telemetryStream.streamArn],
+    }),
+  );
+  const tickSchedule = new events.Rule(stack, "WindowTickSchedule", {
+    description: `${app.stage} driftwatch: a window tick into every telemetry shard each minute`,
+    schedule: events.Schedule.rate(Duration.minutes(1)),
+    targets: [
+      new eventTargets.LambdaFunction(windowTick, {
+        // A late tick is worthless (the next one comes a minute later): two retries within the minute.
+        retryAttempts: 2,
+        maxEventAge: Duration.seconds(60),
+      }),
+    ],
+  });
+  suppress(windowTick, [
+    ...functionBaselineSuppressions({
+      dlqReason:
+        "Invoked by an EventBridge schedule every minute; a failed tick is replaced by the next minute's (it only delays the silence rule by a window), so there is nothing worth keeping in a DLQ.",
+      concurrencyReason: "One invocation per minute; reserving concurrency would only add a failure mode.",
+    }),
+  ]);
+
   // ── Alarms ────────────────────────────────────────────────────────────────────────────────────────────────
   const alarmAction = new cloudwatchActions.SnsAction(storage.alarmTopic);
   const iteratorAge = new cloudwatch.Alarm(stack, "IteratorAgeAlarm", {
@@ -248,6 +309,7 @@ export function Scoring({ app, stack }: StackContext) {
 
   stack.addOutputs({
     ScoreFunction: score.functionName,
+    WindowTickFunction: windowTick.functionName,
     MetricsTable: metricsTable.tableName,
     ThresholdsTable: thresholdsTable.tableName,
     ScoresDeliveryStream: scoresStream.deliveryStreamName,
@@ -256,6 +318,8 @@ export function Scoring({ app, stack }: StackContext) {
 
   return {
     score,
+    windowTick,
+    tickSchedule,
     metricsTable,
     thresholdsTable,
     scoresStream,

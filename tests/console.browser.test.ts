@@ -174,8 +174,24 @@ describe.skipIf(!hasChromium)("web console in Chromium (local mode)", () => {
     await page.locator('input[name="bounds.0.min"]').fill("");
     await page.getByTestId("save-reason").getByText("Preview the change first").waitFor();
 
+    // A bound inside the device's range (3.00–3.04) would have alerted: the preview charts its alerts per hour
+    // beside the current rules' (none). This chart is the one docs/backtest.md shows (DRIFTWATCH_DOCS_SHOTS=1
+    // writes it to docs/backtest-chart.png).
+    await page.locator('input[name="bounds.0.max"]').fill("3.02");
     await page.getByRole("button", { name: "Preview (last 24 h)" }).click();
     const preview = page.getByTestId("backtest-result");
+    await preview
+      .getByText(/would have raised [1-9]\d* alerts? in the last 24 h instead of 0/)
+      .waitFor({ timeout: 60_000 });
+    const chart = preview.getByTestId("backtest-chart");
+    await chart.locator("rect.bar-candidate").first().waitFor();
+    await preview.screenshot({ path: path.join(SHOTS, "backtest-chart.png") });
+    if (process.env.DRIFTWATCH_DOCS_SHOTS === "1")
+      await preview.screenshot({ path: path.join(repoRoot, "docs", "backtest-chart.png") });
+
+    await page.locator('input[name="bounds.0.max"]').fill("5");
+    await page.getByTestId("save-reason").getByText("Preview the change first").waitFor();
+    await page.getByRole("button", { name: "Preview (last 24 h)" }).click();
     await preview
       .getByText(/would have raised \d+ alerts? in the last 24 h instead of \d+/)
       .waitFor({ timeout: 60_000 });

@@ -100,12 +100,16 @@ describe("escalation (local, synthesized definition)", () => {
     await h.waitFor("tier-1 notification", () => h!.outbox().find((n) => n.tier === 1));
     // The same alert again (a retry) starts nothing; new alerts of the same anomaly fold.
     expect(await h.start(first)).toEqual({ started: false });
-    for (let i = 0; i < 3; i++) await h.start(h.alert("dev-dup"));
+    const folded = Array.from({ length: 3 }, () => h!.alert("dev-dup"));
+    for (const a of folded) await h.start(a);
     const incident = await h.waitFor("3 folded occurrences", async () => {
       const i = await incidentOf(h!, "dev-dup");
       return i.occurrences === 4 ? i : undefined;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Every folding execution has ended (nothing of theirs still in flight) before the outbox is read.
+    await h.waitFor("the folding executions ended", () =>
+      folded.every((a) => h!.service.engine.execution(a.alertId)?.status === "SUCCEEDED") ? true : undefined,
+    );
     const incidents = (await h.incidents()).filter((i) => i.deviceId === "dev-dup");
     expect(incidents).toHaveLength(1);
     expect(h.outbox()).toHaveLength(1);

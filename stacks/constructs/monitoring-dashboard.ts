@@ -319,6 +319,7 @@ export class PipelineDashboard extends Construct {
           custom(SCORING_METRICS.escalationsStarted, "Escalations started"),
           custom(SCORING_METRICS.silenceAlerts, "Silence alerts"),
           custom(SCORING_METRICS.stuckAlerts, "Stuck-sensor alerts"),
+          custom(SCORING_METRICS.silenceResolvedOnReturn, "Silence resolved (device reported again)"),
         ]),
         graph(
           "Scoring: window close (checkpoints, aggregates)",
@@ -326,6 +327,7 @@ export class PipelineDashboard extends Construct {
             custom(SCORING_METRICS.checkpointsWritten, "Checkpoints written"),
             custom(SCORING_METRICS.aggregatePartsWritten, "Aggregate parts written"),
             custom(SCORING_METRICS.partialFlushes, "Partial flushes (state full)"),
+            custom(SCORING_METRICS.windowTicksPut, "Window ticks put (schedule)"),
           ],
           { right: [custom(SCORING_METRICS.checkpointTime, "Checkpoint time ms, max (right)", "Maximum")] },
         ),

@@ -19,7 +19,7 @@ function truncateRoleName(name: string): string {
 }
 
 /**
- * The escalation state machine's name. Scoring (deployed before Escalation) starts executions by ARN, so the name
+ * The escalation state machine's name. Scoring starts executions (and ends acknowledgement waits) by ARN, so the name
  * is fixed here and the Escalation stack must create its state machine with exactly this `stateMachineName`.
  */
 export function escalationStateMachineName(app: App): string {

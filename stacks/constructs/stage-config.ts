@@ -1,3 +1,7 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { shardsForPeak } from "@driftwatch/core/cost/kinesis-shards";
 import { isProductionStage } from "./app-defaults.ts";
 
 /**
@@ -5,11 +9,23 @@ import { isProductionStage } from "./app-defaults.ts";
  * every other stage (personal `sst dev` stages, CI previews) is small and cheap.
  */
 export interface StageConfig {
+  ingest: {
+    /**
+     * AWS IoT Basic Ingest: devices publish to `$aws/rules/<rule name>/<topic>` (the stack outputs each rule's
+     * prefix) and skip the message broker, so no IoT messaging charge (rules and actions are still billed). The
+     * rules and their SQL are the same either way; the option decides what the stage's device policy lets devices
+     * publish to. Off: the broker topics (watchable in the MQTT test client). ADR 1001, docs/deploy.md.
+     */
+    basicIngest: boolean;
+  };
   kinesis: {
     /** On-demand scales without resharding; provisioned with one shard is the cheapest for a personal stage. */
     mode: "on-demand" | "provisioned";
-    /** Only for `provisioned`. */
+    /** Only for `provisioned`: sized from `peakRecordsPerSecond` (1,000 records/s and 1 MiB/s per shard). */
     shardCount: number;
+    /** The peak the provisioned stream is sized for (records/s of `recordBytes`); above it, reshard by hand. */
+    peakRecordsPerSecond: number;
+    recordBytes: number;
     /** Kinesis retention in hours (24 minimum, 168 gives a week to replay after a scoring outage). */
     retentionHours: number;
   };
@@ -40,12 +56,61 @@ export interface StageConfig {
   logRetentionDays: number;
 }
 
-export function stageConfig(stage: string): StageConfig {
+/**
+ * Per-stage cost options, read from `config/ingest.<stage>.json` (directory: `DRIFTWATCH_CONFIG_DIR`, as the
+ * escalation settings) when the file exists; each field overrides the stage's default below.
+ */
+export const ingestOptionsSchema = z
+  .object({
+    basicIngest: z.boolean().optional(),
+    kinesis: z
+      .object({
+        mode: z.enum(["on-demand", "provisioned"]).optional(),
+        peakRecordsPerSecond: z.number().positive().optional(),
+        recordBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(1024 * 1024)
+          .optional(),
+        retentionHours: z.number().int().min(24).max(8760).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type IngestOptions = z.infer<typeof ingestOptionsSchema>;
+
+export function ingestOptions(stage: string, root = process.cwd()): IngestOptions {
+  const dir = process.env.DRIFTWATCH_CONFIG_DIR || path.join(root, "config");
+  const file = path.join(dir, `ingest.${stage}.json`);
+  if (!fs.existsSync(file)) return {};
+  const parsed = ingestOptionsSchema.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    throw new Error(
+      `${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  return parsed.data;
+}
+
+export function stageConfig(stage: string, options: IngestOptions = ingestOptions(stage)): StageConfig {
   const production = isProductionStage(stage);
+  // Production: on-demand (no resharding) with a week to replay; other stages: provisioned for a small peak.
+  const mode = options.kinesis?.mode ?? (production ? "on-demand" : "provisioned");
+  const peakRecordsPerSecond = options.kinesis?.peakRecordsPerSecond ?? (production ? 1000 : 100);
+  const recordBytes = options.kinesis?.recordBytes ?? 1024;
   return {
-    kinesis: production
-      ? { mode: "on-demand", shardCount: 0, retentionHours: 168 }
-      : { mode: "provisioned", shardCount: 1, retentionHours: 24 },
+    // Production devices publish through Basic Ingest; personal stages keep the broker, so developers can
+    // subscribe to their devices' topics in the MQTT test client.
+    ingest: { basicIngest: options.basicIngest ?? production },
+    kinesis: {
+      mode,
+      shardCount: mode === "provisioned" ? shardsForPeak(peakRecordsPerSecond, recordBytes) : 0,
+      peakRecordsPerSecond,
+      recordBytes,
+      retentionHours: options.kinesis?.retentionHours ?? (production ? 168 : 24),
+    },
     firehose: {
       bufferSeconds: production ? 300 : 60,
       bufferMiB: 64,

@@ -1,21 +1,15 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation templates are untyped JSON. */
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Match, type Template } from "aws-cdk-lib/assertions";
-import { API_ROUTES, Api, apiThrottle } from "../Api.ts";
-import { Auth, OPERATOR_GROUP, VIEWER_GROUP } from "../Auth.ts";
+import { API_ROUTES, apiThrottle } from "../Api.ts";
+import { OPERATOR_GROUP, VIEWER_GROUP } from "../Auth.ts";
 import { DEV_SERVER_ORIGIN } from "../constructs/console-config.ts";
-import { Escalation } from "../Escalation.ts";
-import { Ingest } from "../Ingest.ts";
-import { LAKE_PROJECTION_START, Lake, bytesScannedCutoff } from "../Lake.ts";
-import { Scoring } from "../Scoring.ts";
-import { Storage } from "../Storage.ts";
-import { WEB_ENVIRONMENT_KEYS, Web } from "../Web.ts";
-import { SYNTH_TIMEOUT_MS, formatFindings, synthStacks, type SynthResult } from "./harness.ts";
+import { LAKE_PROJECTION_START, bytesScannedCutoff } from "../Lake.ts";
+import { WEB_ENVIRONMENT_KEYS } from "../Web.ts";
+import { SYNTH_TIMEOUT_MS, formatFindings } from "./harness.ts";
+import { sharedSynth, type SharedSynth } from "./shared-synth.ts";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
-const here = path.dirname(fileURLToPath(import.meta.url));
 const all = (t: Template, type: string) => Object.entries(t.findResources(type) as Resources);
 
 /** `{action → resources}` of the role policy of the API function `<Name>Api`. */
@@ -40,16 +34,11 @@ const onlyOn = (g: Map<string, string[]>, prefix: string, pattern: RegExp) =>
   [...g.entries()].filter(([a]) => a.startsWith(prefix)).every(([, rs]) => rs.every((r) => pattern.test(r)));
 
 describe("Auth, Lake, Api and Web stacks (stage test)", () => {
-  let synth: SynthResult;
-  const previous = process.env.DRIFTWATCH_WEB_PREBUILT;
+  let synth: SharedSynth;
   beforeAll(async () => {
-    process.env.DRIFTWATCH_WEB_PREBUILT = path.join(here, "fixtures", "web-dist");
-    synth = await synthStacks([Storage, Ingest, Scoring, Escalation, Auth, Lake, Api, Web]);
+    // The whole app of sst.config.ts, stage "test", the console from stacks/test/fixtures/web-dist.
+    synth = await sharedSynth("test");
   }, SYNTH_TIMEOUT_MS);
-  afterAll(() => {
-    if (previous === undefined) delete process.env.DRIFTWATCH_WEB_PREBUILT;
-    else process.env.DRIFTWATCH_WEB_PREBUILT = previous;
-  });
 
   it("passes cdk-nag (AwsSolutions + HIPAA Security) with zero unsuppressed findings", () => {
     expect(formatFindings(synth.findings)).toEqual([]);

@@ -1,14 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatFindings, synthStacks, type SynthResult } from "./harness.ts";
-import { Storage } from "../Storage.ts";
-import { Escalation } from "../Escalation.ts";
+import { formatFindings } from "./harness.ts";
+import { sharedSynth, type SharedSynth } from "./shared-synth.ts";
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 describe("Escalation stack", () => {
-  let synth: SynthResult;
+  let synth: SharedSynth;
   beforeAll(async () => {
-    synth = await synthStacks([Storage, Escalation], { stage: "test" });
+    synth = await sharedSynth("test");
   });
   const t = () => synth.templates.Escalation;
   const resources = (type: string) =>

@@ -11,21 +11,19 @@ import {
   serviceName,
 } from "../constructs/app-defaults.ts";
 import { escalationConfig, executionTimeoutSeconds } from "../constructs/escalation-config.ts";
-import { Api } from "../Api.ts";
-import { Auth } from "../Auth.ts";
 import { Escalation } from "../Escalation.ts";
-import { Lake } from "../Lake.ts";
 import { Ingest } from "../Ingest.ts";
 import { Monitoring } from "../Monitoring.ts";
 import { Scoring } from "../Scoring.ts";
 import { Storage, rawKeyAdminRoleArn } from "../Storage.ts";
-import { SYNTH_ACCOUNT, SYNTH_TIMEOUT_MS, formatFindings, synthStacks, type SynthResult } from "./harness.ts";
+import { SYNTH_ACCOUNT, SYNTH_TIMEOUT_MS, formatFindings, synthStacks } from "./harness.ts";
+import { sharedSynth, type SharedSynth } from "./shared-synth.ts";
 
 type Resources = Record<
   string,
   { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }
 >;
-const pipeline = [Storage, Ingest, Scoring, Escalation, Monitoring];
+const pipeline = [Storage, Ingest, Escalation, Scoring, Monitoring];
 
 /** An ARN as CloudFormation renders it (`Fn::Join` with the partition), as text in partition "aws". */
 function arnText(value: unknown): string {
@@ -102,20 +100,10 @@ describe("stage isolation guard (issue 12.2)", () => {
 });
 
 describe("production stage: removal, keys, topics, timeouts, metrics (issue 12.2–12.5)", () => {
-  let synth: SynthResult;
+  let synth: SharedSynth;
   beforeAll(async () => {
-    // Production requires the console's domain (CORS origin, sign-in callback). Web itself is left out: its custom
-    // domain needs a Route 53 lookup, which offline synthesis cannot make.
-    const previous = process.env.DRIFTWATCH_CONSOLE_DOMAIN;
-    process.env.DRIFTWATCH_CONSOLE_DOMAIN = "console.driftwatch.example.com";
-    try {
-      synth = await synthStacks([Storage, Ingest, Scoring, Escalation, Auth, Lake, Api, Monitoring], {
-        stage: "production",
-      });
-    } finally {
-      if (previous === undefined) delete process.env.DRIFTWATCH_CONSOLE_DOMAIN;
-      else process.env.DRIFTWATCH_CONSOLE_DOMAIN = previous;
-    }
+    // Every stack but Web, with the console's domain that production requires (shared-apps.ts).
+    synth = await sharedSynth("production");
   }, SYNTH_TIMEOUT_MS);
 
   it("passes cdk-nag with zero unsuppressed findings", () => {

@@ -22,9 +22,13 @@
  *   `functionBaselineSuppressions()` in `stacks/constructs/nag.ts`). Resources SST/CDK add to every stack on their
  *   own (SST's CustomResourceHandler, CDK's LogRetention provider) are suppressed by `suppressPlatformResources`.
  * - Requires `NODE_ENV=test` (the vitest `stacks` project sets it): otherwise SST looks up its bootstrap stack.
- * - Several synths in one process are fine (each call builds a fresh App); they run one at a time.
+ * - Several synths in one process are fine (each call builds a fresh App); they run one at a time. Several processes
+ *   may synthesize at once (vitest workers, the shared synths of `shared-synth.ts`): each process builds functions
+ *   into its own SST work folder, never the repository's `.sst/`.
+ * - Most test files read the app the whole run shares (`sharedSynth` in `shared-synth.ts`, synthesized once per run)
+ *   instead of synthesizing their own; `synthStacks` is for configurations no other file needs.
  */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,6 +128,14 @@ class CollectingLogger implements INagLogger {
 
 let queue: Promise<unknown> = Promise.resolve();
 
+/**
+ * SST's work folder for this process (normally the repository's `.sst/`): it rebuilds each function into
+ * `artifacts/<function id>` (deleting the folder first) and regenerates `types/`, so two processes synthesizing the
+ * same stage at once would delete each other's bundles. Needed only during a synthesis (the bundles are staged into
+ * the cloud assembly), so each synthesis removes it when done; syntheses in one process run one at a time.
+ */
+const sstOutOfThisProcess = path.join(os.tmpdir(), `driftwatch-sst-${process.pid}`);
+
 /** Synthesizes `stackFns` (in order) offline and runs cdk-nag over the result. */
 export async function synthStacks(stackFns: StackFn[], options: SynthOptions = {}): Promise<SynthResult> {
   const { app, findings, stage } = await synthApp(async (app) => {
@@ -138,6 +150,8 @@ export async function synthStacks(stackFns: StackFn[], options: SynthOptions = {
     const stack = app.node.findChild(app.logicalPrefixedName(fn.name));
     templates[fn.name] = Template.fromStack(stack as unknown as import("aws-cdk-lib").Stack);
   }
+  // The templates are in memory now; the cloud assembly (bundled functions as staged assets, ~12 MB) is not needed.
+  rmSync(app.outdir, { recursive: true, force: true });
   return { templates, findings, app, stage };
 }
 
@@ -182,6 +196,9 @@ async function synthNow(
   try {
     await initProject({ stage, root: repoRoot });
     const project = useProject();
+    mkdirSync(sstOutOfThisProcess, { recursive: true });
+    project.paths.out = sstOutOfThisProcess;
+    project.paths.artifacts = path.join(project.paths.out, "artifacts");
     const app = new App(
       {
         mode: "deploy",
@@ -209,6 +226,7 @@ async function synthNow(
     const assembly = app.synth();
     return { app, assembly, findings: [...logger.findings.values()], stage };
   } finally {
+    rmSync(sstOutOfThisProcess, { recursive: true, force: true });
     process.chdir(cwd);
     if (previousProductionAccount === undefined) delete process.env.DRIFTWATCH_PRODUCTION_ACCOUNT;
     else process.env.DRIFTWATCH_PRODUCTION_ACCOUNT = previousProductionAccount;

@@ -1,5 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation templates are untyped JSON. */
-import { beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { ingestRuleSql, payloadSources } from "@driftwatch/core/telemetry/payload-sources";
 import {
@@ -8,9 +11,12 @@ import {
   firehoseRawPrefix,
 } from "@driftwatch/functions/shared/lake-layout";
 import { tables } from "@driftwatch/functions/shared/tables";
+import { stageProfile, stageProfiles } from "@driftwatch/core/cost/stage-profile";
+import { ingestOptions, stageConfig } from "../constructs/stage-config.ts";
 import { Ingest } from "../Ingest.ts";
 import { Storage } from "../Storage.ts";
-import { formatFindings, synthStacks, type SynthResult } from "./harness.ts";
+import { formatFindings, synthStacks } from "./harness.ts";
+import { sharedSynth, type SharedSynth } from "./shared-synth.ts";
 
 type Resources = Record<
   string,
@@ -24,11 +30,11 @@ const only = (t: Template, type: string) => {
 };
 
 describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
-  let synth: SynthResult;
+  let synth: SharedSynth;
   let t: Template;
   let storage: Template;
   beforeAll(async () => {
-    synth = await synthStacks([Storage, Ingest], { stage });
+    synth = await sharedSynth(stage);
     t = synth.templates.Ingest;
     storage = synth.templates.Storage;
   });
@@ -287,6 +293,39 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
 
   it(
     stage === "production"
+      ? "lets devices publish only through Basic Ingest, to the rules by name (no messaging charge)"
+      : "lets devices publish only to the rules' broker topics (watchable in the MQTT test client)",
+    () => {
+      const policy = only(t, "AWS::IoT::Policy").Properties;
+      const [connect, publish] = policy.PolicyDocument.Statement;
+      expect(connect.Action).toBe("iot:Connect");
+      expect(JSON.stringify(connect.Resource)).toContain(":client/${iot:Connection.Thing.ThingName}");
+      expect(publish.Action).toBe("iot:Publish");
+      const rules = Object.values(t.findResources("AWS::IoT::TopicRule") as Resources);
+      const topics = publish.Resource.map((r: any) => {
+        const parts: unknown[] = r["Fn::Join"][1];
+        return String(parts[parts.length - 1]).replace(/^:topic\//, "");
+      });
+      const expected = payloadSources.map((source) => {
+        const rule = rules.find(
+          (r) => r.Properties.TopicRulePayload.Sql === ingestRuleSql(source.topicFilter),
+        )!;
+        const filter = source.topicFilter.replace(/[+#]/g, "*");
+        return stage === "production" ? `$aws/rules/${rule.Properties.RuleName}/${filter}` : filter;
+      });
+      expect(topics).toEqual(expected);
+      expect(topics.join(" ")).not.toContain("unmatched");
+      const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(String(outputs.DeviceTopics!.Value)).toContain(
+        stage === "production"
+          ? `canonical=$aws/rules/driftwatch_production_canonical/dt/+/+/telemetry`
+          : "canonical=dt/+/+/telemetry",
+      );
+    },
+  );
+
+  it(
+    stage === "production"
       ? "retains the stream and the queue"
       : "destroys the stream and the queue on removal",
     () => {
@@ -295,4 +334,93 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
       }
     },
   );
+});
+
+describe("per-stage cost options (config/ingest.<stage>.json)", () => {
+  let dir: string;
+  const previous = process.env.DRIFTWATCH_CONFIG_DIR;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "driftwatch-config-"));
+    process.env.DRIFTWATCH_CONFIG_DIR = dir;
+    writeFileSync(
+      path.join(dir, "ingest.lean.json"),
+      JSON.stringify({
+        basicIngest: true,
+        kinesis: { mode: "provisioned", peakRecordsPerSecond: 2500, retentionHours: 24 },
+      }),
+    );
+    writeFileSync(path.join(dir, "ingest.typo.json"), JSON.stringify({ basicIngset: true }));
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.DRIFTWATCH_CONFIG_DIR;
+    else process.env.DRIFTWATCH_CONFIG_DIR = previous;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sizes a provisioned stream from the stated peak: 1,000 records/s and 1 MiB/s per shard", () => {
+    const shards = (peakRecordsPerSecond: number, recordBytes?: number) =>
+      stageConfig("x", { kinesis: { mode: "provisioned", peakRecordsPerSecond, recordBytes } }).kinesis
+        .shardCount;
+    expect(shards(100)).toBe(1);
+    expect(shards(1000)).toBe(1);
+    expect(shards(1001)).toBe(2);
+    expect(shards(5000)).toBe(5);
+    expect(shards(500, 4096)).toBe(2); // 2 MiB/s
+    expect(stageConfig("x", { kinesis: { mode: "on-demand" } }).kinesis.shardCount).toBe(0);
+    expect(stageConfig("production", {})).toMatchObject({
+      ingest: { basicIngest: true },
+      kinesis: { mode: "on-demand", retentionHours: 168 },
+    });
+    expect(stageConfig("me", {})).toMatchObject({
+      ingest: { basicIngest: false },
+      kinesis: { mode: "provisioned", shardCount: 1, retentionHours: 24 },
+    });
+  });
+
+  it("is what the cost model's profiles say: production, a personal stage, and lean's Kinesis option", () => {
+    const production = stageProfile(stageProfiles.production);
+    const config = stageConfig("production", {});
+    expect(production.ingest.basicIngest).toBe(config.ingest.basicIngest);
+    expect(production.kinesis).toMatchObject({
+      mode: config.kinesis.mode,
+      retentionHours: config.kinesis.retentionHours,
+    });
+    expect(production.firehose.bufferSeconds).toBe(config.firehose.bufferSeconds);
+    const dev = stageProfile(stageProfiles.dev);
+    const personal = stageConfig("alice", {});
+    expect(dev.ingest.basicIngest).toBe(personal.ingest.basicIngest);
+    expect(dev.kinesis).toMatchObject({
+      mode: personal.kinesis.mode,
+      shardCount: personal.kinesis.shardCount,
+      retentionHours: personal.kinesis.retentionHours,
+    });
+    const lean = stageProfile(stageProfiles.lean);
+    const leanConfig = stageConfig("production", {
+      kinesis: { mode: "provisioned", peakRecordsPerSecond: 1000, retentionHours: 24 },
+    });
+    expect(lean.kinesis).toMatchObject({ mode: leanConfig.kinesis.mode, retentionHours: 24 });
+    expect(lean.ingest.basicIngest).toBe(leanConfig.ingest.basicIngest);
+  });
+
+  it("refuses a config file with an unknown field", () => {
+    expect(() => ingestOptions("typo")).toThrow(/ingest\.typo\.json.*basicIngset/);
+  });
+
+  it("synthesizes a stage with Basic Ingest and a provisioned stream sized for its peak", async () => {
+    const synth = await synthStacks([Storage, Ingest], { stage: "lean", skipNag: true });
+    const t = synth.templates.Ingest;
+    const stream = only(t, "AWS::Kinesis::Stream").Properties;
+    expect(stream.StreamModeDetails).toEqual({ StreamMode: "PROVISIONED" });
+    expect(stream.ShardCount).toBe(3);
+    expect(stream.RetentionPeriodHours).toBe(24);
+    const publish = only(t, "AWS::IoT::Policy").Properties.PolicyDocument.Statement[1];
+    expect(JSON.stringify(publish.Resource)).toContain(
+      ":topic/$aws/rules/driftwatch_lean_canonical/dt/*/*/telemetry",
+    );
+    const canonical = Object.values(t.findResources("AWS::IoT::TopicRule") as Resources).find(
+      (r) => r.Properties.RuleName === "driftwatch_lean_canonical",
+    );
+    // The rule itself is unchanged: same SQL, so broker publishes on the same topics still reach it.
+    expect(canonical?.Properties.TopicRulePayload.Sql).toBe(ingestRuleSql("dt/+/+/telemetry"));
+  }, 120_000);
 });

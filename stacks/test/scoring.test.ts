@@ -2,10 +2,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Template } from "aws-cdk-lib/assertions";
 import { firehoseScoresPrefix } from "@driftwatch/functions/shared/lake-layout";
 import { tables } from "@driftwatch/functions/shared/tables";
-import { Ingest } from "../Ingest.ts";
-import { CHECKPOINT_PREFIX, Scoring } from "../Scoring.ts";
-import { Storage } from "../Storage.ts";
-import { formatFindings, synthStacks, type SynthResult } from "./harness.ts";
+import { CHECKPOINT_PREFIX, WINDOW_TICK_HANDLER } from "../Scoring.ts";
+import { formatFindings } from "./harness.ts";
+import { sharedSynth, type SharedSynth } from "./shared-synth.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
@@ -18,15 +17,15 @@ const only = (t: Template, type: string) => {
 };
 
 describe.each(["test", "production"])("Scoring stack (stage %s)", (stage) => {
-  let synth: SynthResult;
+  let synth: SharedSynth;
   let t: Template;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let scoreFn: { id: string; Properties: Record<string, any> };
   beforeAll(async () => {
-    synth = await synthStacks([Storage, Ingest, Scoring], { stage });
+    synth = await sharedSynth(stage);
     t = synth.templates.Scoring;
     const fns = resources(t, "AWS::Lambda::Function").filter(([, r]) =>
-      String(r.Properties.Description ?? "").startsWith("Scoring:"),
+      String(r.Properties.Description ?? "").startsWith("Scoring: tumbling"),
     );
     expect(fns).toHaveLength(1);
     scoreFn = { id: fns[0][0], ...fns[0][1] };
@@ -126,6 +125,68 @@ describe.each(["test", "production"])("Scoring stack (stage %s)", (stage) => {
     expect(actions.some((a) => a === "*" || a.endsWith(":*"))).toBe(false);
     const checkpoint = statements.find((s) => s.Sid === "ModelCheckpoints")!;
     expect(JSON.stringify(checkpoint.Resource)).toContain(`/${CHECKPOINT_PREFIX}*`);
+  });
+
+  it("lets the scorer resolve silence incidents on return: incidents table (no Scan/Put) and SendTaskSuccess", () => {
+    expect(JSON.stringify(scoreFn.Properties.Environment.Variables[tables.incidents.envVar])).toContain(
+      "Incidents",
+    );
+    const policy = resources(t, "AWS::IAM::Policy")
+      .map(([, r]) => r.Properties)
+      .find((p) => JSON.stringify(p.Roles).includes(scoreFn.Properties.Role["Fn::GetAtt"][0]))!;
+    const statements = policy.PolicyDocument.Statement as {
+      Action: string[];
+      Resource: unknown;
+      Sid?: string;
+    }[];
+    const incidents = statements.find((s) => s.Sid === "ResolveSilenceIncidents")!;
+    expect([...incidents.Action].sort()).toEqual([
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:UpdateItem",
+    ]);
+    expect(JSON.stringify(incidents.Resource)).toContain("Incidents");
+    const ackWait = statements.find((s) => s.Sid === "EndAckWaitOnReturn")!;
+    expect(ackWait.Action).toBe("states:SendTaskSuccess");
+    expect(JSON.stringify(ackWait.Resource)).toContain(`:stateMachine:${stage}-driftwatch-escalation`);
+  });
+
+  it("puts a window tick into every telemetry shard each minute: schedule, handler, and only ListShards/PutRecords on the stream", () => {
+    const tick = resources(t, "AWS::Lambda::Function").find(([, r]) =>
+      String(r.Properties.Description ?? "").startsWith("Scoring: window ticks"),
+    )!;
+    expect(tick).toBeDefined();
+    const [tickId, tickFn] = tick;
+    expect(tickFn.Properties.Handler).toBe(WINDOW_TICK_HANDLER);
+    expect(JSON.stringify(tickFn.Properties.Environment.Variables.TELEMETRY_STREAM_ARN)).toContain(
+      "Telemetry",
+    );
+    const rule = only(t, "AWS::Events::Rule").Properties;
+    expect(rule.ScheduleExpression).toBe("rate(1 minute)");
+    expect(rule.State ?? "ENABLED").toBe("ENABLED");
+    expect(rule.Targets).toHaveLength(1);
+    expect(rule.Targets[0].Arn).toEqual({ "Fn::GetAtt": [tickId, "Arn"] });
+    expect(rule.Targets[0].RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 2 });
+    // EventBridge may invoke it; nothing else is granted on it.
+    const permission = resources(t, "AWS::Lambda::Permission").find(([, r]) =>
+      JSON.stringify(r.Properties.FunctionName).includes(tickId),
+    )![1].Properties;
+    expect(permission.Principal).toBe("events.amazonaws.com");
+    const policy = resources(t, "AWS::IAM::Policy")
+      .map(([, r]) => r.Properties)
+      .find((p) => JSON.stringify(p.Roles).includes(tickFn.Properties.Role["Fn::GetAtt"][0]))!;
+    const statements = policy.PolicyDocument.Statement as {
+      Action: string | string[];
+      Resource: unknown;
+      Sid?: string;
+    }[];
+    const put = statements.find((s) => s.Sid === "PutWindowTicks")!;
+    expect(put.Action).toEqual(["kinesis:ListShards", "kinesis:PutRecords"]);
+    expect(JSON.stringify(put.Resource)).toContain("Telemetry");
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(
+      actions.filter((a) => a.startsWith("kinesis:") || a.startsWith("dynamodb:") || a.startsWith("s3:")),
+    ).toEqual(["kinesis:ListShards", "kinesis:PutRecords"]);
   });
 
   it("alarms on iterator age and on the on-failure queue depth", () => {

@@ -2,8 +2,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { tables } from "@driftwatch/functions/shared/tables";
-import { Storage } from "../Storage.ts";
-import { formatFindings, synthStacks, type SynthResult } from "./harness.ts";
+import { formatFindings } from "./harness.ts";
+import { sharedSynth, type SharedSynth } from "./shared-synth.ts";
 
 type Resources = Record<
   string,
@@ -30,10 +30,10 @@ function bucketWith(
 const isLake = (p: Record<string, any>) => p.LoggingConfiguration !== undefined;
 
 describe.each(["test", "production"])("Storage stack (stage %s)", (stage) => {
-  let synth: SynthResult;
+  let synth: SharedSynth;
   let t: Template;
   beforeAll(async () => {
-    synth = await synthStacks([Storage], { stage });
+    synth = await sharedSynth(stage);
     t = synth.templates.Storage;
   });
 

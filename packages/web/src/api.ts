@@ -99,8 +99,13 @@ export interface BacktestSide {
   incidents?: number;
   /** Set when this rule set would page more than once an hour. */
   noiseWarning?: string | null;
+  /** Alerts per UTC hour (`YYYY-MM-DDTHH:00:00.000Z`), hours without alerts left out. */
+  byHour?: Record<string, number>;
 }
 export interface BacktestResult {
+  /** The range replayed (ISO). */
+  from?: string;
+  to?: string;
   readings: number;
   current: BacktestSide;
   candidate: BacktestSide;

@@ -1,4 +1,5 @@
 import type { DetectorFactory } from "../scoring/detector-pool.ts";
+import type { ScoredRecord } from "../scoring/scored-record.ts";
 import type { WindowScorerOptions } from "../scoring/window-scorer.ts";
 import type { Reading } from "../telemetry/reading.ts";
 import { resolveThresholds, type EffectiveThresholds } from "../thresholds/resolve.ts";
@@ -70,18 +71,35 @@ export async function runBacktest(input: BacktestInput, options: BacktestOptions
   // Windows run to the device's last reading in the range, not to `toMs` (ADR 0902): the live scorer closes only
   // windows that records arrive in, and the lake cannot tell an outage at the end of a range from readings not yet
   // delivered. Quiet spells between readings reach the silence rule as they do live.
-  const base = { ...scorerOptions };
+  // Window aggregates are not needed; of the scored records only those some rule found anomalous (`summarize`).
+  const pass = () => {
+    const involved: Pick<ScoredRecord, "ts" | "rules">[] = [];
+    let inRange = 0;
+    const base = {
+      ...scorerOptions,
+      onParts: () => {},
+      onScored: (records: readonly ScoredRecord[]) => {
+        for (const r of records) {
+          if (r.rules.length > 0) involved.push({ ts: r.ts, rules: r.rules });
+          if (Date.parse(r.ts) >= fromMs) inRange += 1;
+        }
+      },
+    };
+    return { base, involved, inRange: () => inRange };
+  };
+  const a = pass();
   const first = await replayReadings(own, {
-    ...base,
+    ...a.base,
     detectors: tape.recording(detectors),
     thresholds: { resolve: async () => current },
   });
+  const b = pass();
   const second = await replayReadings(own, {
-    ...base,
+    ...b.base,
     detectors: tape.playback(),
     thresholds: { resolve: async () => candidate },
   });
-  const inRange = first.scored.filter((r) => Date.parse(r.ts) >= fromMs).length;
+  const inRange = a.inRange();
   const report = { fromMs, toMs, quietMs };
   return {
     deviceId: device.deviceId,
@@ -90,7 +108,7 @@ export async function runBacktest(input: BacktestInput, options: BacktestOptions
     readings: inRange,
     warmUpReadings: first.readings - inRange,
     duplicates: first.duplicates,
-    current: summarize(first.alerts, first.scored, report),
-    candidate: summarize(second.alerts, second.scored, report),
+    current: summarize(first.alerts, a.involved, report),
+    candidate: summarize(second.alerts, b.involved, report),
   };
 }

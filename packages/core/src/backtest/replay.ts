@@ -144,7 +144,8 @@ export async function replayReadings(
     },
     checkpoints: new MemoryCheckpointStore(),
     clock,
-    options,
+    // The per-shard state lives for this run only: no snapshots at window ends (ADR 0902).
+    options: { ...options, snapshotState: false },
   });
 
   const windowOf = (ms: number) => Math.floor(ms / windowMs) * windowMs;
@@ -194,14 +195,14 @@ export class ReplayAbortedError extends DriftwatchError {}
 
 /**
  * The stream record of the `index`-th ordered reading: arrival is its event time (windows of event time), and the data
- * is a minimal envelope whose `messageId` the replay's preparer maps back to the reading.
+ * is a minimal envelope, passed decoded, whose `messageId` the replay's preparer maps back to the reading.
  */
 function recordOf(deviceId: string, eventMs: number, index: number): StreamRecord {
-  const envelope = `{"topic":"replay","receivedAt":${eventMs},"payload":"","messageId":"${index}"}`;
   return {
     sequenceNumber: String(index).padStart(12, "0"),
     partitionKey: deviceId,
     arrivalMs: eventMs,
-    data: Buffer.from(envelope).toString("base64"),
+    data: "",
+    envelope: { topic: "replay", receivedAt: eventMs, payload: "", messageId: String(index) },
   };
 }

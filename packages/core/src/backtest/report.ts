@@ -45,7 +45,8 @@ export interface ReportOptions {
 /** Summarizes what one rule set raised over a range (alerts outside `[fromMs, toMs)` are warm-up and not counted). */
 export function summarize(
   alerts: readonly Alert[],
-  scored: readonly ScoredRecord[],
+  /** The scored readings (only `ts` and `rules` are read; readings no rule found anomalous may be left out). */
+  scored: readonly Pick<ScoredRecord, "ts" | "rules">[],
   options: ReportOptions,
 ): RuleSetReport {
   const { fromMs, toMs } = options;

@@ -13,8 +13,11 @@ export const stageProfileSchema = z
     name: z.string().default("production"),
     ingest: z
       .object({
-        /** Devices publish to `$aws/rules/<rule>/…`: no IoT messaging charge (rules and actions still billed). */
-        basicIngest: z.boolean().default(false),
+        /**
+         * Devices publish to `$aws/rules/<rule>/…`: no IoT messaging charge (rules and actions still billed). Built:
+         * the stage option `ingest.basicIngest` (stacks/constructs/stage-config.ts; on in production).
+         */
+        basicIngest: z.boolean().default(true),
         /** Rules each message triggers (a catch-all rule for unknown topics would make it 2). */
         rulesPerMessage: z.number().int().nonnegative().default(1),
         /** Actions each matched message executes: Firehose (lake) and Kinesis (scoring). */
@@ -22,7 +25,8 @@ export const stageProfileSchema = z
         /**
          * How readings reach the lake's Firehose. `rule-action`: a second action of the IoT rule (today).
          * `stream-consumer`: the rule only writes to Kinesis, and a consumer of the stream packs readings into
-         * Firehose records (one rule action less per message, no 5 KB rounding; proposed, ADR 1001).
+         * Firehose records (one rule action less per message, no 5 KB rounding). NOT BUILT (ADR 1001): no named
+         * profile uses it; it is here to price the proposal.
          */
         lakeFeed: z.enum(["rule-action", "stream-consumer"]).default("rule-action"),
         /** Devices connected all month (connectivity minutes). */
@@ -45,7 +49,7 @@ export const stageProfileSchema = z
         /**
          * How readings reach Firehose. `record-per-message`: the IoT rule action puts one Firehose record per
          * message, billed in 5 KB increments. `packed`: records are packed into Firehose records of up to 1,000 KiB
-         * before they are put (billed at their bytes).
+         * before they are put (billed at their bytes). NOT BUILT for readings (an IoT rule action cannot pack).
          */
         route: z.enum(["record-per-message", "packed"]).default("record-per-message"),
       })
@@ -54,10 +58,16 @@ export const stageProfileSchema = z
     scoresArchive: z
       .object({
         enabled: z.boolean().default(true),
-        /** Bytes of one scored record (NDJSON line). */
-        bytesPerScore: z.number().positive().default(400),
-        /** `record-per-score`: one Firehose record per score (5 KB each); `packed`: lines packed into ≤ 1,000 KiB records. */
-        packing: z.enum(["record-per-score", "packed"]).default("record-per-score"),
+        /**
+         * Bytes of one scored record (NDJSON line): 874 on average, measured over 400 lines of the local lake's
+         * scores/ (simulated fleet of the four seed device types, docs/cost.md).
+         */
+        bytesPerScore: z.number().positive().default(874),
+        /**
+         * `record-per-score`: one Firehose record per score (5 KB each); `packed`: lines packed into ≤ 1,000 KiB records
+         * (built: FirehoseScoreArchive packs, every stage).
+         */
+        packing: z.enum(["record-per-score", "packed"]).default("packed"),
       })
       .strict()
       .default({}),
@@ -87,13 +97,16 @@ export const stageProfileSchema = z
       .object({
         memoryMiB: z.number().int().min(128).default(1769),
         architecture: architecture.default("arm64"),
-        /** CPU time per record on one vCPU, 50 models (bench/results/scoring.json: 2,967 records per CPU-second). */
-        microsPerRecord: z.number().positive().default(337),
+        /** CPU time per record on one vCPU, 50 models (bench/results/scoring.json: 3,232 records per CPU-second). */
+        microsPerRecord: z.number().positive().default(309.4),
         batchSize: z.number().int().positive().default(1000),
         batchingWindowSeconds: z.number().nonnegative().default(5),
         overheadMsPerInvocation: z.number().nonnegative().default(60),
-        /** `per-metric`: one item per device, window and metric (today); `per-device`: one item per device and window. */
-        aggregateItems: z.enum(["per-metric", "per-device"]).default("per-metric"),
+        /**
+         * `per-metric`: one item per device, window and metric (the former layout); `per-device`: one item per device
+         * and window with all its metrics (built: DynamoMetricsStore, every stage).
+         */
+        aggregateItems: z.enum(["per-metric", "per-device"]).default("per-device"),
         /** Days window aggregates are kept (DynamoDB TTL). */
         aggregateTtlDays: z.number().positive().default(90),
       })
@@ -160,13 +173,20 @@ export function stageProfile(input: StageProfileInput = {}): StageProfile {
 }
 
 /**
- * Named profiles: `production` as the stacks configure it; `dev` as a personal stage (one provisioned shard, 60 s
- * buffers, a month of logs); `lean` with the cost changes the model recommends (docs/cost.md).
+ * Named profiles, each describing a configuration that is built and deployable (ADR 1001):
+ * - `production`: the production stage as `stacks/` configure it: Basic Ingest, scores packed into Firehose
+ *   records, one aggregate item per device and window, on-demand Kinesis with a week of retention;
+ * - `dev`: a personal stage: the broker (no Basic Ingest), one provisioned shard, 24 h retention, 60 s buffers, a
+ *   month of logs;
+ * - `lean`: production with the Kinesis option of `config/ingest.production.json`
+ *   (`{"kinesis":{"mode":"provisioned","peakRecordsPerSecond":<peak>,"retentionHours":24}}`): provisioned shards
+ *   sized from the peak, 24 h retention.
  */
 export const stageProfiles: Record<"production" | "dev" | "lean", StageProfileInput> = {
   production: { name: "production" },
   dev: {
     name: "dev",
+    ingest: { basicIngest: false },
     firehose: { bufferSeconds: 60 },
     kinesis: { mode: "provisioned", shardCount: 1, retentionHours: 24 },
     scoring: { batchingWindowSeconds: 1, aggregateTtlDays: 14 },
@@ -175,10 +195,6 @@ export const stageProfiles: Record<"production" | "dev" | "lean", StageProfileIn
   },
   lean: {
     name: "lean",
-    ingest: { basicIngest: true, lakeFeed: "stream-consumer" },
-    firehose: { route: "packed" },
-    scoresArchive: { packing: "packed" },
     kinesis: { mode: "provisioned", retentionHours: 24 },
-    scoring: { aggregateItems: "per-device" },
   },
 };

@@ -1,4 +1,5 @@
 import type { StageProfile } from "./stage-profile.ts";
+import { shardsForPeak } from "./kinesis-shards.ts";
 import { GIB, KIB, recordsPerMonth, secondsPerMonth, type Workload } from "./workload.ts";
 
 const MIB = KIB * KIB;
@@ -126,12 +127,7 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   };
 
   // ── Kinesis (scoring's input) ──
-  const peakBytesPerSecond = w.peakRecordsPerSecond * w.recordBytes;
-  const neededShards = Math.max(
-    1,
-    Math.ceil(peakBytesPerSecond / MIB),
-    Math.ceil(w.peakRecordsPerSecond / 1000),
-  );
+  const neededShards = shardsForPeak(w.peakRecordsPerSecond, w.recordBytes);
   const provisioned = p.kinesis.mode === "provisioned";
   const shards = provisioned ? p.kinesis.shardCount || neededShards : Math.max(4, neededShards);
   const kinesis = {
@@ -198,13 +194,19 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   };
 
   // ── DynamoDB (on demand) ──
-  const itemsPerWindow = p.scoring.aggregateItems === "per-metric" ? w.metricsPerRecord : 1;
-  const aggregateWrites = traffic ? w.devices * windowsPerMonth * itemsPerWindow : 0;
+  const perMetricItems = p.scoring.aggregateItems === "per-metric";
+  const itemsPerWindow = perMetricItems ? w.metricsPerRecord : 1;
+  // Item sizes by DynamoDB's size rules for the Metrics table's layouts (DynamoMetricsStore; ADR 1001): a
+  // per-metric item ~406 bytes; a per-device item ~290 bytes plus ~87 per metric (722 with five). A write costs
+  // one unit per KB started; storage counts each item 100 bytes more.
+  const aggregateItemBytes = perMetricItems ? 406 : 290 + 87 * w.metricsPerRecord;
+  const aggregateWrites = traffic
+    ? w.devices * windowsPerMonth * itemsPerWindow * Math.ceil(aggregateItemBytes / KIB)
+    : 0;
   const containers = traffic ? shards * (streamFed ? 2 : 1) + 1 : 0;
   const registryReads = containers * w.devices * (seconds / p.registry.cacheSeconds) * 0.5;
   const vaultWrites = containers > 0 ? w.devices * w.phiRecordsFraction * hoursPerMonth : 0;
   const incidentWrites = incidents * p.escalation.writesPerIncident;
-  const aggregateItemBytes = 120 + 60 * (p.scoring.aggregateItems === "per-metric" ? 1 : w.metricsPerRecord);
   const dynamodb = {
     writeUnits: aggregateWrites + vaultWrites + incidentWrites,
     readUnits: registryReads + incidents * 4,
@@ -213,7 +215,7 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
         (86_400 / w.windowSeconds) *
         p.scoring.aggregateTtlDays *
         itemsPerWindow *
-        aggregateItemBytes) /
+        (aggregateItemBytes + 100)) /
       GIB,
   };
 

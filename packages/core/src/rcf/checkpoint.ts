@@ -5,7 +5,7 @@ import { CheckpointFormatError, CheckpointVersionError } from "./errors.ts";
 /** "DWRC": Driftwatch random cut forest checkpoint. */
 const MAGIC = [0x44, 0x57, 0x52, 0x43];
 /** The newest format this build writes and reads. Bump on any layout change; readers refuse newer ones. */
-export const CHECKPOINT_VERSION = 5;
+export const CHECKPOINT_VERSION = 6;
 /** Version 1: no tail state in the thresholder (read, and migrated; see ADR 0302). */
 export const CHECKPOINT_VERSION_NO_TAIL = 1;
 /** Version 2: no per-series thresholder state after the thresholder state (read; see ADR 0303). */
@@ -14,6 +14,8 @@ export const CHECKPOINT_VERSION_NO_SERIES = 2;
 export const CHECKPOINT_VERSION_NO_RAW_TAIL = 3;
 /** Version 4: no per-series normaliser section after the raw-score tail (read; see ADR 0305). */
 export const CHECKPOINT_VERSION_NO_NORMALIZER = 4;
+/** Version 5: no per-series local statistics in the normaliser section (read; see ADR 0306). */
+export const CHECKPOINT_VERSION_NO_LOCAL = 5;
 const FLAG_DEFLATE = 1;
 
 /** Wraps a body in the versioned envelope: magic, version (u16), flags (u16), body (optionally deflated). */

@@ -1,5 +1,6 @@
 import { ByteWriter } from "./binary.ts";
 import {
+  CHECKPOINT_VERSION_NO_LOCAL,
   CHECKPOINT_VERSION_NO_NORMALIZER,
   CHECKPOINT_VERSION_NO_RAW_TAIL,
   CHECKPOINT_VERSION_NO_SERIES,
@@ -115,7 +116,9 @@ export class AnomalyDetector {
     const normalizer = series === undefined ? undefined : this.normalizer;
     if (normalizer) {
       ready = normalizer.apply(point, series, this.scaled);
-      eligible = normalizer.lastDeviation >= normalizer.options.alertDeviation;
+      const gate = normalizer.options.alertDeviation;
+      // Far from the series' long baseline (ADR 0305) and from its short-term level (ADR 0306).
+      eligible = normalizer.lastDeviation >= gate && normalizer.lastLocalDeviation >= gate;
       for (let i = 0; i < this.dimensions; i++) {
         const z = this.scaled[i];
         this.scaled[i] = z > 1e6 ? 1e6 : z < -1e6 ? -1e6 : z;
@@ -126,7 +129,14 @@ export class AnomalyDetector {
     // A series whose baseline is not known yet is neither learned nor graded (its scores would be noise).
     if (ready) this.forest.updateUnchecked(input);
     else score = 0;
-    const decision = this.thresholder.decide(score, point, series, eligible);
+    // Local path (ADR 0306): far from the series' own short-term level, in its own residual σ; needs a calibrated model.
+    let localGrade = 0;
+    const k = normalizer?.options.spikeDeviation ?? 0;
+    if (normalizer && k > 0 && ready && score > 0 && this.thresholder.calibrated) {
+      const local = normalizer.lastLocalDeviation;
+      if (local >= k) localGrade = Math.max(Number.MIN_VALUE, Math.min(1, 1 - Math.exp(-(local - k) / k)));
+    }
+    const decision = this.thresholder.decide(score, point, series, eligible, localGrade);
     const attribution: MetricAttribution[] = [];
     for (let i = 0; i < this.dimensions; i++) {
       const h = this.high[i];
@@ -215,7 +225,7 @@ export class AnomalyDetector {
         const has = reader.u8() === 1;
         if (has !== (detector.normalizer !== undefined))
           throw new CheckpointFormatError("checkpoint normaliser section does not match its header");
-        detector.normalizer?.read(reader);
+        detector.normalizer?.read(reader, version > CHECKPOINT_VERSION_NO_LOCAL);
       }
       if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");
       return detector;

@@ -80,7 +80,7 @@ export class RandomCutForest {
     this.query = new Float64Array(D);
     this.path = new Int32Array(o.sampleSize + 1);
     this.paths = new Int32Array(4 * (o.sampleSize + 1));
-    this.leaves = new Int32Array(8);
+    this.leaves = new Int32Array(9);
     this.rejectBelow = new Float64Array(o.numberOfTrees);
     this.boundUntil = new Float64Array(o.numberOfTrees).fill(-1);
     this.hiScratch = new Float64Array(dimensions);
@@ -143,6 +143,7 @@ export class RandomCutForest {
     const paths = this.paths;
     const leaves = this.leaves;
     const stride = this.options.sampleSize + 1;
+    const D = this.shingledDimensions;
     const descend = descendFour;
     let sum = 0;
     let t = 0;
@@ -153,6 +154,12 @@ export class RandomCutForest {
       const d = trees[t + 3];
       if (a.totalMass === 0 || b.totalMass === 0 || c.totalMass === 0 || d.totalMass === 0) break;
       descend(a, b, c, d, q, paths, stride, leaves);
+      // Touch the four leaf points together so their cache misses overlap too.
+      this.touched =
+        pts[a.leafPoint[~leaves[0]] * D] +
+        pts[b.leafPoint[~leaves[1]] * D] +
+        pts[c.leafPoint[~leaves[2]] * D] +
+        pts[d.leafPoint[~leaves[3]] * D];
       sum += a.scoreAlong(q, pts, paths, 0, leaves[4], leaves[0]);
       sum += b.scoreAlong(q, pts, paths, stride, leaves[5], leaves[1]);
       sum += c.scoreAlong(q, pts, paths, 2 * stride, leaves[6], leaves[2]);

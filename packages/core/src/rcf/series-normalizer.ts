@@ -18,10 +18,18 @@ export interface NormalizerOptions {
   clip: number;
   /**
    * A score-based anomaly of a named series also needs one of its metrics at least this many of the series' own σ
-   * from its baseline (ADR 0305): points inside the series' usual range never alert, however the forest scores
-   * them. 0 turns the gate off.
+   * from its baseline (ADR 0305) AND one at least this many residual σ from its short-term level (ADR 0306): points
+   * inside the series' usual range, or where the series already is, never alert however the forest scores them.
+   * 0 turns the gate off.
    */
   alertDeviation: number;
+  /**
+   * Local path (ADR 0306): a point of a named series whose value sits at least this many residual σ from the
+   * series' own short-term level (an EW mean over ~10 of its points; σ of the residuals over ~`5 × horizon` of its
+   * points) is anomalous whatever the forest's grade: a single-point spike or the onset of a level shift, judged
+   * against the series' own short-term noise. 0 turns the path off.
+   */
+  spikeDeviation: number;
 }
 
 export const normalizerOptionsSchema = z
@@ -30,6 +38,7 @@ export const normalizerOptionsSchema = z
     warmup: z.number().int().min(1),
     clip: z.number().positive(),
     alertDeviation: z.number().min(0).default(4),
+    spikeDeviation: z.number().min(0).default(8),
   })
   .strict();
 
@@ -38,12 +47,25 @@ export const defaultNormalizerOptions: NormalizerOptions = {
   warmup: 30,
   clip: 5,
   alertDeviation: 4,
+  spikeDeviation: 8,
 };
+
+/** Weight of a new value in a series' short-term level (≈ the last 10 points). */
+const LEVEL_WEIGHT = 0.1;
+/** The residual σ remembers this many horizons of the series' points. */
+const RESIDUAL_HORIZONS = 5;
+/** Points of a series before its residual σ is trusted by the local path. */
+export const LOCAL_WARMUP = 100;
 
 interface SeriesStats {
   count: number;
+  /** Points seen by the local statistics (fewer than `count` after a restore from format 5). */
+  localCount: number;
   mean: Float64Array;
   variance: Float64Array;
+  /** Short-term level (EW, weight LEVEL_WEIGHT) and variance of the residuals around it, per metric. */
+  level: Float64Array;
+  residual: Float64Array;
 }
 
 export class SeriesNormalizer {
@@ -52,6 +74,12 @@ export class SeriesNormalizer {
   private readonly alpha: number;
   /** Largest |x − mean| / σ over the metrics of the last point `apply` saw (before it updated the statistics). */
   lastDeviation = 0;
+  /**
+   * Largest |x − level| / residual σ over the metrics of the last point `apply` saw, 0 while the series has fewer
+   * than `LOCAL_WARMUP` points (the local path's statistic, ADR 0306).
+   */
+  lastLocalDeviation = 0;
+  private readonly residualAlpha: number;
 
   constructor(
     readonly dimensions: number,
@@ -59,14 +87,18 @@ export class SeriesNormalizer {
     private readonly maxSeries: number,
   ) {
     this.alpha = 1 / options.horizon;
+    this.residualAlpha = 1 / (RESIDUAL_HORIZONS * options.horizon);
     this.main = this.fresh();
   }
 
   private fresh(): SeriesStats {
     return {
       count: 0,
+      localCount: 0,
       mean: new Float64Array(this.dimensions),
       variance: new Float64Array(this.dimensions),
+      level: new Float64Array(this.dimensions),
+      residual: new Float64Array(this.dimensions),
     };
   }
 
@@ -100,6 +132,11 @@ export class SeriesNormalizer {
     // While warming up, plain running moments (equal weights) so the baseline is usable after a few points.
     const a = s.count < this.options.horizon ? 1 / (s.count + 1) : this.alpha;
     let deviation = 0;
+    let local = 0;
+    const localFirst = s.localCount === 0;
+    const localReady = s.localCount >= LOCAL_WARMUP;
+    const lc = s.localCount;
+    const ra = lc < RESIDUAL_HORIZONS * this.options.horizon ? 1 / (lc + 1) : this.residualAlpha;
     for (let i = 0; i < this.dimensions; i++) {
       const x = point[i];
       const m = s.mean[i];
@@ -119,10 +156,33 @@ export class SeriesNormalizer {
         s.mean[i] = m + a * d;
         s.variance[i] = (1 - a) * (s.variance[i] + a * d * d);
       }
+      if (localFirst) s.level[i] = x;
+      else {
+        // Local path: the residual around the short-term level, winsorised at `clip` residual σ once trusted.
+        const rsd = SeriesNormalizer.residualSd(s.residual[i], s.level[i]);
+        let r = x - s.level[i];
+        const lz = r < 0 ? -r / rsd : r / rsd;
+        if (localReady && lz > local) local = lz;
+        if (localReady) {
+          const lim = this.options.clip * rsd;
+          r = r > lim ? lim : r < -lim ? -lim : r;
+        }
+        s.residual[i] = (1 - ra) * (s.residual[i] + ra * r * r);
+        s.level[i] += LEVEL_WEIGHT * r;
+      }
     }
     s.count++;
+    s.localCount++;
     this.lastDeviation = deviation;
+    this.lastLocalDeviation = local;
     return ready;
+  }
+
+  /** Residual σ with a floor (constant or quantised series): 1e-4 of the level, at least 1e-9. */
+  private static residualSd(variance: number, level: number): number {
+    const sd = Math.sqrt(variance > 0 ? variance : 0);
+    const floor = Math.max(1e-4 * Math.abs(level), 1e-9);
+    return sd > floor ? sd : floor;
   }
 
   /** The expected range of each metric of a series: mean ± k·σ in the metric's own units. */
@@ -137,13 +197,20 @@ export class SeriesNormalizer {
     return out;
   }
 
-  /** Checkpoint section (format 5): the unnamed series, then varint count and per named series id + stats. */
+  /**
+   * Checkpoint section: the unnamed series, then varint count and per named series id + stats: varint count, then
+   * per metric mean and variance (format 5); format 6 (ADR 0306) adds a varint local count after the count and the
+   * short-term level and residual variance after each metric's mean and variance.
+   */
   write(w: ByteWriter): void {
     const put = (s: SeriesStats) => {
       w.varint(s.count);
+      w.varint(s.localCount);
       for (let i = 0; i < this.dimensions; i++) {
         w.f64(s.mean[i]);
         w.f64(s.variance[i]);
+        w.f64(s.level[i]);
+        w.f64(s.residual[i]);
       }
     };
     put(this.main);
@@ -157,12 +224,21 @@ export class SeriesNormalizer {
     }
   }
 
-  read(r: ByteReader): void {
+  /**
+   * Restores `write`. Format 5 (`local: false`) has no local statistics: each series' level and residual σ are
+   * learned again from its next points (the local path waits `LOCAL_WARMUP` of them).
+   */
+  read(r: ByteReader, local = true): void {
     const get = (s: SeriesStats) => {
       s.count = r.varint();
+      s.localCount = local ? r.varint() : 0;
       for (let i = 0; i < this.dimensions; i++) {
         s.mean[i] = r.f64();
         s.variance[i] = r.f64();
+        if (local) {
+          s.level[i] = r.f64();
+          s.residual[i] = r.f64();
+        }
       }
     };
     get(this.main);

@@ -129,7 +129,8 @@ export interface ThresholdDecision {
   grade: number;
   /**
    * Every anomalous point, whether or not an episode is already going on (issue 8: never hidden): `grade > 0` and
-   * either it starts an episode or its own raw score passes the z test (not just a neighbour of a spike).
+   * either it starts an episode, or its own raw score passes the z test (not just a neighbour of a spike), or the
+   * detector's local path graded it (ADR 0306).
    */
   anomaly: boolean;
   /**
@@ -229,8 +230,17 @@ export class Thresholder {
    * Decides on `score` (0 while the forest warms up) for `point` of series `seriesId` (e.g. the device id when
    * one model serves many devices; omitted: the single unnamed series). `eligible: false` (the detector's
    * per-series deviation gate, ADR 0305) rules out a score-based anomaly for this point; statistics still update.
+   * `localGrade` > 0 (the detector's local path, ADR 0306: the point is far from its series' short-term level) makes
+   * the point anomalous with at least that grade once the grading is warm, whatever the score; it starts or joins an
+   * episode like any other anomaly.
    */
-  decide(score: number, point: ArrayLike<number>, seriesId?: string, eligible = true): ThresholdDecision {
+  decide(
+    score: number,
+    point: ArrayLike<number>,
+    seriesId?: string,
+    eligible = true,
+    localGrade = 0,
+  ): ThresholdDecision {
     const o = this.options;
     const series = this.seriesOf(seriesId);
     const boundsViolations: number[] = [];
@@ -279,6 +289,7 @@ export class Thresholder {
         }
         // The detector's per-series gate (ADR 0305): a point within its series' usual range is never score-anomalous.
         if (!eligible) grade = 0;
+        if (localGrade > grade) grade = localGrade;
         if (grade > 0 && !suppressed) {
           series.cooldown = o.suppression;
           newEpisode = true;
@@ -304,7 +315,7 @@ export class Thresholder {
     }
     return {
       grade,
-      anomaly: grade > 0 && (newEpisode || ownScorePasses),
+      anomaly: grade > 0 && (newEpisode || ownScorePasses || localGrade > 0),
       newEpisode,
       boundsViolations,
       zScore,

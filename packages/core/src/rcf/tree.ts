@@ -1,16 +1,21 @@
 import { float32Below, toFloat32 } from "./float32.ts";
 import { nextUnit } from "./random.ts";
 
+/** Word offset of the box in a node record: left, right, cut dimension, cut, box range (float64), box. */
+const BOX = 6;
+
 /**
  * One random cut tree (Guha et al. 2016) stored in typed arrays, no object per node.
  *
- * Internal nodes are indices 0..capacity-2. Each has one record of `stride = 4 + 2D` 32-bit words in `nodes`
- * (`nodesF` is a float32 view of the same buffer): left child, right child, cut dimension, float32 cut value, then
- * its float32 bounding box (D minima, D maxima). Everything a query reads at a node sits in one record, so a walk
- * down and back up touches one or two cache lines per node. Parents, masses and box ranges (Σ max − min, used by
- * scoring) are kept in separate arrays. Leaves are slots 0..capacity-1 holding a row of the forest's point store
- * and a mass (> 1 for duplicates). A child reference `c` is an internal node when `c >= 0` and the leaf slot `~c`
- * when `c < 0`. Points whose coordinate is `<= cut` go left.
+ * Internal nodes are indices 0..capacity-2. Each has one record of `stride = 6 + 2D` 32-bit words in `nodes`
+ * (`nodesF` and `nodesD` are float32 and float64 views of the same buffer): left child, right child, cut dimension,
+ * float32 cut value, the box's float64 range Σ (max − min) (scoring reads it), then its float32 bounding box
+ * (D minima, D maxima). Everything a query reads at a node sits in one record, so a walk down and back up touches
+ * one or two cache lines per node (kda d=5: 64 bytes). Parents are kept in a separate array. Internal nodes keep
+ * no mass: scoring reads only leaf masses and the tree's total (issue 14 dropped the per-node counts, which cost a
+ * walk to the root on every deletion and were read by nothing). Leaves are slots 0..capacity-1 holding a row of
+ * the forest's point store and a mass (> 1 for duplicates). A child reference `c` is an internal node when
+ * `c >= 0` and the leaf slot `~c` when `c < 0`. Points whose coordinate is `<= cut` go left.
  *
  * Coordinates are float32 values (the forest rounds input), so boxes hold exact copies of point coordinates and
  * every comparison is exact; cuts are float32 values strictly inside the separating gap.
@@ -23,9 +28,11 @@ export class RandomCutTree {
   readonly nodes: Int32Array;
   readonly nodesF: Float32Array;
   readonly parent: Int32Array;
-  readonly mass: Int32Array;
-  /** Per internal node: Σ_k (max_k − min_k) of its box, kept in step with the box (scoring reads it). */
-  readonly boxRange: Float64Array;
+  /**
+   * Float64 view of `nodes`: words 4–5 of a record (float64 index `v · stride/2 + 2`) hold Σ_k (max_k − min_k) of
+   * the node's box, kept in step with the box (scoring reads it next to the box; `rangeOf`).
+   */
+  readonly nodesD: Float64Array;
   readonly leafPoint: Int32Array;
   readonly leafMass: Int32Array;
   readonly leafParent: Int32Array;
@@ -44,12 +51,11 @@ export class RandomCutTree {
     this.dimensions = dimensions;
     this.capacity = capacity;
     const nodes = Math.max(1, capacity - 1);
-    this.stride = 4 + 2 * dimensions;
+    this.stride = BOX + 2 * dimensions;
     this.nodes = new Int32Array(nodes * this.stride);
     this.nodesF = new Float32Array(this.nodes.buffer);
+    this.nodesD = new Float64Array(this.nodes.buffer);
     this.parent = new Int32Array(nodes);
-    this.mass = new Int32Array(nodes);
-    this.boxRange = new Float64Array(nodes);
     this.leafPoint = new Int32Array(capacity);
     this.leafMass = new Int32Array(capacity);
     this.leafParent = new Int32Array(capacity);
@@ -67,8 +73,6 @@ export class RandomCutTree {
     return (
       this.nodes.byteLength +
       this.parent.byteLength +
-      this.mass.byteLength +
-      this.boxRange.byteLength +
       this.leafPoint.byteLength +
       this.leafMass.byteLength +
       this.leafParent.byteLength +
@@ -95,12 +99,17 @@ export class RandomCutTree {
 
   /** Lower corner of node `v`'s box in dimension `k`. */
   boxMin(v: number, k: number): number {
-    return this.nodesF[v * this.stride + 4 + k];
+    return this.nodesF[v * this.stride + BOX + k];
   }
 
   /** Upper corner of node `v`'s box in dimension `k`. */
   boxMax(v: number, k: number): number {
-    return this.nodesF[v * this.stride + 4 + this.dimensions + k];
+    return this.nodesF[v * this.stride + BOX + this.dimensions + k];
+  }
+
+  /** Σ_k (max_k − min_k) of node `v`'s box (cached in its record). */
+  rangeOf(v: number): number {
+    return this.nodesD[v * (this.stride >> 1) + 2];
   }
 
   /** Sets an internal node's children and cut (restore). */
@@ -130,8 +139,10 @@ export class RandomCutTree {
     }
     this.totalMass++;
     const S = this.stride;
+    const H = S >> 1;
     const N = this.nodes;
     const box = this.nodesF;
+    const R = this.nodesD;
     let ref = this.rootRef;
     let parentNode = -1;
     for (;;) {
@@ -187,7 +198,7 @@ export class RandomCutTree {
           N[ur0] = ref;
           N[ur0 + 1] = ~nl;
         }
-        const ub = ur0 + 4;
+        const ub = ur0 + BOX;
         let ur = 0;
         for (let j = 0; j < D; j++) {
           const p = pts[base + j];
@@ -198,25 +209,24 @@ export class RandomCutTree {
           box[ub + D + j] = mx;
           ur += mx - mn;
         }
-        this.boxRange[u] = ur;
-        this.mass[u] = this.leafMass[l] + 1;
+        R[u * H + 2] = ur;
         this.linkParent(parentNode, ref, u);
         return nl;
       }
       const v = ref;
       const vr0 = v * S;
-      const vb = vr0 + 4;
-      let range = 0;
-      let gap = 0;
+      const vb = vr0 + BOX;
+      // Branch-free: (d + |d|) is 2·max(d, 0) exactly, and at most one of the two sides is positive.
+      let gap2 = 0;
       for (let k = 0; k < D; k++) {
-        const mn = box[vb + k];
-        const mx = box[vb + D + k];
         const x = pts[base + k];
-        range += mx - mn;
-        if (x < mn) gap += mn - x;
-        else if (x > mx) gap += x - mx;
+        const dl = box[vb + k] - x;
+        const dh = x - box[vb + D + k];
+        gap2 += dl + Math.abs(dl) + (dh + Math.abs(dh));
       }
-      if (gap > 0) {
+      if (gap2 > 0) {
+        const range = R[v * H + 2];
+        const gap = gap2 * 0.5;
         // A random cut of the box extended by the point separates them with probability gap / (range + gap).
         let r = nextUnit(this.rng, this.rngOffset) * (range + gap);
         let k = 0;
@@ -262,7 +272,7 @@ export class RandomCutTree {
             N[ur0] = v;
             N[ur0 + 1] = ~nl;
           }
-          const ub = ur0 + 4;
+          const ub = ur0 + BOX;
           let ur = 0;
           for (let j = 0; j < D; j++) {
             const x = pts[base + j];
@@ -274,8 +284,7 @@ export class RandomCutTree {
             box[ub + D + j] = mx;
             ur += mx - mn;
           }
-          this.boxRange[u] = ur;
-          this.mass[u] = this.mass[v] + 1;
+          R[u * H + 2] = ur;
           this.parent[v] = u;
           this.linkParent(parentNode, v, u);
           return nl;
@@ -287,11 +296,10 @@ export class RandomCutTree {
           else if (x > box[vb + D + j]) box[vb + D + j] = x;
           vr += box[vb + D + j] - box[vb + j];
         }
-        this.boxRange[v] = vr;
+        R[v * H + 2] = vr;
       }
-      this.mass[v]++;
       parentNode = v;
-      ref = pts[base + N[vr0 + 2]] <= box[vr0 + 3] ? N[vr0] : N[vr0 + 1];
+      ref = N[vr0 + +(pts[base + N[vr0 + 2]] > box[vr0 + 3])];
     }
   }
 
@@ -303,7 +311,6 @@ export class RandomCutTree {
     this.totalMass--;
     if (this.leafMass[l] > 1) {
       this.leafMass[l]--;
-      for (let v = this.leafParent[l]; v !== -1; v = this.parent[v]) this.mass[v]--;
       return -1;
     }
     const pi = this.leafPoint[l];
@@ -318,11 +325,8 @@ export class RandomCutTree {
     const g = this.parent[p];
     this.linkParent(g, p, sibling);
     this.freeNode(p);
-    let recompute = true;
-    for (let v = g; v !== -1; v = this.parent[v]) {
-      this.mass[v]--;
-      if (recompute) recompute = this.recomputeBox(v, pts);
-    }
+    // Boxes shrink upward until one is unchanged (its ancestors' are then unchanged too).
+    for (let v = g; v !== -1 && this.recomputeBox(v, pts); v = this.parent[v]);
     return pi;
   }
 
@@ -364,23 +368,23 @@ export class RandomCutTree {
       const m = this.leafMass[l];
       s = (1 - m / (2 * total)) / (depth + Math.log2(m + 1));
     } else {
-      const boxRange = this.boxRange;
+      const R = this.nodesD;
+      const H = S >> 1;
       s = 1 / (depth + 1);
       for (let i = depth - 1; i >= 0; i--) {
         const v = path[offset + i];
-        const vb = v * S + 4;
-        let gap = 0;
+        const vb = v * S + BOX;
+        // Branch-free (the comparisons are unpredictable): (d + |d|) = 2·max(d, 0) exactly; one side at most is > 0.
+        let gap2 = 0;
         for (let k = 0; k < D; k++) {
           const x = q[k];
-          const mn = box[vb + k];
-          if (x < mn) gap += mn - x;
-          else {
-            const mx = box[vb + D + k];
-            if (x > mx) gap += x - mx;
-          }
+          const dl = box[vb + k] - x;
+          const dh = x - box[vb + D + k];
+          gap2 += dl + Math.abs(dl) + (dh + Math.abs(dh));
         }
-        if (gap === 0) break; // inside this box, hence inside every ancestor's box
-        const prob = gap / (boxRange[v] + gap);
+        if (gap2 === 0) break; // inside this box, hence inside every ancestor's box
+        const gap = gap2 * 0.5;
+        const prob = gap / (R[v * H + 2] + gap);
         s = prob / (i + 1) + (1 - prob) * s;
       }
     }
@@ -465,10 +469,7 @@ export class RandomCutTree {
     const l = ~ref;
     const lb = this.leafPoint[l] * D;
     let gap = 0;
-    for (let k = 0; k < D; k++) {
-      const diff = q[k] - pts[lb + k];
-      gap += diff < 0 ? -diff : diff;
-    }
+    for (let k = 0; k < D; k++) gap += Math.abs(q[k] - pts[lb + k]);
     const scale = log2Plus1(total);
     const f = scale * weight;
     if (gap === 0) {
@@ -484,33 +485,36 @@ export class RandomCutTree {
     let s = 1 / (depth + 1);
     if (M === 1) {
       // One metric (possibly shingled): the attribution lives in two scalars.
-      let h = 0;
-      let lw = 0;
+      let h2 = 0;
+      let lw2 = 0;
       for (let k = 0; k < D; k++) {
         const diff = q[k] - pts[lb + k];
-        if (diff > 0) h += diff;
-        else lw -= diff;
+        const ad = Math.abs(diff);
+        h2 += diff + ad;
+        lw2 += ad - diff;
       }
-      h *= s / gap;
-      lw *= s / gap;
-      const boxRange = this.boxRange;
+      let h = h2 * 0.5 * (s / gap);
+      let lw = lw2 * 0.5 * (s / gap);
+      const R = this.nodesD;
+      const H = S >> 1;
       for (let i = depth - 1; i >= 0; i--) {
         const v = path[offset + i];
-        const vb = v * S + 4;
-        let gh = 0;
-        let gl = 0;
+        const vb = v * S + BOX;
+        // Branch-free: (d + |d|) = 2·max(d, 0) exactly.
+        let gh2 = 0;
+        let gl2 = 0;
         for (let k = 0; k < D; k++) {
           const x = q[k];
-          const mn = box[vb + k];
-          if (x < mn) gl += mn - x;
-          else {
-            const mx = box[vb + D + k];
-            if (x > mx) gh += x - mx;
-          }
+          const dl = box[vb + k] - x;
+          const dh = x - box[vb + D + k];
+          gl2 += dl + Math.abs(dl);
+          gh2 += dh + Math.abs(dh);
         }
+        const gh = gh2 * 0.5;
+        const gl = gl2 * 0.5;
         const g = gh + gl;
         if (g === 0) break; // inside this box, hence inside every ancestor's box
-        const sum = boxRange[v] + g;
+        const sum = R[v * H + 2] + g;
         const keep = 1 - g / sum;
         const a = 1 / ((i + 1) * sum);
         h = h * keep + gh * a;
@@ -527,32 +531,34 @@ export class RandomCutTree {
     }
     const f0 = s / gap;
     for (let k = 0; k < D; k++) {
+      // Branch-free: exactly diff·f0 to `hi` when diff > 0, −diff·f0 to `lo` when diff < 0, and +0 otherwise.
       const diff = q[k] - pts[lb + k];
-      if (diff > 0) hi[metricOf[k]] += diff * f0;
-      else if (diff < 0) lo[metricOf[k]] -= diff * f0;
+      const ad = Math.abs(diff);
+      const m = metricOf[k];
+      hi[m] += (diff + ad) * 0.5 * f0;
+      lo[m] += (ad - diff) * 0.5 * f0;
     }
-    const boxRange = this.boxRange;
+    const R = this.nodesD;
+    const H = S >> 1;
     let product = 1; // K: product of the keeps applied so far; hi/lo hold A / K
     for (let i = depth - 1; i >= 0; i--) {
       const v = path[offset + i];
-      const vb = v * S + 4;
-      const range = boxRange[v];
+      const vb = v * S + BOX;
+      const range = R[v * H + 2];
       // Gaps enter as gap_k · unseen_i / (sum_i · K_new) = gap_k · unseen_i / (range_i · K_old).
       const a = INVERSE[i] / (range * product);
       let g = 0;
       for (let k = 0; k < D; k++) {
         const x = q[k];
-        const mn = box[vb + k];
-        if (x < mn) {
-          g += mn - x;
-          lo[metricOf[k]] += (mn - x) * a;
-        } else {
-          const mx = box[vb + D + k];
-          if (x > mx) {
-            g += x - mx;
-            hi[metricOf[k]] += (x - mx) * a;
-          }
-        }
+        const dl = box[vb + k] - x;
+        const dh = x - box[vb + D + k];
+        // Branch-free: below = max(dl, 0), above = max(dh, 0), exactly; at most one is > 0, adding 0 changes nothing.
+        const below = (dl + Math.abs(dl)) * 0.5;
+        const above = (dh + Math.abs(dh)) * 0.5;
+        g += below + above;
+        const m = metricOf[k];
+        lo[m] += below * a;
+        hi[m] += above * a;
       }
       if (g === 0) break; // inside this box, hence inside every ancestor's box (nothing was added)
       const inv = 1 / (range + g);
@@ -585,12 +591,11 @@ export class RandomCutTree {
     return this.capacity - this.freeLeafTop;
   }
 
-  /** Rebuilds every box and mass, and the total mass, bottom-up from a non-empty structure (after restore). */
+  /** Rebuilds every box, and the total mass, bottom-up from a non-empty structure (after restore). */
   rebuildBoxes(pts: Float32Array): void {
     const visit = (ref: number): number => {
       if (ref < 0) return this.leafMass[~ref];
       const m = visit(this.leftOf(ref)) + visit(this.rightOf(ref));
-      this.mass[ref] = m;
       this.recomputeBox(ref, pts);
       return m;
     };
@@ -633,7 +638,7 @@ export class RandomCutTree {
     const D = this.dimensions;
     const S = this.stride;
     const box = this.nodesF;
-    const vb = v * S + 4;
+    const vb = v * S + BOX;
     const a = this.nodes[v * S];
     const b = this.nodes[v * S + 1];
     let changed = false;
@@ -641,14 +646,14 @@ export class RandomCutTree {
     for (let k = 0; k < D; k++) {
       let mnA: number, mxA: number, mnB: number, mxB: number;
       if (a >= 0) {
-        mnA = box[a * S + 4 + k];
-        mxA = box[a * S + 4 + D + k];
+        mnA = box[a * S + BOX + k];
+        mxA = box[a * S + BOX + D + k];
       } else {
         mnA = mxA = pts[this.leafPoint[~a] * D + k];
       }
       if (b >= 0) {
-        mnB = box[b * S + 4 + k];
-        mxB = box[b * S + 4 + D + k];
+        mnB = box[b * S + BOX + k];
+        mxB = box[b * S + BOX + D + k];
       } else {
         mnB = mxB = pts[this.leafPoint[~b] * D + k];
       }
@@ -661,7 +666,7 @@ export class RandomCutTree {
       }
       range += mx - mn;
     }
-    this.boxRange[v] = range;
+    this.nodesD[v * (S >> 1) + 2] = range;
     return changed;
   }
 }
@@ -669,7 +674,7 @@ export class RandomCutTree {
 /**
  * Walks `q` down four non-empty trees in lockstep (independent chains of loads overlap in the CPU, where one
  * tree at a time waits for each node in turn). Tree j writes its path at `path[j·stride ..]`; `out[j]` gets
- * its leaf reference and `out[4 + j]` its depth.
+ * its leaf reference and `out[4 + j]` its depth (`out[8]` receives the discarded reads of the record ends).
  */
 export function descendFour(
   a: RandomCutTree,
@@ -698,26 +703,34 @@ export function descendFour(
   let ib = stride;
   let ic = 2 * stride;
   let id = 3 * stride;
+  // The last word of each record visited is read too (and discarded): the walk back up reads the whole box, and
+  // a record longer than a cache line then finds its second line already on its way.
+  const last = S - 1;
+  let touch = 0;
   // Until all four references are leaves (negative): the sign bit of the AND is set only then.
   while ((ra & rb & rc & rd) >= 0) {
     if (ra >= 0) {
       path[ia++] = ra;
       const r = ra * S;
+      touch |= Na[r + last];
       ra = Na[r + +(q[Na[r + 2]] > Fa[r + 3])];
     }
     if (rb >= 0) {
       path[ib++] = rb;
       const r = rb * S;
+      touch |= Nb[r + last];
       rb = Nb[r + +(q[Nb[r + 2]] > Fb[r + 3])];
     }
     if (rc >= 0) {
       path[ic++] = rc;
       const r = rc * S;
+      touch |= Nc[r + last];
       rc = Nc[r + +(q[Nc[r + 2]] > Fc[r + 3])];
     }
     if (rd >= 0) {
       path[id++] = rd;
       const r = rd * S;
+      touch |= Nd[r + last];
       rd = Nd[r + +(q[Nd[r + 2]] > Fd[r + 3])];
     }
   }
@@ -729,6 +742,7 @@ export function descendFour(
   out[5] = ib - stride;
   out[6] = ic - 2 * stride;
   out[7] = id - 3 * stride;
+  out[8] = touch;
 }
 
 /** log2(n + 1) for tree masses, from a table up to 65536. */

@@ -10,6 +10,7 @@ import type { EffectiveThresholds } from "../thresholds/resolve.ts";
 import type { ScopedDevice } from "../thresholds/threshold-rule.ts";
 import type { DetectorPool } from "./detector-pool.ts";
 import type { StuckTrackerOptions } from "./stuck-tracker.ts";
+import { SCORING_METRICS } from "../shared/metric-names.ts";
 
 /** The inputs, outputs and ports of `WindowScorer` (window-scorer.ts), kept apart so the scorer holds logic only. */
 
@@ -21,6 +22,8 @@ export interface StreamRecord {
   arrivalMs: number;
   /** Base64 of the record data (the JSON of an `Envelope`). */
   data: string;
+  /** The envelope already decoded (a replay builds records from the lake): `data` is then not decoded. */
+  envelope?: Envelope;
 }
 
 /** One invocation of the tumbling-window event source mapping. */
@@ -83,7 +86,8 @@ export interface WindowScorerOptions {
   /** Flush a partial segment before the encoded state could exceed this (default 900 KiB of Lambda's 1 MiB). */
   stateBudgetBytes?: number;
   /**
-   * Quiet windows before `silence`, unless a threshold scope sets `silenceWindows`; 0 disables. Default 3. A device
+   * Windows a silence must span before `silence` (the window of the last reading and the whole quiet windows after
+   * it), unless a threshold scope sets `silenceWindows`; 0 disables. Default 3. A device
    * is also only silent once it has shown a cadence and missed several of its own intervals (ADR 0606).
    */
   silenceWindows?: number;
@@ -98,6 +102,12 @@ export interface WindowScorerOptions {
   stuckReadings?: number;
   /** Tuning and bounds of the per-series run state (see `StuckTracker`). */
   stuck?: StuckTrackerOptions;
+  /**
+   * Snapshot the per-shard state (presence, stuck runs, recent reading ids) to `checkpoints` at window ends and
+   * flushes, for a cold start to resume. Default true; a replay (ADR 0902), whose state lives for one run in one
+   * process and is never read back, sets false.
+   */
+  snapshotState?: boolean;
 }
 
 export interface WindowScorerDeps {
@@ -118,20 +128,21 @@ export interface WindowScorerDeps {
 
 /** The batch summary as metrics (the handler maps them to Powertools metrics). */
 export function emitBatchMetrics(o: ScoringObserver, summary: BatchSummary): void {
-  o.metric("RecordsReceived", summary.records, "Count");
-  o.metric("RecordsScored", summary.scored, "Count");
-  if (summary.rejected) o.metric("RecordsSkippedInvalid", summary.rejected, "Count");
-  if (summary.alertsRaised) o.metric("AlertsRaised", summary.alertsRaised, "Count");
-  if (summary.anomalous) o.metric("AnomalousRecords", summary.anomalous, "Count");
-  if (summary.escalationsStarted) o.metric("EscalationsStarted", summary.escalationsStarted, "Count");
-  if (summary.flushes) o.metric("PartialFlushes", summary.flushes, "Count");
-  if (summary.partsWritten) o.metric("AggregatePartsWritten", summary.partsWritten, "Count");
+  o.metric(SCORING_METRICS.recordsReceived, summary.records, "Count");
+  o.metric(SCORING_METRICS.recordsScored, summary.scored, "Count");
+  if (summary.rejected) o.metric(SCORING_METRICS.recordsSkippedInvalid, summary.rejected, "Count");
+  if (summary.alertsRaised) o.metric(SCORING_METRICS.alertsRaised, summary.alertsRaised, "Count");
+  if (summary.anomalous) o.metric(SCORING_METRICS.anomalousRecords, summary.anomalous, "Count");
+  if (summary.escalationsStarted)
+    o.metric(SCORING_METRICS.escalationsStarted, summary.escalationsStarted, "Count");
+  if (summary.flushes) o.metric(SCORING_METRICS.partialFlushes, summary.flushes, "Count");
+  if (summary.partsWritten) o.metric(SCORING_METRICS.aggregatePartsWritten, summary.partsWritten, "Count");
   if (summary.checkpointsWritten) {
-    o.metric("CheckpointsWritten", summary.checkpointsWritten, "Count");
-    o.metric("CheckpointTime", summary.checkpointMs, "Milliseconds");
+    o.metric(SCORING_METRICS.checkpointsWritten, summary.checkpointsWritten, "Count");
+    o.metric(SCORING_METRICS.checkpointTime, summary.checkpointMs, "Milliseconds");
   }
-  if (summary.silenced) o.metric("SilenceAlerts", summary.silenced, "Count");
-  if (summary.stuck) o.metric("StuckAlerts", summary.stuck, "Count");
-  if (summary.returned) o.metric("SilenceResolvedOnReturn", summary.returned, "Count");
-  o.metric("WindowStateSize", summary.stateBytes, "Bytes");
+  if (summary.silenced) o.metric(SCORING_METRICS.silenceAlerts, summary.silenced, "Count");
+  if (summary.stuck) o.metric(SCORING_METRICS.stuckAlerts, summary.stuck, "Count");
+  if (summary.returned) o.metric(SCORING_METRICS.silenceResolvedOnReturn, summary.returned, "Count");
+  o.metric(SCORING_METRICS.windowStateSize, summary.stateBytes, "Bytes");
 }

@@ -87,9 +87,12 @@ export class WindowScorer {
   private readonly windowEndTails = new Map<string, ReadingTail>();
   private readonly started = new Set<string>();
   private readonly budget: number;
+  /** `options.snapshotState`: per-shard state is written to `checkpoints` (off in a replay). */
+  private readonly snapshots: boolean;
 
   constructor(private readonly deps: WindowScorerDeps) {
     this.observer = deps.observer ?? noopObserver;
+    this.snapshots = deps.options.snapshotState ?? true;
     this.budget = deps.options.stateBudgetBytes ?? DEFAULT_STATE_BUDGET_BYTES;
     this.shards = new ShardStates(deps.checkpoints, deps.options.stuck, (m, f) => this.observer.warn(m, f));
   }
@@ -124,7 +127,7 @@ export class WindowScorer {
     let limit = batch.records.length;
     for (let i = 0; i < batch.records.length; i++) {
       try {
-        const envelope = parseEnvelopeBase64(batch.records[i].data);
+        const envelope = batch.records[i].envelope ?? parseEnvelopeBase64(batch.records[i].data);
         slots.push(
           isWindowTick(envelope)
             ? { tick: true }
@@ -176,7 +179,8 @@ export class WindowScorer {
     let state: Record<string, string>;
     if (batch.isFinalInvokeForWindow && failedSequenceNumber === undefined) {
       await this.finishWindow(batch, acc, presence, stuck, summary);
-      await this.deps.checkpoints.put(readingTailKeyOf(shardId), Buffer.from(tail.encode(), "utf8"));
+      if (this.snapshots)
+        await this.deps.checkpoints.put(readingTailKeyOf(shardId), Buffer.from(tail.encode(), "utf8"));
       this.windowEndTails.set(shardId, tail);
       state = {};
     } else {
@@ -412,7 +416,7 @@ export class WindowScorer {
     const parts = this.partsOf(batch, segment);
     await this.deps.metrics.putParts(parts);
     for (const deviceId of acc.deviceIds()) presence.markSeen(deviceId, batch.window.startMs);
-    await this.shards.savePresence(batch.shardId, presence);
+    if (this.snapshots) await this.shards.savePresence(batch.shardId, presence);
     acc.drain();
     summary.flushes += 1;
     summary.partsWritten += parts.length;
@@ -437,8 +441,8 @@ export class WindowScorer {
     const report = await this.deps.detectors.checkpoint(shardId);
     summary.checkpointsWritten = report.written;
     summary.checkpointMs = report.ms;
-    if (presence.dirty) await this.shards.savePresence(shardId, presence);
-    if (stuck.dirty) await this.shards.saveStuck(shardId, stuck);
+    if (this.snapshots && presence.dirty) await this.shards.savePresence(shardId, presence);
+    if (this.snapshots && stuck.dirty) await this.shards.saveStuck(shardId, stuck);
   }
 
   /** The silence rule at a window's end (`silence-watch.ts`, ADR 0606). */

@@ -18,3 +18,38 @@ export function windowTickEnvelope(nowMs: number): Envelope {
 export function isWindowTick(envelope: Pick<Envelope, "topic">): boolean {
   return envelope.topic === WINDOW_TICK_TOPIC;
 }
+
+/** One shard of the telemetry stream, as the tick schedule sees it (`ListShards`). */
+export interface TickShard {
+  shardId: string;
+  /** The shard's lowest hash key (decimal string): a record put with this explicit hash key lands in it. */
+  startingHashKey: string;
+}
+
+/** A record to put into the telemetry stream. */
+export interface TickRecord {
+  shardId: string;
+  partitionKey: string;
+  /** Routes the record to `shardId` whatever the partition key hashes to. */
+  explicitHashKey: string;
+  data: Uint8Array;
+}
+
+/** Partition key of every tick (routing is by `explicitHashKey`; the key only has to be valid). */
+export const WINDOW_TICK_PARTITION_KEY = "driftwatch-window-tick";
+
+/**
+ * The ticks of one schedule run (AWS, ADR 0606): one per open shard, routed to it by its starting hash key. Every
+ * open shard gets one, busy or idle — the scheduler cannot see which shards are idle without reading them, and a
+ * tick in a busy shard costs one skipped record — so on a schedule at least as frequent as the window, every window
+ * of every shard has a record and closes.
+ */
+export function windowTickRecords(shards: readonly TickShard[], nowMs: number): TickRecord[] {
+  const data = Buffer.from(JSON.stringify(windowTickEnvelope(nowMs)), "utf8");
+  return shards.map((s) => ({
+    shardId: s.shardId,
+    partitionKey: WINDOW_TICK_PARTITION_KEY,
+    explicitHashKey: s.startingHashKey,
+    data,
+  }));
+}

@@ -11,6 +11,8 @@ export const TRANSFORM_METRICS = {
   recordsRejected: "RecordsRejected",
   recordsDropped: "RecordsDropped",
   phiValuesVaulted: "PhiValuesVaulted",
+  /** Fields matched only as near misses of a catalogued PHI name (candidates for the PHI catalogue). */
+  phiNearMisses: "PhiNearMisses",
   /** One per invocation that threw (Firehose retries the batch). Extra dimension `code` on the next one. */
   invocationFailed: "TransformInvocationFailed",
   rejectedByCode: "RecordsRejectedByCode",
@@ -27,6 +29,10 @@ export const SCORING_METRICS = {
   escalationsStarted: "EscalationsStarted",
   silenceAlerts: "SilenceAlerts",
   stuckAlerts: "StuckAlerts",
+  /** Silence incidents resolved because their device reported again. */
+  silenceResolvedOnReturn: "SilenceResolvedOnReturn",
+  /** Window ticks the schedule put into the telemetry stream (one per open shard per minute; ADR 0606). */
+  windowTicksPut: "WindowTicksPut",
   partialFlushes: "PartialFlushes",
   aggregatePartsWritten: "AggregatePartsWritten",
   checkpointsWritten: "CheckpointsWritten",

@@ -1,4 +1,4 @@
-import { resolvePayloadSource } from "./payload-sources.ts";
+import { payloadSources, resolvePayloadSource } from "./payload-sources.ts";
 
 /**
  * The Kinesis partition key of a message: its device id, computed exactly as the IoT rule's Kinesis action
@@ -8,12 +8,18 @@ import { resolvePayloadSource } from "./payload-sources.ts";
  * `payload` may be the raw bytes, the text, or the parsed object. Returns undefined when the template would be
  * empty (unknown topic, payload not JSON, device field missing): on AWS the Kinesis action then fails and the
  * rule's error action records it; the Firehose path still turns the message into an error record.
+ *
+ * `rule` names the rule (payload source) whose template applies when the rule was chosen by name rather than by
+ * its topic filter (Basic Ingest, `$aws/rules/<rule>/<topic>`): AWS then evaluates that rule's template on the
+ * topic, whichever shape the topic belongs to. Without it, the rule whose filter matches the topic applies.
  */
 export function derivePartitionKey(
   topic: string,
   payload: Uint8Array | string | Record<string, unknown> | undefined,
+  rule?: string,
 ): string | undefined {
-  const source = resolvePayloadSource(topic);
+  const source =
+    rule === undefined ? resolvePayloadSource(topic) : payloadSources.find((s) => s.source === rule);
   if (source === undefined) return undefined;
   return source.partitionKey(topic, toObject(payload));
 }

@@ -35,7 +35,13 @@ export type PresenceSnapshot = z.infer<typeof presenceSnapshotSchema>;
 export interface SilentDevice {
   deviceId: string;
   entry: PresenceEntry;
+  /** Whole windows without a reading since the window of its last reading. */
   quietWindows: number;
+  /**
+   * Windows its silence spans so far: the window of its last reading (quiet after it) and the whole quiet windows
+   * after it (`quietWindows + 1`); compared with `silenceWindows`.
+   */
+  spannedWindows: number;
   /** The device's own reporting interval, ms. */
   cadenceMs: number;
   /** Its intervals missed since its last reading. */
@@ -140,9 +146,12 @@ export class PresenceTracker {
 
   /**
    * At the final invoke of the window [windowStartMs, windowEndMs): devices not yet alerted for their quiet spell
-   * that have a cadence and have missed at least `MISSED_INTERVALS` of it. `due`: also quiet for at least
-   * `quietWindowsFor(device)` windows (> 0; 0 disables). `quiet`: the others with a limit > 0 and at least one
-   * quiet window (candidates to join a site incident).
+   * that have a cadence, have missed at least `MISSED_INTERVALS` of it and have at least one whole quiet window.
+   * `due`: their silence spans at least `quietWindowsFor(device)` windows (> 0; 0 disables) — the window of the
+   * last reading plus the whole quiet windows after it, so an outage lasting N windows always spans N windows at
+   * some window end (it holds N − 1 whole windows at least), and with N = 3 a device is due 2–3 windows after its
+   * last reading, never before two whole windows without one. `quiet`: the others with a limit > 0 (candidates to
+   * join a site incident).
    */
   silenceCandidates(
     windowStartMs: number,
@@ -163,8 +172,9 @@ export class PresenceTracker {
       if (missedIntervals < MISSED_INTERVALS) continue;
       const limit = quietWindowsFor(deviceId, entry);
       if (!(limit > 0)) continue;
-      const silent = { deviceId, entry, quietWindows, cadenceMs, missedIntervals };
-      (quietWindows >= limit ? due : quiet).push(silent);
+      const spannedWindows = quietWindows + 1;
+      const silent = { deviceId, entry, quietWindows, spannedWindows, cadenceMs, missedIntervals };
+      (spannedWindows >= limit ? due : quiet).push(silent);
     }
     return { due, quiet };
   }

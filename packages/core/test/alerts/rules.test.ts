@@ -177,6 +177,7 @@ describe("silence rule", () => {
       intervals: [1000, 1000, 1000],
     },
     quietWindows: 3,
+    spannedWindows: 4,
     cadenceMs: 1000,
     missedIntervals: 180,
   });

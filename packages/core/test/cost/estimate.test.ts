@@ -32,7 +32,7 @@ describe("cost model", () => {
   });
 
   it("drops IoT messaging with Basic Ingest and keeps rule and action charges", () => {
-    const broker = estimateMonthlyCost(scenarios.small, {});
+    const broker = estimateMonthlyCost(scenarios.small, { ingest: { basicIngest: false } });
     const basic = estimateMonthlyCost(scenarios.small, { ingest: { basicIngest: true } });
     expect(item(broker, "IoT", "messaging")!.cost).toBeCloseTo(86.4, 6);
     expect(item(basic, "IoT", "messaging")).toBeUndefined();
@@ -52,12 +52,12 @@ describe("cost model", () => {
     );
     expect(totals[0]).toBeLessThan(totals[1]);
     expect(totals[1]).toBeLessThan(totals[2]);
-    const perMetric = item(estimateMonthlyCost(scenarios.medium), "DynamoDB", "write")!.quantity;
-    const perDevice = item(
-      estimateMonthlyCost(scenarios.medium, { scoring: { aggregateItems: "per-device" } }),
+    const perMetric = item(
+      estimateMonthlyCost(scenarios.medium, { scoring: { aggregateItems: "per-metric" } }),
       "DynamoDB",
       "write",
     )!.quantity;
+    const perDevice = item(estimateMonthlyCost(scenarios.medium), "DynamoDB", "write")!.quantity;
     const windows = (30 * 86_400) / 60;
     expect(perDevice).toBeGreaterThanOrEqual(1000 * windows);
     expect(perMetric - perDevice).toBeCloseTo(1000 * windows * 4, 0);
@@ -75,6 +75,40 @@ describe("cost model", () => {
     expect(lean.total).toBeLessThanOrEqual(30);
     expect(lean.total).toBeLessThan(managedFlinkFloor().total / 5);
     expect(production.perMillionRecords).toBeUndefined();
+  });
+
+  it("describes built configurations only: production as stacks/ configure it, lean with the Kinesis option", () => {
+    const production = stageProfile(stageProfiles.production);
+    // Built: Basic Ingest (stage option, on in production), packed scores, one aggregate item per device.
+    expect(production.ingest.basicIngest).toBe(true);
+    expect(production.scoresArchive.packing).toBe("packed");
+    expect(production.scoring.aggregateItems).toBe("per-device");
+    expect(production.kinesis).toMatchObject({ mode: "on-demand", retentionHours: 168 });
+    expect(stageProfile(stageProfiles.dev).ingest.basicIngest).toBe(false);
+    // Not built: no named profile feeds the lake from the stream or packs readings.
+    for (const name of ["production", "dev", "lean"] as const) {
+      const p = stageProfile(stageProfiles[name]);
+      expect(p.ingest.lakeFeed, name).toBe("rule-action");
+      expect(p.firehose.route, name).toBe("record-per-message");
+    }
+    const lean = stageProfile(stageProfiles.lean);
+    expect({ ...lean, name: "production", kinesis: production.kinesis }).toEqual(production);
+    expect(lean.kinesis).toMatchObject({ mode: "provisioned", shardCount: 0, retentionHours: 24 });
+  });
+
+  it("prices a packed scores archive at its bytes and per-device aggregates at one write per device and window", () => {
+    const packed = estimateMonthlyCost(scenarios.medium);
+    const perScore = estimateMonthlyCost(scenarios.medium, {
+      scoresArchive: { packing: "record-per-score" },
+    });
+    const gb = (e: CostEstimate) => item(e, "Firehose", "scores")!.quantity;
+    expect(gb(perScore)).toBeCloseTo((864e6 * 5 * 1024) / 1024 ** 3, 6);
+    expect(gb(packed)).toBeCloseTo((864e6 * 874) / 1024 ** 3, 6);
+    // Five metrics make a 725-byte item: still one write unit; twelve make 1,334 bytes: two.
+    const writes = (metricsPerRecord: number) =>
+      item(estimateMonthlyCost({ ...scenarios.small, metricsPerRecord }), "DynamoDB", "write")!.quantity;
+    const windows = (30 * 86_400) / 60;
+    expect(writes(12) - writes(5)).toBeCloseTo(100 * windows, 0);
   });
 
   it("knows the Managed Flink floor: 1 KPU plus 1 orchestration KPU every hour, and running storage", () => {

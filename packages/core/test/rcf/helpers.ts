@@ -50,7 +50,6 @@ export function checkInvariants(tree: RandomCutTree, pts: Float32Array): Map<num
     if (a.max[dim] > cut) throw new Error("left subtree crosses the cut");
     if (b.min[dim] <= cut) throw new Error("right subtree crosses the cut");
     const mass = a.mass + b.mass;
-    if (tree.mass[ref] !== mass) throw new Error(`node ${ref} mass ${tree.mass[ref]} != children ${mass}`);
     const min = a.min.map((v, k) => Math.min(v, b.min[k]));
     const max = a.max.map((v, k) => Math.max(v, b.max[k]));
     let range = 0;
@@ -60,8 +59,8 @@ export function checkInvariants(tree: RandomCutTree, pts: Float32Array): Map<num
       }
       range += max[k] - min[k];
     }
-    if (tree.boxRange[ref] !== range)
-      throw new Error(`node ${ref} box range ${tree.boxRange[ref]} != ${range}`);
+    if (tree.rangeOf(ref) !== range)
+      throw new Error(`node ${ref} box range ${tree.rangeOf(ref)} != ${range}`);
     return { mass, min, max };
   };
   const root = visit(tree.rootRef, -1);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ByteWriter } from "../../src/rcf/binary.ts";
-import { AnomalyDetector, CheckpointVersionError, Thresholder } from "../../src/rcf/index.ts";
+import {
+  AnomalyDetector,
+  CHECKPOINT_VERSION,
+  CheckpointVersionError,
+  Thresholder,
+} from "../../src/rcf/index.ts";
 import { gaussian, lcg } from "./helpers.ts";
 
 /**
@@ -123,7 +128,7 @@ describe("per-series alert state on a shared model", () => {
     expect(restored.thresholder.seriesCount).toBe(0);
     expect(restored.thresholder.state()).toEqual(detector.thresholder.state());
     const newer = bytes.slice();
-    newer[4] = 6;
+    newer[4] = CHECKPOINT_VERSION + 1;
     expect(() => AnomalyDetector.fromCheckpoint(newer)).toThrow(CheckpointVersionError);
   });
 

@@ -285,16 +285,18 @@ describe("window scorer", () => {
       weatherRecord(maker, stations[1], "temp", 20, w),
       weatherRecord(maker, stations[2], "temp", 20, w),
     ];
-    await runWindow(t.scorer, W0 + MIN, quiet(W0 + MIN));
+    // Its own window closes with it quiet for 30 s: not yet (no whole quiet window).
     expect(t.escalation.executions.size).toBe(0);
-    const r = await runWindow(t.scorer, W0 + 2 * MIN, quiet(W0 + 2 * MIN));
+    // silenceWindows 2: its silence spans W0 (after its last reading) and the whole window W0 + 1 min.
+    const r = await runWindow(t.scorer, W0 + MIN, quiet(W0 + MIN));
     expect(r.summary.silenced).toBe(1);
     const silence = [...t.escalation.executions.values()];
     expect(silence).toMatchObject([
       { kind: "silence", rule: "silence", deviceId: stations[0], windowStart: new Date(W0).toISOString() },
     ]);
     // A repeated final invoke and later windows do not raise it again.
-    await t.make().processBatch(batch(W0 + 2 * MIN, [], {}, true));
+    await t.make().processBatch(batch(W0 + MIN, [], {}, true));
+    await runWindow(t.scorer, W0 + 2 * MIN, quiet(W0 + 2 * MIN));
     await runWindow(t.scorer, W0 + 3 * MIN, quiet(W0 + 3 * MIN));
     expect(t.escalation.executions.size).toBe(1);
   });

@@ -57,6 +57,27 @@ describe("presence tracker (silent devices)", () => {
     expect(quiet.map((d) => [d.deviceId, d.quietWindows])).toEqual([["fast", 1]]);
   });
 
+  it("an outage lasting silenceWindows windows is due at some window end whatever its phase; under two whole windows never", () => {
+    // A 1 Hz device; it goes quiet at every phase of a window (second 0..59) for 180 s (3 windows) or 119 s.
+    for (let phaseS = 0; phaseS < 60; phaseS += 7) {
+      for (const [outageS, expectDue] of [
+        [180, true],
+        [119, false],
+      ] as const) {
+        const p = new PresenceTracker();
+        const start = T0 + 5 * MIN + phaseS * 1000;
+        report(p, "d", T0, (start - T0) / 1000, 1_000);
+        const back = start + outageS * 1000; // first reading after the outage
+        let due = false;
+        // Window ends strictly inside the gap, each evaluated as its window's final invoke.
+        for (let w = Math.floor(start / MIN) * MIN; w + MIN < back; w += MIN) {
+          if (candidates(p, w).due.length > 0) due = true;
+        }
+        expect([phaseS, outageS, due]).toEqual([phaseS, outageS, expectDue]);
+      }
+    }
+  });
+
   it("raises once per quiet spell, survives a round trip, and a device that reports again starts a new spell", () => {
     const p = new PresenceTracker();
     report(p, "a", T0, 20, 1_000, "s1");

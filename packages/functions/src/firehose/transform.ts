@@ -8,6 +8,7 @@ import type {
   FirehoseTransformationResultRecord,
 } from "aws-lambda";
 import { DriftwatchError } from "@driftwatch/core/shared/errors";
+import { TRANSFORM_METRICS } from "@driftwatch/core/shared/metric-names";
 import { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
 import {
   transformIngestBatch,
@@ -70,17 +71,17 @@ export async function transformRecords(
 
 /** Emits the per-invocation metrics and summary log line (codes and counts only; never payload values). */
 function report(summary: TransformSummary, event: FirehoseTransformationEvent, startedAt: number): void {
-  metrics.addMetric("RecordsIn", MetricUnit.Count, summary.records);
-  metrics.addMetric("RecordsOk", MetricUnit.Count, summary.readings);
-  metrics.addMetric("RecordsRejected", MetricUnit.Count, summary.rejected);
-  metrics.addMetric("RecordsDropped", MetricUnit.Count, summary.dropped);
-  metrics.addMetric("PhiValuesVaulted", MetricUnit.Count, summary.vaulted);
-  metrics.addMetric("PhiNearMisses", MetricUnit.Count, summary.phiNearMisses);
+  metrics.addMetric(TRANSFORM_METRICS.recordsIn, MetricUnit.Count, summary.records);
+  metrics.addMetric(TRANSFORM_METRICS.recordsOk, MetricUnit.Count, summary.readings);
+  metrics.addMetric(TRANSFORM_METRICS.recordsRejected, MetricUnit.Count, summary.rejected);
+  metrics.addMetric(TRANSFORM_METRICS.recordsDropped, MetricUnit.Count, summary.dropped);
+  metrics.addMetric(TRANSFORM_METRICS.phiValuesVaulted, MetricUnit.Count, summary.vaulted);
+  metrics.addMetric(TRANSFORM_METRICS.phiNearMisses, MetricUnit.Count, summary.phiNearMisses);
   for (const [code, count] of Object.entries(summary.codes)) {
     metrics
       .singleMetric()
       .addDimension("code", code)
-      .addMetric("RecordsRejectedByCode", MetricUnit.Count, count);
+      .addMetric(TRANSFORM_METRICS.rejectedByCode, MetricUnit.Count, count);
   }
   logger.info("transformed batch", {
     invocationId: event.invocationId,
@@ -108,7 +109,7 @@ export function createTransformHandler(deps: () => Promise<TransformDeps>) {
       report(summary, event, startedAt);
       return result;
     } catch (error) {
-      metrics.addMetric("TransformInvocationFailed", MetricUnit.Count, 1);
+      metrics.addMetric(TRANSFORM_METRICS.invocationFailed, MetricUnit.Count, 1);
       logger.error("transformation failed; Firehose will retry the batch", {
         invocationId: event.invocationId,
         records: event.records?.length ?? 0,

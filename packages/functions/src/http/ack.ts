@@ -9,6 +9,7 @@ import {
 import { IncidentNotFoundError } from "@driftwatch/core/incidents/errors";
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { ValidationError } from "@driftwatch/core/shared/errors";
+import { ESCALATION_METRICS } from "@driftwatch/core/shared/metric-names";
 import { lazy } from "../shared/config.ts";
 import { logger, metrics, MetricUnit, withObservability } from "../shared/observability.ts";
 import { awsNonces, awsSigner, awsStore, awsTokens, type DepsProvider } from "../stepfunctions/deps.ts";
@@ -63,7 +64,7 @@ export function createAckHandler(getDeps: Deps) {
     if (method !== "POST") return confirmationPage(await getDeps(), token, actor);
     try {
       const { outcome, incident } = await acknowledgeByLink(await getDeps(), { token, actor });
-      metrics.addMetric("AckLinksUsed", MetricUnit.Count, 1);
+      metrics.addMetric(ESCALATION_METRICS.ackLinksUsed, MetricUnit.Count, 1);
       logger.info("acknowledgement link", { incidentId: incident.id, outcome });
       if (outcome === "acknowledged") {
         return page(
@@ -81,7 +82,7 @@ export function createAckHandler(getDeps: Deps) {
       }
       return page(200, "Already resolved", `Incident ${incident.id} was resolved at ${incident.resolvedAt}.`);
     } catch (error) {
-      metrics.addMetric("AckLinksRefused", MetricUnit.Count, 1);
+      metrics.addMetric(ESCALATION_METRICS.ackLinksRefused, MetricUnit.Count, 1);
       logger.warn("acknowledgement link refused", { error: (error as Error).name });
       if (error instanceof AckLinkUsedError)
         return page(

@@ -4,6 +4,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { z } from "zod";
+import { incidentResolver } from "@driftwatch/core/incidents/resolve-on-return";
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { DetectorPool } from "@driftwatch/core/scoring/detector-pool";
 import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
@@ -12,13 +13,16 @@ import { CachedThresholds } from "@driftwatch/core/thresholds/cached-thresholds"
 import { DynamoDeviceRegistry } from "../adapters/dynamo-device-registry.ts";
 import { DynamoMetricsStore } from "../adapters/dynamo-metrics-store.ts";
 import { DynamoThresholdsStore } from "../adapters/dynamo-thresholds-store.ts";
+import { createDynamoIncidentStore } from "../adapters/dynamo-incident-store.ts";
 import { FirehoseScoreArchive } from "../adapters/firehose-score-archive.ts";
 import { S3CheckpointStore } from "../adapters/s3-checkpoint-store.ts";
 import { SfnEscalationStarter } from "../adapters/sfn-escalation-starter.ts";
+import { createSfnTaskTokens } from "../adapters/sfn-task-tokens.ts";
 import { tracedClient } from "../shared/aws-client.ts";
 import { optional, positiveInt, readConfig, required, seconds } from "../shared/config.ts";
 import { logger } from "../shared/observability.ts";
 import { createAwsPrivacy } from "../shared/privacy.ts";
+import { tables } from "../shared/tables.ts";
 import type { ScoreHandlerDeps } from "./score.ts";
 
 /**
@@ -51,6 +55,9 @@ export async function awsScoreDeps(env: NodeJS.ProcessEnv = process.env): Promis
     },
     env,
   );
+  // Silence incidents resolve themselves when the device reports again (ADR 0606): the incidents table and the
+  // escalation's acknowledgement wait (SendTaskSuccess), as the escalation functions use them.
+  const incidentsTable = readConfig({ [tables.incidents.envVar]: required() }, env)[tables.incidents.envVar];
   const privacy = await createAwsPrivacy({ vault: false, env, dynamo: dynamo(), kms: kms() });
   const checkpoints = new S3CheckpointStore(
     s3(),
@@ -82,6 +89,11 @@ export async function awsScoreDeps(env: NodeJS.ProcessEnv = process.env): Promis
     archive: new FirehoseScoreArchive(firehose(), config.SCORES_DELIVERY_STREAM),
     checkpoints,
     clock: systemClock,
+    incidents: incidentResolver({
+      store: createDynamoIncidentStore(dynamo(), incidentsTable),
+      tokens: createSfnTaskTokens(sfn()),
+      clock: systemClock,
+    }),
     options: {
       windowMs: config.WINDOW_SECONDS * 1000,
       silenceWindows: config.SILENCE_WINDOWS,

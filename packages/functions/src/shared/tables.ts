@@ -51,8 +51,9 @@ export const tables = {
     envVar: "ACK_NONCES_TABLE",
   },
   /**
-   * Scoring: window aggregate parts, one item per (device, window, metric, shard, segment); sort key
-   * `<windowStart ISO>#<metric>#<shardId>#<segment>` (see packages/core/src/window/stored-part.ts). TTL-expired.
+   * Scoring: window aggregate parts, one item per (device, window, shard, segment) holding all its metrics; sort
+   * key `<windowStart ISO>#@device#<shardId>#<segment>#<chunk>` (DynamoMetricsStore, ADR 1001; items of the former
+   * per-metric layout `<windowStart ISO>#<metric>#<shardId>#<segment>` are still read). TTL-expired.
    */
   metrics: {
     id: "Metrics",

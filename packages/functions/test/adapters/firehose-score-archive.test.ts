@@ -40,17 +40,28 @@ describe("FirehoseScoreArchive", () => {
   const archive = (options = {}) =>
     new FirehoseScoreArchive(new FirehoseClient({}), STREAM, { baseDelayMs: 0, ...options });
 
-  it("sends one PutRecordBatch to the stream with one NDJSON line per record", async () => {
+  const requests = () => firehose.commandCalls(PutRecordBatchCommand).map((c) => c.args[0].input);
+  const lines = (records: ScoredRecord[]) => records.map((r) => `${JSON.stringify(r)}\n`).join("");
+
+  it("packs the NDJSON lines of a batch into one Firehose record (billed at its size, not 5 KB per line)", async () => {
     firehose.on(PutRecordBatchCommand).resolves({ FailedPutCount: 0, RequestResponses: [] });
     await archive().putMany([scored(1), scored(2)]);
 
     expect(firehose.calls()).toHaveLength(1);
-    const input = firehose.commandCalls(PutRecordBatchCommand)[0]!.args[0].input;
+    const input = requests()[0]!;
     expect(input.DeliveryStreamName).toBe(STREAM);
     expect(input.Records!.map((r) => text(r.Data))).toEqual([
-      `${JSON.stringify(scored(1))}\n`,
-      `${JSON.stringify(scored(2))}\n`,
+      `${JSON.stringify(scored(1))}\n${JSON.stringify(scored(2))}\n`,
     ]);
+  });
+
+  it("puts 1,000 scores of a full batch in one record of their bytes", async () => {
+    firehose.on(PutRecordBatchCommand).resolves({ FailedPutCount: 0 });
+    const batch = Array.from({ length: 1000 }, (_, i) => scored(i));
+    await archive().putMany(batch);
+    expect(requests()).toHaveLength(1);
+    expect(requests()[0]!.Records).toHaveLength(1);
+    expect(text(requests()[0]!.Records![0]!.Data)).toBe(lines(batch));
   });
 
   it("sends nothing for no records", async () => {
@@ -58,26 +69,28 @@ describe("FirehoseScoreArchive", () => {
     expect(firehose.calls()).toHaveLength(0);
   });
 
-  it("splits at 500 records per request", async () => {
-    firehose.on(PutRecordBatchCommand).resolves({ FailedPutCount: 0 });
-    await archive().putMany(Array.from({ length: 1201 }, (_, i) => scored(i)));
-    expect(firehose.commandCalls(PutRecordBatchCommand).map((c) => c.args[0].input.Records!.length)).toEqual([
-      500, 500, 201,
-    ]);
-  });
-
-  it("splits below 4 MiB per request", async () => {
+  it("keeps each record ≤ 1,000 KiB and each request ≤ 4 MiB, never splitting a line, bytes in order", async () => {
     firehose.on(PutRecordBatchCommand).resolves({ FailedPutCount: 0 });
     const big = "x".repeat(300_000);
-    await archive().putMany(Array.from({ length: 20 }, (_, i) => scored(i, big)));
-    const sizes = firehose
-      .commandCalls(PutRecordBatchCommand)
-      .map((c) => c.args[0].input.Records!.reduce((sum, r) => sum + r.Data!.length, 0));
-    expect(sizes.length).toBe(2);
-    for (const size of sizes) expect(size).toBeLessThanOrEqual(4 * 1024 * 1024);
-    expect(
-      firehose.commandCalls(PutRecordBatchCommand).flatMap((c) => c.args[0].input.Records!),
-    ).toHaveLength(20);
+    const batch = Array.from({ length: 20 }, (_, i) => scored(i, big));
+    await archive().putMany(batch);
+    const records = requests().flatMap((input) => input.Records!);
+    // ~300 KB lines: three fit in 1,000 KiB, a fourth does not.
+    expect(records.map((r) => text(r.Data).split("\n").length - 1)).toEqual([3, 3, 3, 3, 3, 3, 2]);
+    for (const record of records) expect(record.Data!.length).toBeLessThanOrEqual(1000 * 1024);
+    for (const input of requests()) {
+      expect(input.Records!.reduce((sum, r) => sum + r.Data!.length, 0)).toBeLessThanOrEqual(4 * 1024 * 1024);
+    }
+    expect(requests().map((input) => input.Records!.length)).toEqual([4, 3]);
+    // The S3 objects are the records' bytes concatenated: exactly the lines, in order.
+    expect(records.map((r) => text(r.Data)).join("")).toBe(lines(batch));
+  });
+
+  it("splits at 500 records per request", async () => {
+    firehose.on(PutRecordBatchCommand).resolves({ FailedPutCount: 0 });
+    // Records no larger than one line: the request limit, not the record size, splits.
+    await archive({ maxRecordBytes: 1 }).putMany(Array.from({ length: 1201 }, (_, i) => scored(i)));
+    expect(requests().map((input) => input.Records!.length)).toEqual([500, 500, 201]);
   });
 
   it("retries only the records Firehose reports as throttled, then succeeds", async () => {
@@ -92,7 +105,8 @@ describe("FirehoseScoreArchive", () => {
         ],
       })
       .resolves({ FailedPutCount: 0, RequestResponses: [{ RecordId: "r2" }] });
-    await archive().putMany([scored(1), scored(2), scored(3)]);
+    // One line per record here, so the retried record is exactly the second line.
+    await archive({ maxRecordBytes: 1 }).putMany([scored(1), scored(2), scored(3)]);
 
     const calls = firehose.commandCalls(PutRecordBatchCommand);
     expect(calls).toHaveLength(2);

@@ -44,11 +44,13 @@ export const IOT_MAX_TOPIC_SLASHES = 7;
 
 export type BrokerLimitCode = "PAYLOAD_TOO_LARGE" | "TOPIC_TOO_LONG" | "TOO_MANY_TOPIC_LEVELS";
 
-/** The limit a publish breaks, or undefined. Topics starting with `$` (reserved) are left to aedes. */
+/** The limit a publish breaks, or undefined. */
 export function brokerLimitViolation(topic: string, payloadBytes: number): BrokerLimitCode | undefined {
   if (Buffer.byteLength(topic, "utf8") > IOT_MAX_TOPIC_BYTES) return "TOPIC_TOO_LONG";
   let slashes = 0;
   for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) slashes++;
+  // The Basic Ingest prefix `$aws/rules/<rule>/` does not count toward the 7 slashes (AWS IoT Core quotas).
+  if (topic.startsWith("$aws/rules/")) slashes = Math.max(0, slashes - 3);
   if (slashes > IOT_MAX_TOPIC_SLASHES) return "TOO_MANY_TOPIC_LEVELS";
   if (payloadBytes > IOT_MAX_PAYLOAD_BYTES) return "PAYLOAD_TOO_LARGE";
   return undefined;

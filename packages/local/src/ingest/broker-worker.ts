@@ -33,6 +33,15 @@ const recentlyRejected = new Set<string>();
 const broker = await Aedes.createBroker({
   // The broker id shows in $SYS topics only.
   id: "driftwatch-local",
+  // As on AWS, nothing may subscribe to Basic Ingest topics (`$aws/rules/…`): those messages go to the named rule
+  // only. The subscription is refused (SUBACK 0x80); other subscriptions are granted as asked.
+  authorizeSubscribe(_client, subscription, callback) {
+    if (subscription.topic.startsWith("$aws/rules/")) {
+      callback(null, null); // a negated subscription: SUBACK 0x80, the client stays connected
+      return;
+    }
+    callback(null, subscription);
+  },
   authorizePublish(_client, packet, callback) {
     if (closing) {
       callback(new Error("broker is shutting down"));

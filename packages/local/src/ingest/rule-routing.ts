@@ -1,12 +1,13 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { LOCAL_STAGE, ingestRuleName, parseBasicIngestTopic } from "@driftwatch/core/telemetry/basic-ingest";
 import { encodeEnvelope, type Envelope } from "@driftwatch/core/telemetry/envelope";
 import { derivePartitionKey } from "@driftwatch/core/telemetry/partition-key";
 import type { RuleTarget } from "../runtime/context.ts";
 import type { StatusBoard } from "../runtime/status-board.ts";
 import type { PublishedMessage } from "./mqtt-broker.ts";
-import { matchRules, unmatchedRule } from "./topic-rules.ts";
+import { matchRules, topicRules, unmatchedRule, type TopicRule } from "./topic-rules.ts";
 
 export interface RuleRouterOptions {
   /** Read on every message, so targets registered after start (the Kinesis stream) are used at once. */
@@ -92,15 +93,16 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
   return async (message) => {
     status?.inc("mqtt.messages");
     status?.inc("mqtt.bytes", message.payload.length);
-    const matched = matchRules(message.topic);
+    const { topic, matched, basicIngest } = selectRules(message.topic);
+    if (basicIngest) status?.inc("rules.basicIngest");
     const rule = matched[0] ?? unmatchedRule;
     if (matched.length === 0) status?.inc("rules.unmatched");
     // One id per published message, shared by every action and retry (IoT SQL `newuuid() AS messageId`).
-    const envelope = encodeEnvelope(message.topic, message.payload, message.receivedAt, crypto.randomUUID());
-    const key = matched.length > 0 ? derivePartitionKey(message.topic, message.payload) : undefined;
+    const envelope = encodeEnvelope(topic, message.payload, message.receivedAt, crypto.randomUUID());
+    const key = matched.length > 0 ? derivePartitionKey(topic, message.payload, rule.name) : undefined;
     const actions: Promise<void>[] = [];
     for (const target of options.targets()) {
-      if (target.catchAll) actions.push(run(rule.name, target, message, envelope, key ?? message.topic));
+      if (target.catchAll) actions.push(run(rule.name, target, message, envelope, key ?? topic));
       else if (key !== undefined) actions.push(run(rule.name, target, message, envelope, key));
       else if (matched.length > 0) {
         errorAction(
@@ -113,4 +115,23 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
     }
     await Promise.all(actions);
   };
+}
+
+/**
+ * The rules a publish runs and the topic they see. A broker topic runs every rule whose filter matches it. A Basic
+ * Ingest topic `$aws/rules/<rule name>/<topic>` runs the named rule (`driftwatch_local_<rule>` locally, as the
+ * Ingest stack names a stage's rules) on `<topic>`, whether or not its filter matches (AWS skips the FROM clause
+ * of a named rule); a name no rule has reaches the catch-all with the whole topic, so it becomes an unknown-topic
+ * error record instead of vanishing.
+ */
+export function selectRules(topic: string): {
+  topic: string;
+  matched: TopicRule[];
+  basicIngest: boolean;
+} {
+  const basic = parseBasicIngestTopic(topic);
+  if (basic === undefined) return { topic, matched: matchRules(topic), basicIngest: false };
+  const named = topicRules.find((rule) => ingestRuleName(LOCAL_STAGE, rule.name) === basic.ruleName);
+  if (named === undefined) return { topic, matched: [], basicIngest: true };
+  return { topic: basic.topic, matched: [named], basicIngest: true };
 }

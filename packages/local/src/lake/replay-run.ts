@@ -7,7 +7,8 @@ import { replayReadings } from "@driftwatch/core/backtest/replay";
 import { compareReplays, type ReplayDifference } from "@driftwatch/core/backtest/replay-compare";
 import type { Reading } from "@driftwatch/core/telemetry/reading";
 import { rcfDetectorFactory, type RcfDetectorOptions } from "@driftwatch/core/scoring/rcf-detector-factory";
-import { ValidationError } from "@driftwatch/core/shared/errors";
+import { RangeTooLargeError } from "@driftwatch/core/ports/lake-reader";
+import { DriftwatchError, ValidationError } from "@driftwatch/core/shared/errors";
 import { thresholdRuleSchema, type ThresholdRule } from "@driftwatch/core/thresholds/threshold-rule";
 import { resolveThresholds } from "@driftwatch/core/thresholds/resolve";
 import { mergeParts, type AggregatePart } from "@driftwatch/core/window/stored-part";
@@ -67,7 +68,19 @@ export interface ReplayRunOptions {
   windowMs: number;
   silenceWindows?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Most readings one replay may read (default `REPLAY_MAX_READINGS`); more → `ReplayTooLargeError`. */
+  maxReadings?: number;
 }
+
+/**
+ * Most readings one replay reads: what one Lambda replays within its 15 minutes with room to spare (ADR 0902,
+ * measured by `bench/backtest.ts`). The CLI keeps to the same bound locally, so a replay that runs here is one that
+ * runs on AWS; `DRIFTWATCH_REPLAY_MAX_READINGS` raises it for a local-only replay.
+ */
+export const REPLAY_MAX_READINGS = 1_000_000;
+
+/** The range holds more readings than one replay may read: narrow the range or the devices. */
+export class ReplayTooLargeError extends DriftwatchError {}
 
 export interface ReplayManifest {
   label: string;
@@ -111,7 +124,8 @@ function readNdjsonGz<T>(file: string): T[] {
 export async function runReplay(options: ReplayRunOptions): Promise<ReplayManifest> {
   const dir = replayDir(options.lakeDir, options.label);
   const detector = parseDetector(options.detector);
-  const reader = new DuckDbLakeReader(options.lakeDir);
+  const maxReadings = options.maxReadings ?? REPLAY_MAX_READINGS;
+  const reader = new DuckDbLakeReader(options.lakeDir, { maxReadings });
   const readings: Reading[] = [];
   try {
     for await (const page of reader.readReadings({
@@ -121,6 +135,14 @@ export async function runReplay(options: ReplayRunOptions): Promise<ReplayManife
     })) {
       readings.push(...page);
     }
+  } catch (error) {
+    if (!(error instanceof RangeTooLargeError)) throw error;
+    throw new ReplayTooLargeError(
+      `the range holds more than the ${maxReadings.toLocaleString("en-US")} readings one replay may read (one ` +
+        `Lambda's worth, ADR 0902; DRIFTWATCH_REPLAY_MAX_READINGS raises it locally): narrow --from/--to or ` +
+        `--devices, or split the range into several labels`,
+      { cause: error, code: "REPLAY_TOO_LARGE" },
+    );
   } finally {
     reader.close();
   }

@@ -8,6 +8,7 @@ import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factor
 import type { ScoringObserver } from "@driftwatch/core/scoring/window-scorer";
 import { windowTickEnvelope } from "@driftwatch/core/scoring/window-tick";
 import { ConfigurationError } from "@driftwatch/core/shared/errors";
+import { SCORING_METRICS } from "@driftwatch/core/shared/metric-names";
 import { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
 import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
 import { CachedThresholds } from "@driftwatch/core/thresholds/cached-thresholds";
@@ -136,11 +137,11 @@ export async function startScoring(
   };
   const observer: ScoringObserver = {
     metric(name, value) {
-      if (name === "RecordsScored") status.inc("scoring.records", value);
-      else if (name === "AnomalousRecords") status.inc("scoring.anomalies", value);
-      else if (name === "RecordsSkippedInvalid") status.inc("scoring.rejected", value);
-      else if (name === "EscalationsStarted") status.inc("scoring.escalations", value);
-      else if (name === "PartialFlushes") status.inc("scoring.flushes", value);
+      if (name === SCORING_METRICS.recordsScored) status.inc("scoring.records", value);
+      else if (name === SCORING_METRICS.anomalousRecords) status.inc("scoring.anomalies", value);
+      else if (name === SCORING_METRICS.recordsSkippedInvalid) status.inc("scoring.rejected", value);
+      else if (name === SCORING_METRICS.escalationsStarted) status.inc("scoring.escalations", value);
+      else if (name === SCORING_METRICS.partialFlushes) status.inc("scoring.flushes", value);
     },
     warn: (message, fields) => context.log("scoring", `${message} ${JSON.stringify(fields ?? {})}`),
   };

@@ -6,6 +6,7 @@ import {
 } from "@driftwatch/core/simulator/anomaly-kind";
 import { allSimulatedDeviceTypes, parseDeviceTypes } from "@driftwatch/core/simulator/device-types";
 import { InvalidSimulationOptionError } from "@driftwatch/core/simulator/errors";
+import { LOCAL_STAGE } from "@driftwatch/core/telemetry/basic-ingest";
 import type { RunSimulationOptions } from "./run-simulation.ts";
 
 /** `simulate` options as commander hands them over (strings, flags). */
@@ -22,6 +23,8 @@ export interface RawSimulateOptions {
   anomalyRate?: string;
   groundTruth?: string;
   qos?: string;
+  /** `--basic-ingest [stage]`: true (flag alone, stage `local`) or the stage whose rule names to publish to. */
+  basicIngest?: string | boolean;
   exportDevices?: string;
   register?: boolean;
   http?: string;
@@ -137,6 +140,18 @@ export function parseSimulateOptions(
       option: "mqtt",
     });
   }
+  const basicIngestStage =
+    raw.basicIngest === undefined || raw.basicIngest === false
+      ? undefined
+      : raw.basicIngest === true
+        ? LOCAL_STAGE
+        : raw.basicIngest;
+  if (basicIngestStage !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(basicIngestStage)) {
+    throw new InvalidSimulationOptionError(
+      `--basic-ingest takes a stage name (letters, digits, - and _), got "${basicIngestStage}"`,
+      { option: "basic-ingest" },
+    );
+  }
   if (raw.groundTruth !== undefined && kinds.length === 0) {
     throw new InvalidSimulationOptionError("--ground-truth needs --anomalies (nothing would be labelled)", {
       option: "ground-truth",
@@ -152,6 +167,7 @@ export function parseSimulateOptions(
       seed,
       anomalies: kinds.length > 0 ? { kinds, rate: anomalyRate ?? DEFAULT_ANOMALY_RATE } : undefined,
       qos: qosValue,
+      basicIngestStage,
       groundTruthFile: raw.groundTruth,
     },
     deviceCount,

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { basicIngestTopic, ingestRuleName } from "@driftwatch/core/telemetry/basic-ingest";
+import { resolvePayloadSource } from "@driftwatch/core/telemetry/payload-sources";
 import type { AnomalyOptions } from "@driftwatch/core/simulator/anomaly-kind";
 import type { SimulatedDevice } from "@driftwatch/core/simulator/devices";
 import type { GroundTruthLabel } from "@driftwatch/core/simulator/ground-truth";
@@ -43,6 +45,11 @@ export interface RunSimulationOptions {
   anomalies?: AnomalyOptions;
   /** 1 (default): a message counts as sent when the broker acknowledges it; 0: when it is written. */
   qos?: 0 | 1;
+  /**
+   * Publish through AWS IoT Basic Ingest: to `$aws/rules/driftwatch_<stage>_<rule>/<topic>` (the rule the topic's
+   * payload shape has) instead of `<topic>`. Local mode's rules are stage `local`. Default: the broker topics.
+   */
+  basicIngestStage?: string;
   groundTruthFile?: string;
   /** Stops the run early (Ctrl-C); what was published is drained and summarized. */
   signal?: AbortSignal;
@@ -152,6 +159,12 @@ export async function runSimulation(options: RunSimulationOptions): Promise<Simu
     labels,
     elapsedMs: performance.now() - wallStart,
   });
+  const stage = options.basicIngestStage;
+  const publishTopic = (topic: string): string => {
+    if (stage === undefined) return topic;
+    const source = resolvePayloadSource(topic);
+    return source ? basicIngestTopic(ingestRuleName(stage, source.source), topic) : topic;
+  };
   const progressTimer = options.onProgress
     ? setInterval(() => options.onProgress!(progress()), options.progressIntervalMs ?? 250)
     : undefined;
@@ -172,7 +185,7 @@ export async function runSimulation(options: RunSimulationOptions): Promise<Simu
           inFlight++;
           attempted++;
           options.onPublish?.(message, Date.now());
-          client.publish(message.topic, message.payload, { qos }, (error) => {
+          client.publish(publishTopic(message.topic), message.payload, { qos }, (error) => {
             inFlight--;
             if (error) {
               failed++;

@@ -41,6 +41,23 @@ describe("driftwatch cost", () => {
     }
   });
 
+  it("prints the built profiles: Basic Ingest in production, provisioned Kinesis in lean", async () => {
+    const production = JSON.parse(await run("--scenario", "medium", "--json"));
+    const lean = JSON.parse(await run("--scenario", "medium", "--profile", "lean", "--json"));
+    const iot = (r: { estimate: { services: { service: string; items: { item: string }[] }[] } }) =>
+      r.estimate.services.find((s) => s.service === "IoT Core")!.items.map((i) => i.item);
+    expect(iot(production)).not.toContain("messaging");
+    expect(production.estimate.services.map((s: { service: string }) => s.service)).toContain(
+      "Kinesis (on-demand, 4 shards)",
+    );
+    expect(lean.estimate.services.map((s: { service: string }) => s.service)).toContain(
+      "Kinesis (provisioned, 1 shard)",
+    );
+    expect(lean.estimate.total).toBeLessThan(production.estimate.total);
+    const idle = JSON.parse(await run("--scenario", "idle", "--profile", "lean", "--json"));
+    expect(idle.estimate.total).toBeLessThanOrEqual(30);
+  });
+
   it("takes a custom workload and prints a readable table", async () => {
     const text = await run("--rate", "250", "--devices", "40", "--record-bytes", "512");
     expect(text).toContain("scenario custom: peak 250 records/s of 512 bytes");

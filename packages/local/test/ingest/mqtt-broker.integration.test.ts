@@ -107,4 +107,30 @@ describe("MQTT broker in a worker thread", () => {
     await endMqtt(client);
     await broker.close();
   });
+
+  it("accepts Basic Ingest publishes (prefix exempt from the 7 slashes) and refuses subscriptions to them", async () => {
+    const handled: string[] = [];
+    const broker = await startMqttBroker({
+      host: "127.0.0.1",
+      port: 0,
+      onMessage: async (message) => {
+        handled.push(message.topic);
+      },
+    });
+    const watcher = await connectMqtt(broker.port, "watcher");
+    // mqtt.js reports a SUBACK holding a failure code as an error that carries the packet.
+    const granted = await new Promise<unknown>((resolve) =>
+      watcher.subscribe(["$aws/rules/#", "dt/#"], { qos: 1 }, (error) =>
+        resolve((error as { packet?: { granted?: unknown } } | null)?.packet?.granted),
+      ),
+    );
+    expect(granted).toEqual([128, 1]);
+    expect(watcher.connected).toBe(true);
+    const client = await connectMqtt(broker.port, "device");
+    const topic = "$aws/rules/driftwatch_local_weather/weather/wa/seattle/ST1/temp/S1"; // 9 slashes, 6 after the prefix
+    await publish(client, topic, "{}", 1);
+    expect(handled).toEqual([topic]);
+    await Promise.all([endMqtt(client), endMqtt(watcher)]);
+    await broker.close();
+  });
 });

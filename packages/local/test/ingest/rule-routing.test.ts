@@ -90,6 +90,45 @@ describe("createRuleRouter", () => {
     expect(status.get("mqtt.messages")).toBe(1);
   });
 
+  it("runs the named rule on a Basic Ingest topic with the prefix stripped, as topic() sees it on AWS", async () => {
+    const { firehose, kinesis, route, message, status } = setup();
+    const payload = '{"deviceId":"pump-1","ts":1714564800000,"metrics":{"temperature":20}}';
+    await route(message("$aws/rules/driftwatch_local_canonical/dt/plant-a/pump-1/telemetry", payload));
+    await route(message("dt/plant-a/pump-1/telemetry", payload));
+    const [viaRule, viaBroker] = firehose.got;
+    expect(viaRule!.envelope.topic).toBe("dt/plant-a/pump-1/telemetry");
+    expect(viaRule!.envelope.payload).toBe(viaBroker!.envelope.payload);
+    expect(kinesis.got.map((g) => g.key)).toEqual(["pump-1", "pump-1"]);
+    expect(status.get("rules.basicIngest")).toBe(1);
+    expect(status.get("rules.unmatched") ?? 0).toBe(0);
+  });
+
+  it("runs a rule named by Basic Ingest even when its filter does not match (AWS skips FROM), with its own key template", async () => {
+    const { firehose, kinesis, route, message } = setup();
+    // The weather rule's template is `${topic(4)}`: on a canonical topic that is `telemetry`, as AWS would compute.
+    await route(message("$aws/rules/driftwatch_local_weather/dt/plant-a/pump-1/telemetry", "{}"));
+    expect(firehose.got[0]!.envelope.topic).toBe("dt/plant-a/pump-1/telemetry");
+    expect(kinesis.got.map((g) => g.key)).toEqual(["telemetry"]);
+  });
+
+  it("sends a Basic Ingest publish to an unknown rule to the catch-all with its whole topic (an error record)", async () => {
+    const { firehose, kinesis, route, message, status } = setup();
+    for (const topic of [
+      "$aws/rules/driftwatch_production_canonical/dt/a/pump-1/telemetry",
+      "$aws/rules/nope/x",
+      "$aws/rules/driftwatch_local_canonical",
+    ]) {
+      await route(message(topic, "{}"));
+    }
+    expect(firehose.got.map((g) => g.envelope.topic)).toEqual([
+      "$aws/rules/driftwatch_production_canonical/dt/a/pump-1/telemetry",
+      "$aws/rules/nope/x",
+      "$aws/rules/driftwatch_local_canonical",
+    ]);
+    expect(kinesis.got).toEqual([]);
+    expect(status.get("rules.unmatched")).toBe(3);
+  });
+
   it("sends an unmatched topic to the catch-all target only, without an error action", async () => {
     const { firehose, kinesis, route, message, status, errorLines } = setup();
     await route(message("factory/line-1", "hello"));

@@ -118,6 +118,17 @@ function setup(options: {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits for a condition (polling), never for a fixed time: windows close on the wall clock, handlers run later. */
+async function waitUntil(what: string, condition: () => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+const finalTotal = (finals: Map<string, number>) => [...finals.values()].reduce((a, b) => a + b, 0);
+
 /** Puts `n` records spread over `spreadMs`. */
 async function putSpread(
   stream: LocalKinesisStream,
@@ -140,7 +151,7 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const { stream, esm } = setup({ handler: countingHandler(log, finals), shards: 2 });
     esm.start();
     const seqs = await putSpread(stream, 120, 2_200);
-    await sleep(1_100);
+    await waitUntil("every record is counted in a final invoke", () => finalTotal(finals) === 120);
     await esm.drained(20_000);
 
     const byShard = new Map<string, Invocation[]>();
@@ -201,7 +212,7 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const { stream, esm } = setup({ handler, batchSize: 10 });
     for (let i = 0; i < 10; i++) stream.put("a", Buffer.from("x"));
     esm.start();
-    await sleep(1_100);
+    await waitUntil("the window's final invoke", () => finals.size === 1);
     await esm.drained(10_000);
     const data = log.filter((i) => !i.final);
     expect(data[0].seqs).toHaveLength(10);
@@ -221,7 +232,7 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const seqs = Array.from({ length: 8 }, () => stream.put("a", Buffer.from("x")).sequenceNumber);
     poison = seqs[5];
     esm.start();
-    await sleep(1_100);
+    await waitUntil("the window's final invoke", () => finals.size === 1);
     await esm.drained(10_000);
     const dlq = fs.readdirSync(path.join(dir, "dlq"));
     expect(dlq).toHaveLength(1);
@@ -246,7 +257,10 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const first = setup({ handler: countingHandler(log, finals), windowSeconds: 3, batchSize: 5 });
     first.esm.start();
     for (let i = 0; i < 12; i++) first.stream.put(`d${i}`, Buffer.from("x"));
-    await sleep(200);
+    await waitUntil(
+      "the first process has delivered all 12 records",
+      () => new Set(log.filter((i) => !i.final).flatMap((i) => i.seqs)).size === 12,
+    );
     await first.esm.stop();
     first.stream.close();
     cleanups.length = 0;
@@ -261,7 +275,7 @@ describe("event source mapping emulator (tumbling windows)", () => {
     });
     for (let i = 0; i < 7; i++) second.stream.put(`d${i}`, Buffer.from("x"));
     second.esm.start();
-    await sleep(3_100);
+    await waitUntil("both processes' records are counted in final invokes", () => finalTotal(finals) === 19);
     await second.esm.drained(15_000);
     expect([...finals.values()].reduce((a, b) => a + b, 0)).toBe(19);
     const delivered = log.filter((i) => !i.final).flatMap((i) => i.seqs);
@@ -280,7 +294,7 @@ describe("event source mapping emulator (tumbling windows)", () => {
     const { stream, esm } = setup({ handler, batchSize: 3, windowSeconds: 2 });
     for (let i = 0; i < 6; i++) stream.put("a", Buffer.from("x"));
     esm.start();
-    await sleep(2_100);
+    await waitUntil("the second window's final invoke", () => log.length >= 4);
     await esm.drained(10_000);
     expect(log.map((i) => [i.final, i.early, i.seqs.length])).toEqual([
       [false, false, 3],

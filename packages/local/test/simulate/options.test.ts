@@ -31,6 +31,15 @@ describe("parseSimulateOptions", () => {
     });
   });
 
+  it("publishes to the broker topics unless --basic-ingest names a stage (flag alone: local)", () => {
+    expect(parseSimulateOptions({}, defaults).run.basicIngestStage).toBeUndefined();
+    expect(parseSimulateOptions({ basicIngest: true }, defaults).run.basicIngestStage).toBe("local");
+    expect(parseSimulateOptions({ basicIngest: "production" }, defaults).run.basicIngestStage).toBe(
+      "production",
+    );
+    expect(() => parseSimulateOptions({ basicIngest: "a/b" }, defaults)).toThrow(/--basic-ingest/);
+  });
+
   it("names the option that is wrong", () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ rate: "fast" }, /--rate/],

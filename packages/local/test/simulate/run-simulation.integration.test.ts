@@ -93,6 +93,37 @@ describe("runSimulation over MQTT", () => {
     expect(dropouts.reduce((sum, label) => sum + label.messages, 0)).toBe(summary.suppressed);
   });
 
+  it("publishes through Basic Ingest to each topic's rule, prefix first, payload unchanged", async () => {
+    broker.received.length = 0;
+    const published: SimulatedMessage[] = [];
+    const summary = await runSimulation({
+      mqttUrl: broker.url,
+      devices: simulatedDevices(8),
+      rate: 400,
+      count: 40,
+      seed: 5,
+      basicIngestStage: "local",
+      onPublish: (message) => published.push(message),
+    });
+    expect(summary.failed).toBe(0);
+    const rule = (topic: string) =>
+      topic.startsWith("dt/")
+        ? "canonical"
+        : topic.startsWith("weather/")
+          ? "weather"
+          : topic.startsWith("IoT_TOPIC/")
+            ? "fan"
+            : "medical";
+    expect(broker.received.map(key).sort()).toEqual(
+      published
+        .map((m) =>
+          key({ topic: `$aws/rules/driftwatch_local_${rule(m.topic)}/${m.topic}`, payload: m.payload }),
+        )
+        .sort(),
+    );
+    expect(new Set(published.map((m) => rule(m.topic))).size).toBe(4);
+  });
+
   it("paces messages: never ahead of k / rate", async () => {
     const times: number[] = [];
     const summary = await runSimulation({

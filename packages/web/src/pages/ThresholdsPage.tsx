@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { useSearchParams } from "react-router";
 import { api, type BacktestResult, type Device, type RuleBody } from "../api.ts";
+import { BacktestChart } from "../components/BacktestChart.tsx";
 import { ErrorNote, fmtTime, Loading } from "../components/Common.tsx";
 import {
   emptyForm,
@@ -243,6 +244,7 @@ function BacktestSummary({ result }: { result: BacktestResult }) {
       {result.candidate.noiseWarning ? (
         <p className="warn">With this change: {result.candidate.noiseWarning}</p>
       ) : null}
+      <BacktestChart result={result} />
     </div>
   );
 }

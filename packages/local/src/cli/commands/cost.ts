@@ -34,7 +34,11 @@ export function registerCost(program: Command): void {
       "small | medium | large (the seed's 100 / 1,000 / 5,000 records/s) | idle",
       "medium",
     )
-    .option("--profile <name>", "production | dev | lean (the model's recommended settings)", "production")
+    .option(
+      "--profile <name>",
+      "production (as deployed) | dev (a personal stage) | lean (production + provisioned Kinesis, 24 h)",
+      "production",
+    )
     .option("--rate <records/s>", "peak records per second (overrides the scenario's)")
     .option("--devices <n>", "reporting devices (overrides the scenario's)")
     .option("--record-bytes <n>", "bytes per record (default 1024)")

@@ -81,6 +81,9 @@ export function registerReplay(program: Command): void {
           rules: options.rules ? readRulesFile(options.rules) : undefined,
           windowMs: config.windowSeconds * 1000,
           silenceWindows: Number(process.env.DRIFTWATCH_SILENCE_WINDOWS || 3),
+          maxReadings: process.env.DRIFTWATCH_REPLAY_MAX_READINGS
+            ? Number(process.env.DRIFTWATCH_REPLAY_MAX_READINGS)
+            : undefined,
           onProgress: (done, total) => {
             if (!bar) return;
             if (!started) bar.start(total, 0);

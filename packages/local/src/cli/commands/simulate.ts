@@ -62,6 +62,10 @@ export function registerSimulate(program: Command): void {
       "write one JSON line per injected anomaly {deviceId, metric, kind, start, end, …}",
     )
     .option("--qos <0|1>", "MQTT QoS; with 1 a message counts as sent when the broker acknowledges it", "1")
+    .option(
+      "--basic-ingest [stage]",
+      "publish through AWS IoT Basic Ingest, to $aws/rules/driftwatch_<stage>_<rule>/<topic> (default stage: local)",
+    )
     .option("--export-devices <file.json>", "write the device list in `devices import` format and exit")
     .option("--register", "import the devices into the running local instance before publishing")
     .option("--http <url>", "local instance for --register (default http://127.0.0.1:$HTTP_PORT)")

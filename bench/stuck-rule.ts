@@ -1,0 +1,99 @@
+/**
+ * The stuck-sensor rule alone (ADR 0605), over the detection benchmark's fleet (issue 8 sizes and durations): how
+ * many injected stuck runs it catches and how many alerts it raises outside them, per learned-bar factor, with and
+ * without injection. The rule only sees each metric's values and event times, so this runs the simulator's
+ * published metrics straight into `StuckTracker` (no forest): seconds, not the full benchmark's half hour.
+ *
+ *   npx tsx bench/stuck-rule.ts     (STUCK_DEVICES=100, STUCK_SECONDS=7200, STUCK_SEEDS=7,1,3, STUCK_FACTORS=3,2.5,2)
+ *
+ * Counted like bench/detection.ts: a label is caught by an alert of its device on one of its metrics in
+ * [start, end + 10 s], labels and alerts before 600 s are not evaluated; false = alerts outside every stuck label
+ * (+ 10 s) of the device. Writes bench/results/stuck-rule.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_STUCK_READINGS, StuckTracker } from "../packages/core/src/scoring/stuck-tracker.ts";
+import { simulatedDevices } from "../packages/core/src/simulator/devices.ts";
+import type { GroundTruthLabel } from "../packages/core/src/simulator/ground-truth.ts";
+import { createSimulation } from "../packages/core/src/simulator/simulation.ts";
+
+const DEVICES = Number(process.env.STUCK_DEVICES ?? 100);
+const SECONDS = Number(process.env.STUCK_SECONDS ?? 7200);
+const SEEDS = (process.env.STUCK_SEEDS ?? "7,1,3").split(",").map(Number);
+const FACTORS = (process.env.STUCK_FACTORS ?? "3,2.5,2").split(",").map(Number);
+const EVAL_FROM_MS = 600_000;
+const GRACE_MS = 10_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+interface Row {
+  seed: number;
+  injected: boolean;
+  factor: number;
+  labels: number;
+  caught: number;
+  falseAlerts: number;
+  deviceDays: number;
+}
+
+function run(seed: number, inject: boolean): Row[] {
+  const devices = simulatedDevices(DEVICES);
+  const simulation = createSimulation({
+    seed,
+    devices,
+    anomalies: inject
+      ? { kinds: ["stuck"], rate: 0.0005, durationsSeconds: { stuck: [30, 180] } }
+      : { kinds: [], rate: 0 },
+  });
+  const trackers = FACTORS.map((factor) => new StuckTracker({ factor }));
+  const alerts: { deviceId: string; metric: string; t: number }[][] = FACTORS.map(() => []);
+  const labels: GroundTruthLabel[] = [];
+  for (let k = 0; k < DEVICES * SECONDS; k++) {
+    const t = Math.round(T0 + (k * 1000) / DEVICES);
+    const step = simulation.step(k % DEVICES, t);
+    labels.push(...step.labels);
+    if (!step.message) continue;
+    for (const [metric, value] of Object.entries(step.message.metrics)) {
+      trackers.forEach((tracker, i) => {
+        const v = tracker.evaluate(step.message!.deviceId, metric, value, t, DEFAULT_STUCK_READINGS);
+        if (!v) return;
+        tracker.commit([v]);
+        if (v.raise) alerts[i].push({ deviceId: v.deviceId, metric, t });
+      });
+    }
+  }
+  labels.push(...simulation.finish());
+  const stuck = labels.filter((l) => l.kind === "stuck" && Date.parse(l.start) >= T0 + EVAL_FROM_MS);
+  const within = (l: GroundTruthLabel, a: { deviceId: string; t: number }) =>
+    a.deviceId === l.deviceId && a.t >= Date.parse(l.start) && a.t <= Date.parse(l.end) + GRACE_MS;
+  return FACTORS.map((factor, i) => {
+    const evaluated = alerts[i].filter((a) => a.t >= T0 + EVAL_FROM_MS);
+    return {
+      seed,
+      injected: inject,
+      factor,
+      labels: stuck.length,
+      caught: stuck.filter((l) => evaluated.some((a) => l.metrics.includes(a.metric) && within(l, a))).length,
+      falseAlerts: evaluated.filter((a) => !labels.some((l) => l.kind === "stuck" && within(l, a))).length,
+      deviceDays: (DEVICES * (SECONDS - EVAL_FROM_MS / 1000)) / 86_400,
+    };
+  });
+}
+
+const rows: Row[] = [];
+for (const seed of SEEDS) for (const inject of [true, false]) rows.push(...run(seed, inject));
+console.log(
+  `stuck rule: ${DEVICES} devices × ${SECONDS} s, seeds ${SEEDS.join(",")}, stuckReadings ${DEFAULT_STUCK_READINGS}`,
+);
+for (const factor of FACTORS) {
+  const of = rows.filter((r) => r.factor === factor);
+  const inj = of.filter((r) => r.injected);
+  const clean = of.filter((r) => !r.injected);
+  const sum = (xs: Row[], f: (r: Row) => number) => xs.reduce((a, r) => a + f(r), 0);
+  console.log(
+    `factor ${factor}: caught ${sum(inj, (r) => r.caught)}/${sum(inj, (r) => r.labels)} (${inj.map((r) => `${r.caught}/${r.labels}`).join(", ")}); false alerts with injection ${sum(inj, (r) => r.falseAlerts)}, without ${sum(clean, (r) => r.falseAlerts)} in ${sum(clean, (r) => r.deviceDays).toFixed(2)} device-days`,
+  );
+}
+const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "stuck-rule.json");
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);

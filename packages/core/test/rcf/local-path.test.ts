@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { ByteWriter } from "../../src/rcf/binary.ts";
+import { AnomalyDetector } from "../../src/rcf/index.ts";
+import { gaussian, lcg } from "./helpers.ts";
+
+/**
+ * The local path (ADR 0306) on fleet-shaped data: six devices of one model at their own levels, two metrics of
+ * different scales, each with slow wander (Ornstein–Uhlenbeck, τ = 300 points) and white noise, as the simulator's
+ * metric processes; anomalies in σ = √(wander² + noise²) of the metric, the fleet benchmark's unit. Default options.
+ */
+const DEVICES = 6;
+const WANDER = [0.45, 18];
+const NOISE = [0.2, 8];
+const SIGMA = WANDER.map((w, i) => Math.hypot(w, NOISE[i]));
+const PHI = Math.exp(-1 / 300);
+
+function fleet(seed: number) {
+  const noise = gaussian(lcg(seed));
+  const wander = Array.from({ length: DEVICES }, () => [0, 0]);
+  return (d: number, offset: [number, number] = [0, 0]) =>
+    [0, 1].map((i) => {
+      wander[d][i] = wander[d][i] * PHI + WANDER[i] * Math.sqrt(1 - PHI * PHI) * noise();
+      const level = i === 0 ? 20 + 7 * d : 1000 + 300 * d;
+      return level + wander[d][i] + NOISE[i] * noise() + offset[i] * SIGMA[i];
+    });
+}
+
+describe("local path: far from the series' own short-term level (ADR 0306)", () => {
+  it("catches 6σ single-point spikes on the spiked point with the defaults, and raises nothing on healthy devices", () => {
+    let caught = 0;
+    let spikes = 0;
+    let falseEpisodes = 0;
+    let healthy = 0;
+    for (const seed of [1, 2, 3]) {
+      const detector = new AnomalyDetector(2, { forest: { seed } });
+      const next = fleet(seed + 100);
+      for (let r = 0; r < 600; r++) for (let d = 0; d < DEVICES; d++) detector.process(next(d), `dev-${d}`);
+      for (let r = 0; r < 1200; r++) {
+        for (let d = 0; d < DEVICES; d++) {
+          const k = Math.floor(r / 100);
+          const spiked = r % 100 === 50 && d === k % DEVICES;
+          const sign = k % 3 === 0 ? -1 : 1;
+          const offset: [number, number] = spiked ? (k % 2 === 0 ? [6 * sign, 0] : [0, 6 * sign]) : [0, 0];
+          const result = detector.process(next(d, offset), `dev-${d}`);
+          expect(result.calibrated).toBe(true);
+          if (spiked) {
+            spikes++;
+            if (result.anomaly) caught++;
+            continue;
+          }
+          healthy++;
+          // Points right after a spike belong to its episode; elsewhere an episode is a false alert.
+          if (result.newEpisode) falseEpisodes++;
+        }
+      }
+    }
+    expect(spikes).toBe(36);
+    expect(caught).toBeGreaterThanOrEqual(35);
+    expect(healthy).toBe(3 * 1200 * DEVICES - 36);
+    expect(falseEpisodes).toBe(0);
+  });
+
+  it("keeps the local statistic for named series only: the unnamed series (NAB) is graded as before", () => {
+    const named = new AnomalyDetector(1, { forest: { seed: 4 } });
+    const unnamed = new AnomalyDetector(1, { forest: { seed: 4 } });
+    const next = fleet(9);
+    for (let r = 0; r < 700; r++) {
+      const p = [next(0)[0]];
+      named.process(p, "dev-0");
+      unnamed.process(p);
+    }
+    expect(named.normalizer?.lastLocalDeviation).toBeGreaterThan(0);
+    expect(unnamed.normalizer?.lastLocalDeviation).toBe(0);
+    // The unnamed series scores exactly as without normalisation (no local path, no gate).
+    const raw = new AnomalyDetector(1, { forest: { seed: 4 }, normalize: false });
+    const again = new AnomalyDetector(1, { forest: { seed: 4 } });
+    const more = fleet(10);
+    for (let r = 0; r < 500; r++) {
+      const p = [more(1)[0] + (r % 97 === 60 ? 9 * SIGMA[0] : 0)];
+      expect(again.process(p)).toEqual(raw.process(p));
+    }
+  });
+
+  it("reads a format-5 checkpoint (no local statistics): same forest and baselines, local path waits 100 points", () => {
+    const detector = new AnomalyDetector(2, { forest: { seed: 5 } });
+    const next = fleet(11);
+    for (let r = 0; r < 400; r++) for (let d = 0; d < DEVICES; d++) detector.process(next(d), `dev-${d}`);
+    const bytes = detector.toCheckpoint();
+    // Format 6 ends with the normaliser section; rewrite it in the format-5 layout (no local count, level, residual).
+    const normalizer = detector.normalizer!;
+    const six = new ByteWriter();
+    normalizer.write(six);
+    const internals = normalizer as unknown as {
+      main: { count: number; mean: Float64Array; variance: Float64Array };
+      series: Map<string, { count: number; mean: Float64Array; variance: Float64Array }>;
+    };
+    const five = new ByteWriter();
+    const put = (st: { count: number; mean: Float64Array; variance: Float64Array }) => {
+      five.varint(st.count);
+      for (let i = 0; i < 2; i++) {
+        five.f64(st.mean[i]);
+        five.f64(st.variance[i]);
+      }
+    };
+    put(internals.main);
+    five.varint(internals.series.size);
+    for (const [id, st] of internals.series) {
+      const b = new TextEncoder().encode(id);
+      five.varint(b.length);
+      five.bytes(b);
+      put(st);
+    }
+    const head = bytes.slice(0, bytes.length - six.finish().length);
+    const tail = five.finish();
+    const v5 = new Uint8Array(head.length + tail.length);
+    v5.set(head);
+    v5.set(tail, head.length);
+    v5[4] = 5;
+    v5[5] = 0;
+    const restored = AnomalyDetector.fromCheckpoint(v5);
+    const p = next(0);
+    const a = detector.process(p, "dev-0");
+    const b = restored.process(p, "dev-0");
+    expect(b.score).toBe(a.score); // same forest, same normalised input
+    expect(restored.normalizer!.lastLocalDeviation).toBe(0);
+    // A huge spike right after the restore: not graded by the local path (its residual σ is not known yet).
+    const spike = restored.process([p[0] + 40 * SIGMA[0], p[1]], "dev-1");
+    expect(restored.normalizer!.lastLocalDeviation).toBe(0);
+    expect(spike.anomaly).toBe(false);
+  });
+});
