@@ -2,7 +2,10 @@
  * Local end-to-end scoring benchmark (issue 4, "Performance"): the simulator publishes 1,000 messages/s for 60 s
  * through local mode; every reading must be scored and aggregated (zero loss); latency from publish to score.
  *
- *   npx tsx bench/local-e2e.ts [--rate 1000] [--duration 60] [--devices 200] [--window 10]
+ *   npx tsx bench/local-e2e.ts [--rate 1000] [--duration 60] [--devices 200] [--window 10] [--clients N]
+ *
+ * `--clients`: MQTT connections the devices share (the simulator's default: one per device, at most 100); issue 13's
+ * Large run is `--rate 5000 --duration 300 --devices 500 --clients 500`.
  *
  * Method: `driftwatch start` runs as a CHILD process (as `npm start` does: temp DATA_DIR, free ports, tumbling
  * window `--window` seconds so the last windows close soon after publishing). The simulator (`driftwatch simulate
@@ -33,6 +36,7 @@ const RATE = arg("rate", 1000);
 const DURATION = arg("duration", 60);
 const DEVICES = arg("devices", 200);
 const WINDOW = arg("window", 10);
+const CLIENTS = arg("clients", 0);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dw-e2e-"));
 const env = {
@@ -160,6 +164,7 @@ try {
     "--no-progress",
     "--qos",
     "1",
+    ...(CLIENTS > 0 ? ["--clients", String(CLIENTS)] : []),
   ]);
   if (sim.code !== 0) throw new Error(`simulate failed: ${sim.stderr}`);
   const summary = JSON.parse(sim.stdout.slice(sim.stdout.indexOf("{"))) as {
@@ -182,11 +187,18 @@ try {
   scores = readScores();
 
   const devices = [...new Set([...scores.values()].map((s) => s.deviceId))];
+  // The operator API is authenticated (docs/api.md): a viewer token signed with this instance's local key.
+  const token = await run(["token", "--role", "viewer", "--user", "bench"]);
+  if (token.code !== 0) throw new Error(`token failed: ${token.stderr}`);
+  const authorization = `Bearer ${token.stdout.trim()}`;
   let aggregated = 0;
   for (const deviceId of devices) {
     const res = await fetch(
-      `http://127.0.0.1:${instance.httpPort}/api/metrics?deviceId=${encodeURIComponent(deviceId)}`,
+      `http://127.0.0.1:${instance.httpPort}/api/devices/${encodeURIComponent(deviceId)}/metrics`,
+      { headers: { authorization } },
     );
+    if (res.status !== 200)
+      throw new Error(`GET metrics of ${deviceId}: HTTP ${res.status} ${await res.text()}`);
     for (const row of (await res.json()) as { count: number }[]) aggregated += row.count;
   }
   const expectedPairs = [...scores.values()].reduce((a, s) => a + Object.keys(s.metrics).length, 0);

@@ -190,4 +190,27 @@ describe("operator API in local mode", () => {
     const changes = await runCli(["thresholds", "history", "--json", "--scope", `devices/${deviceId}`], env);
     expect(JSON.parse(changes.stdout)[0]).toMatchObject({ by: "cli-olga", after: null });
   });
+
+  it("simulate --register signs its import as an operator with the instance's key (no 401), then publishes", async () => {
+    const result = await runCli(
+      [
+        ...[
+          "simulate",
+          "--register",
+          "--devices",
+          "3",
+          "--count",
+          "3",
+          "--qos",
+          "1",
+          "--json",
+          "--no-progress",
+        ],
+        ...["--types", "canonical", "--mqtt", `mqtt://127.0.0.1:${instance.mqttPort}`, "--http", url],
+      ],
+      env,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`registered 3 devices at ${url}`);
+  });
 });
