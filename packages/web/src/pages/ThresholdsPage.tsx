@@ -204,7 +204,7 @@ function Editor({
       {field(
         "silenceWindows",
         "Silence windows",
-        "Quiet windows before a silence alert; 0 turns the rule off",
+        "Windows an outage must span (its last reading's included) before a silence alert; 0 turns the rule off",
       )}
       {field(
         "stuckReadings",
