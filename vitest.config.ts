@@ -4,18 +4,26 @@ import { defineConfig } from "vitest/config";
 // Four projects: unit (no network, no sockets), stacks (CDK synthesis + cdk-nag, offline),
 // integration (the local runtime on 127.0.0.1), browser (the console in Chromium). `npm test` runs all four.
 //
-// All four share one pool of worker processes, one test file per worker at a time: vitest sizes that pool from
-// this root config only (a project's own maxWorkers/fileParallelism are ignored). Its default, cores - 1, is one
-// worker on two cores, which ran the whole suite one file after another with a core idle. Files of every project
-// may run side by side: tests bind port 0 and write below their own temporary folders, and the stacks project's
-// synthesis runs in processes of its own (stacks/test/global-setup.ts). README "Test suite".
+// vitest 3 keeps one pool per pool type (`pool` below) and sizes and isolates each from this root config only (a
+// project's own maxWorkers/fileParallelism/isolate are ignored):
+// - `threads` (unit, stacks): NOT isolated. Each worker thread keeps its loaded modules from one test file to the
+//   next (vitest still gives each project a fresh worker), which halves the unit project's CPU. These files share no
+//   global state between files: no process.env they leave changed, no port, no folder; stack tests read the shared
+//   synthesis (stacks/test/global-setup.ts) and synthesize in-thread only configurations of their own.
+// - `forks` (integration, browser): isolated, one fresh process per file: the handlers read their configuration
+//   once per process.
+// Both pools run at once, each with at least 2 workers (the default, cores - 1, is one worker on two cores, which ran
+// every file one after another). Tests bind port 0 and write below their own temporary folders. README "Test suite",
+// ADR 0004.
 export default defineConfig({
   test: {
     maxWorkers: Math.max(2, os.availableParallelism() - 1),
+    poolOptions: { threads: { isolate: false } },
     projects: [
       {
         test: {
           name: "unit",
+          pool: "threads",
           include: ["packages/*/test/**/*.test.ts"],
           exclude: ["**/*.integration.test.ts"],
           environment: "node",
@@ -33,7 +41,7 @@ export default defineConfig({
           testTimeout: 300_000,
           // A file waits in beforeAll for the shared synthesis (harness.ts SYNTH_TIMEOUT_MS on a loaded machine).
           hookTimeout: 900_000,
-          pool: "forks",
+          pool: "threads",
         },
       },
       {

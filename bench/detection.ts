@@ -31,6 +31,7 @@ import type { ScoreArchive } from "../packages/core/src/ports/score-archive.ts";
 import type { ScoredRecord } from "../packages/core/src/scoring/scored-record.ts";
 import { encodeEnvelope } from "../packages/core/src/telemetry/envelope.ts";
 import { DETAIL, rulesDetail, SeriesKeeper } from "./detection-rules-detail.ts";
+import { printTrace, TRACE, TraceArchive, TracingPool } from "./detection-trace.ts";
 import { CachedThresholds } from "../packages/core/src/thresholds/cached-thresholds.ts";
 import {
   MemoryCheckpointStore,
@@ -86,9 +87,12 @@ class EvaluationArchive implements ScoreArchive {
   readonly flagged: { deviceId: string; t: number; rules: string[]; anomaly: boolean }[] = [];
   /** Stuck/dropout detail (`DETECTION_DETAIL=1`, bench/detection-rules-detail.ts). */
   readonly keeper = DETAIL ? new SeriesKeeper() : undefined;
+  /** Per-miss dump (`DETECTION_TRACE=1`, bench/detection-trace.ts). */
+  readonly trace = TRACE ? new TraceArchive() : undefined;
   async putMany(records: readonly ScoredRecord[]) {
     for (const r of records) {
       this.keeper?.add(r);
+      this.trace?.add(r);
       const t = Date.parse(r.ts);
       let list = this.times.get(r.deviceId);
       if (!list) this.times.set(r.deviceId, (list = []));
@@ -103,7 +107,7 @@ const escalation = new RecordingEscalationStarter();
 const checkpoints = new MemoryCheckpointStore();
 const scorer = new WindowScorer({
   preparer: testPreparer(devices.map(toRegistryDevice)),
-  detectors: new DetectorPool(
+  detectors: new (TRACE ? TracingPool : DetectorPool)(
     modeFactory(
       rcfDetectorFactory({
         ...(process.env.DETECTION_THRESHOLDER
@@ -289,6 +293,7 @@ interface KindRow {
   silenceMore?: number;
 }
 const rows: KindRow[] = [];
+const missed: { label: GroundTruthLabel; delay: number | null }[] = [];
 for (const kind of KINDS) {
   const ofKind = labels.filter(
     (l) => l.kind === kind && Date.parse(l.start) >= evalFrom && !truncatedShort(l),
@@ -319,9 +324,14 @@ for (const kind of KINDS) {
     const hits = (flaggedByDevice.get(l.deviceId) ?? []).filter(
       (a) => a.t >= start - TS_SLACK_MS && a.t <= end,
     );
-    if (hits.length === 0) continue;
+    if (hits.length === 0) {
+      missed.push({ label: l, delay: null });
+      continue;
+    }
     const first = Math.min(...hits.map((a) => a.t));
-    delays.push(readingsBetween(l.deviceId, start, first));
+    const delay = readingsBetween(l.deviceId, start, first);
+    delays.push(delay);
+    if ((kind === "spike" && delay > 0) || (kind === "shift" && delay > 60)) missed.push({ label: l, delay });
     const rules = new Set(hits.flatMap((h) => h.rules.map(ruleOf)));
     for (const r of rules) byRule[r] = (byRule[r] ?? 0) + 1;
   }
@@ -342,6 +352,7 @@ for (const kind of KINDS) {
 }
 // False alerts: alerts started (escalation executions, every rule) outside every labelled span of their device.
 let falseAlerts = 0;
+const falseAnomalyAlerts: { deviceId: string; t: number }[] = [];
 let evaluatedAlerts = 0;
 const falseByRule: Record<string, number> = {};
 const alertsByRule: Record<string, number> = {};
@@ -353,6 +364,7 @@ for (const a of executions) {
   const spans = subjectsOf(a).flatMap((d) => spansByDevice.get(d) ?? []);
   if (!spans.some(([s, e]) => a.t >= s && a.t <= e)) {
     falseAlerts += 1;
+    if (rule === "anomaly") falseAnomalyAlerts.push({ deviceId: a.deviceId, t: a.t });
     falseByRule[rule] = (falseByRule[rule] ?? 0) + 1;
   }
 }
@@ -370,6 +382,16 @@ const rulesDetailOut = archive.keeper
       silenceSpanMs,
     })
   : undefined;
+if (archive.trace)
+  printTrace({
+    archive: archive.trace,
+    labels,
+    missed,
+    falseAlerts: falseAnomalyAlerts,
+    evalFrom,
+    slackMs: TS_SLACK_MS,
+    graceMs: GRACE_MS,
+  });
 const deviceDays = (DEVICES * Math.max(0, MESSAGES_PER_DEVICE - EVAL_FROM_S)) / 86_400;
 const summary = {
   label: LABEL,

@@ -3,6 +3,7 @@
  * through local mode; every reading must be scored and aggregated (zero loss); latency from publish to score.
  *
  *   npx tsx bench/local-e2e.ts [--rate 1000] [--duration 60] [--devices 200] [--window 10] [--clients N]
+ *                              [--out bench/results/local-e2e.json] [--cpu-prof DIR]
  *
  * `--clients`: MQTT connections the devices share (the simulator's default: one per device, at most 100); issue 13's
  * Large run is `--rate 5000 --duration 300 --devices 500 --clients 500`.
@@ -15,7 +16,12 @@
  * device through `GET /api/metrics`. Zero loss means: scored = sent, and the aggregates' counts add up to the
  * number of (record, metric) pairs scored. Latency = scoring end (arrival in the stream + the handler's
  * `latencyMs`) − broker receive time (`receivedAt`), per record. Prints a table, writes
- * `bench/results/local-e2e.json`; figures in docs/benchmarks/scoring.md.
+ * `bench/results/local-e2e.json` (or `--out`); figures in docs/benchmarks/scoring.md and docs/cost.md.
+ *
+ * CPU: user + system CPU-seconds of the local-mode process (all its threads) and of the simulator, read from
+ * `/proc/<pid>/stat` (Linux), and the local mode's CPU-seconds per message — the figure to compare between runs
+ * on a shared machine (the 1-minute load average at start and end is printed beside it). `--cpu-prof DIR` starts
+ * local mode with `node --cpu-prof --cpu-prof-dir DIR` (one `.cpuprofile` per thread, written when it stops).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -37,6 +43,12 @@ const DURATION = arg("duration", 60);
 const DEVICES = arg("devices", 200);
 const WINDOW = arg("window", 10);
 const CLIENTS = arg("clients", 0);
+function stringArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const OUT = path.resolve(stringArg("out") ?? path.join(here, "results", "local-e2e.json"));
+const CPU_PROF = stringArg("cpu-prof");
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dw-e2e-"));
 const env = {
@@ -55,7 +67,8 @@ async function startInstance(): Promise<{
   httpPort: number;
   output: () => string;
 }> {
-  const child = spawn(process.execPath, [cli, "start", "--quiet"], {
+  const profile = CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(CPU_PROF)] : [];
+  const child = spawn(process.execPath, [...profile, cli, "start", "--quiet"], {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -77,7 +90,23 @@ async function startInstance(): Promise<{
   };
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** User + system CPU-seconds of a process so far (all threads), from /proc; 0 where there is no /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "(comm) state".
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+const load1 = () => Number(os.loadavg()[0].toFixed(2));
+
+function run(
+  args: string[],
+  onCpu?: (seconds: number) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...args], {
       cwd: repoRoot,
@@ -88,7 +117,11 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    const timer = onCpu ? setInterval(() => onCpu(cpuSeconds(child.pid)), 500) : undefined;
+    child.once("exit", (code) => {
+      clearInterval(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -128,7 +161,10 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
+const loadAtStart = load1();
 const instance = await startInstance();
+const cpuAtStart = cpuSeconds(instance.child.pid);
+let simulatorCpu = 0;
 let peakRssMiB = 0;
 const rssTimer = setInterval(() => {
   try {
@@ -143,29 +179,33 @@ try {
   process.stderr.write(
     `local mode up (MQTT ${instance.mqttPort}, HTTP ${instance.httpPort}); publishing ${RATE} msg/s for ${DURATION} s…\n`,
   );
-  const sim = await run([
-    "simulate",
-    "--rate",
-    String(RATE),
-    "--duration",
-    String(DURATION),
-    "--devices",
-    String(DEVICES),
-    "--mqtt",
-    `mqtt://127.0.0.1:${instance.mqttPort}`,
-    "--register",
-    "--http",
-    `http://127.0.0.1:${instance.httpPort}`,
-    "--anomalies",
-    "spike",
-    "--anomaly-rate",
-    "0.001",
-    "--json",
-    "--no-progress",
-    "--qos",
-    "1",
-    ...(CLIENTS > 0 ? ["--clients", String(CLIENTS)] : []),
-  ]);
+  const publishStarted = Date.now();
+  const sim = await run(
+    [
+      "simulate",
+      "--rate",
+      String(RATE),
+      "--duration",
+      String(DURATION),
+      "--devices",
+      String(DEVICES),
+      "--mqtt",
+      `mqtt://127.0.0.1:${instance.mqttPort}`,
+      "--register",
+      "--http",
+      `http://127.0.0.1:${instance.httpPort}`,
+      "--anomalies",
+      "spike",
+      "--anomaly-rate",
+      "0.001",
+      "--json",
+      "--no-progress",
+      "--qos",
+      "1",
+      ...(CLIENTS > 0 ? ["--clients", String(CLIENTS)] : []),
+    ],
+    (seconds) => (simulatorCpu = Math.max(simulatorCpu, seconds)),
+  );
   if (sim.code !== 0) throw new Error(`simulate failed: ${sim.stderr}`);
   const summary = JSON.parse(sim.stdout.slice(sim.stdout.indexOf("{"))) as {
     sent: number;
@@ -183,6 +223,8 @@ try {
     scores = readScores();
   }
   const drainMs = Date.now() - publishedAt;
+  const localCpu = cpuSeconds(instance.child.pid) - cpuAtStart;
+  const wallSeconds = (Date.now() - publishStarted) / 1000;
   await new Promise((r) => setTimeout(r, (WINDOW + 3) * 1000)); // the last window closes and writes its aggregates
   scores = readScores();
 
@@ -213,6 +255,7 @@ try {
       durationSeconds: DURATION,
       devices: DEVICES,
       windowSeconds: WINDOW,
+      clients: CLIENTS || Math.min(DEVICES, 100),
       machineCpus: os.cpus().length,
       node: process.version,
     },
@@ -233,6 +276,14 @@ try {
     },
     drainAfterPublishMs: drainMs,
     peakRssMiB: Math.round(peakRssMiB),
+    cpu: {
+      // From the first publish until everything was scored (before the final window wait).
+      localModeSeconds: Number(localCpu.toFixed(1)),
+      localModeCores: Number((localCpu / wallSeconds).toFixed(2)),
+      localModeMicrosPerMessage: Math.round((localCpu * 1e6) / Math.max(1, summary.sent)),
+      simulatorSeconds: Number(simulatorCpu.toFixed(1)),
+    },
+    loadAverage1m: { start: loadAtStart, end: load1() },
   };
   const rows: [string, string][] = [
     ["sent (QoS 1 acknowledged)", `${result.sent} at ${result.achievedRate} msg/s`],
@@ -249,16 +300,21 @@ try {
     ],
     ["scored all after publishing ended", `${(drainMs / 1000).toFixed(1)} s`],
     ["peak RSS of local mode", `${result.peakRssMiB} MiB`],
+    [
+      "CPU of local mode (publish → scored)",
+      `${result.cpu.localModeSeconds} s = ${result.cpu.localModeCores} cores, ${result.cpu.localModeMicrosPerMessage} µs per message`,
+    ],
+    ["CPU of the simulator", `${result.cpu.simulatorSeconds} s`],
+    ["load average (1 min) at start / end", `${result.loadAverage1m.start} / ${result.loadAverage1m.end}`],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(
     `Local end-to-end scoring (${RATE} msg/s × ${DURATION} s, ${DEVICES} devices, window ${WINDOW} s)\n`,
   );
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
-  const out = path.join(here, "results", "local-e2e.json");
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`wrote ${path.relative(process.cwd(), out)}\n`);
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`wrote ${path.relative(process.cwd(), OUT)}\n`);
 } finally {
   clearInterval(rssTimer);
   instance.child.kill("SIGINT");

@@ -10,6 +10,8 @@ import {
   aws_kinesis as kinesis,
   aws_kinesisfirehose as firehose,
   aws_kms as kms,
+  aws_lambda as lambda,
+  aws_lambda_event_sources as sources,
   aws_logs as logs,
   aws_sqs as sqs,
 } from "aws-cdk-lib";
@@ -24,7 +26,7 @@ import {
 import { tables } from "@driftwatch/functions/shared/tables";
 import { isProductionStage } from "./constructs/app-defaults.ts";
 import { firehoseDeliveryStatements } from "./constructs/firehose-delivery-policy.ts";
-import { alarmName, firehoseDeliveryRoleName } from "./constructs/names.ts";
+import { alarmName, firehoseDeliveryRoleName, lakeWriterRoleName } from "./constructs/names.ts";
 import { arnRef, functionBaselineSuppressions, suppress } from "./constructs/nag.ts";
 import { stageConfig } from "./constructs/stage-config.ts";
 import { ownedNamespaces, unmatchedTopicSql } from "./constructs/topic-rule-sql.ts";
@@ -32,6 +34,9 @@ import { Storage } from "./Storage.ts";
 
 /** The Firehose transformation handler (written in packages/functions). */
 export const TRANSFORM_HANDLER = "packages/functions/src/firehose/transform.handler";
+
+/** The stream-fed lake writer (lake feed `stream`, ADR 1001). */
+export const LAKE_WRITE_HANDLER = "packages/functions/src/kinesis/lake-write-deps.handler";
 
 /** Where Firehose writes backup records it could not deliver (expressions in a prefix require an error prefix). */
 export const firehoseRawErrorPrefix =
@@ -46,6 +51,10 @@ export function Ingest({ app, stack }: StackContext) {
   const storage = use(Storage);
   const config = stageConfig(app.stage);
   const production = isProductionStage(app.stage);
+  // Lake feed `stream` (ADR 1001): the rules of known shapes put only to the telemetry stream and the lake writer
+  // fills the lake from it; only the catch-all rules (no partition key: unknown topics) keep the Firehose action.
+  const streamFed = config.ingest.lakeFeed === "stream";
+  const toFirehose = (spec: { partitionKey?: string }) => !streamFed || spec.partitionKey === undefined;
 
   // ── Kinesis `telemetry` ────────────────────────────────────────────────────────────────────────────────────
   const telemetryStream = new kinesis.Stream(stack, "Telemetry", {
@@ -225,6 +234,106 @@ export function Ingest({ app, stack }: StackContext) {
   });
   ruleErrorsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(storage.alarmTopic));
 
+  // ── Lake writer (lake feed `stream`) ───────────────────────────────────────────────────────────────────────────
+  const lakeWriter = streamFed ? streamLakeWriter() : undefined;
+  function streamLakeWriter() {
+    // A fixed name: the raw-zone key policy (Storage) names this role (it writes raw/ under the raw key).
+    const role = new iam.Role(stack, "LakeWriterRole", {
+      roleName: lakeWriterRoleName(app),
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaBasicExecutionRole"),
+      ],
+      description: "Lake writer: reads the telemetry stream, writes readings/, errors/ and raw/ of the lake",
+    });
+    const fn = new SstFunction(stack, "LakeWriter", {
+      handler: LAKE_WRITE_HANDLER,
+      description:
+        "Lake writer: telemetry stream → validate, de-identify, enrich → lake readings/, errors/, raw/ (ADR 1001)",
+      role,
+      // A batch is at most 6 MB (Lambda's payload limit): well under a minute at this size.
+      timeout: "2 minutes",
+      memorySize: "1024 MB",
+      environment: {
+        [tables.devices.envVar]: storage.devicesTable.tableName,
+        [tables.vault.envVar]: storage.vaultTable.tableName,
+        VAULT_KEY_ID: storage.vaultKey.keyArn,
+        TOKEN_KEY_ID: storage.tokenKey.keyArn,
+        LAKE_BUCKET: storage.lake.bucketName,
+        LAKE_KEY_ID: storage.lakeKey.keyArn,
+        RAW_KEY_ID: storage.rawKey.keyArn,
+      },
+    });
+    // The transformation's grants (registry lookups, idempotent vault writes, the vault and token keys)…
+    storage.devicesTable.grant(fn, "dynamodb:GetItem", "dynamodb:BatchGetItem");
+    storage.vaultTable.grant(fn, "dynamodb:PutItem");
+    storage.vaultKey.grant(fn, "kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey");
+    storage.tokenKey.grant(fn, "kms:GenerateMac");
+    // …and the lake's three zones, write only (S3 calls KMS for SSE-KMS puts; bucket keys keep the calls few).
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "WriteLakeZones",
+        actions: ["s3:PutObject"],
+        resources: ["readings/*", "errors/*", "raw/*"].map((prefix) => storage.lake.arnForObjects(prefix)),
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "EncryptLakeAndRawZone",
+        actions: ["kms:GenerateDataKey"],
+        resources: [storage.lakeKey.keyArn, storage.rawKey.keyArn],
+      }),
+    );
+    fn.addEventSource(
+      new sources.KinesisEventSource(telemetryStream, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: config.lake.writerBatchSize,
+        maxBatchingWindow: Duration.seconds(config.lake.writerBatchingSeconds),
+        // Retried whole until written (object names come from the batch's sequence range: a retry overwrites);
+        // bisecting would rename the halves and duplicate what the failed attempt had written.
+        // Retry attempts and record age are left at Lambda's defaults (-1: until the stream expires the record).
+        bisectBatchOnError: false,
+        parallelizationFactor: 1,
+        onFailure: new sources.SqsDlq(ruleErrors),
+      }),
+    );
+    const fnSuppressions = [
+      ...functionBaselineSuppressions({
+        dlqReason:
+          "Invoked synchronously by a Kinesis event source mapping that retries each batch until it is written; batches that age out of the stream go to the encrypted RuleErrors queue (alarmed).",
+        concurrencyReason:
+          "One invocation per shard (parallelization factor 1); reserving concurrency would only add a failure mode.",
+      }),
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "The writer puts objects under the dynamic date/hour keys of its three zones, so object resources end in `/*`; PutObject only.",
+        appliesTo: ["readings/*", "errors/*", "raw/*"].map((prefix) => arnRef(storage.lake, `/${prefix}`)),
+      },
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "CDK's grant for the SQS on-failure destination (SendMessage to a KMS-encrypted queue) uses kms:GenerateDataKey*/ReEncrypt*, scoped to the one queue key.",
+        appliesTo: ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+      },
+    ];
+    // The role is the stack's own (a fixed name), not the function's child: it carries the same reasons.
+    suppress(fn, fnSuppressions);
+    suppress(role, fnSuppressions);
+    const iteratorAge = new cloudwatch.Alarm(stack, "LakeWriterIteratorAgeAlarm", {
+      alarmName: alarmName(app, "LakeWriterIteratorAgeAlarm"),
+      alarmDescription: `The lake writer is falling behind: the oldest unwritten telemetry record is older than 15 minutes (records leave the stream after ${config.kinesis.retentionHours} h)`,
+      metric: fn.metric("IteratorAge", { period: Duration.minutes(1), statistic: "Maximum" }),
+      threshold: 15 * 60 * 1000,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    iteratorAge.addAlarmAction(new cloudwatchActions.SnsAction(storage.alarmTopic));
+    return { fn, role, iteratorAge };
+  }
+
   // ── IoT topic rules ───────────────────────────────────────────────────────────────────────────────────────
   const rules: Record<string, iot.CfnTopicRule> = {};
   const ruleSpecs = [
@@ -250,15 +359,19 @@ export function Ingest({ app, stack }: StackContext) {
       assumedBy: new iam.ServicePrincipal("iot.amazonaws.com", {
         conditions: { StringEquals: { "aws:SourceAccount": Stack.of(stack).account } },
       }),
-      description: `IoT rule ${spec.name}: put to the ingest Firehose${spec.partitionKey ? " and the telemetry stream" : ""}, report failures`,
+      description: `IoT rule ${spec.name}: put to ${[toFirehose(spec) && "the ingest Firehose", spec.partitionKey && "the telemetry stream"].filter(Boolean).join(" and ")}, report failures`,
     });
     const policy = new iam.Policy(stack, `${id}RulePolicy`, {
       roles: [role],
       statements: [
-        new iam.PolicyStatement({
-          actions: ["firehose:PutRecord", "firehose:PutRecordBatch"],
-          resources: [deliveryStream.deliveryStreamArn],
-        }),
+        ...(toFirehose(spec)
+          ? [
+              new iam.PolicyStatement({
+                actions: ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                resources: [deliveryStream.deliveryStreamArn],
+              }),
+            ]
+          : []),
         ...(spec.partitionKey
           ? [
               new iam.PolicyStatement({
@@ -281,16 +394,18 @@ export function Ingest({ app, stack }: StackContext) {
           "One least-privilege policy per IoT rule role, naming only this rule's stream, queue and key.",
       },
     ]);
-    const actions: iot.CfnTopicRule.ActionProperty[] = [
-      {
-        firehose: {
-          deliveryStreamName: deliveryStream.deliveryStreamName,
-          roleArn: role.roleArn,
-          separator: "\n",
-          batchMode: false,
-        },
-      },
-    ];
+    const actions: iot.CfnTopicRule.ActionProperty[] = toFirehose(spec)
+      ? [
+          {
+            firehose: {
+              deliveryStreamName: deliveryStream.deliveryStreamName,
+              roleArn: role.roleArn,
+              separator: "\n",
+              batchMode: false,
+            },
+          },
+        ]
+      : [];
     if (spec.partitionKey) {
       actions.push({
         kinesis: {
@@ -303,7 +418,7 @@ export function Ingest({ app, stack }: StackContext) {
     const rule = new iot.CfnTopicRule(stack, `${id}Rule`, {
       ruleName: ingestRuleName(app.stage, spec.name),
       topicRulePayload: {
-        description: `driftwatch ${app.stage}: ${spec.name} telemetry → Firehose ingest${spec.partitionKey ? " + Kinesis telemetry" : ""}`,
+        description: `driftwatch ${app.stage}: ${spec.name} telemetry → ${[toFirehose(spec) && "Firehose ingest", spec.partitionKey && "Kinesis telemetry"].filter(Boolean).join(" + ")}`,
         sql: spec.sql,
         awsIotSqlVersion: "2016-03-23",
         ruleDisabled: false,
@@ -355,6 +470,7 @@ export function Ingest({ app, stack }: StackContext) {
     DeviceTopics: deviceTopics.map(({ source, topic }) => `${source}=${topic}`).join(" "),
     TelemetryStream: telemetryStream.streamName,
     IngestDeliveryStream: deliveryStream.deliveryStreamName,
+    LakeFeed: config.ingest.lakeFeed,
     RuleErrorsQueue: ruleErrors.queueUrl,
   });
 
@@ -362,6 +478,7 @@ export function Ingest({ app, stack }: StackContext) {
     telemetryStream,
     deliveryStream,
     transform,
+    lakeWriter,
     ruleErrors,
     ruleErrorsAlarm,
     rules,

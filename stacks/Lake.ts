@@ -115,6 +115,8 @@ export function Lake({ app, stack }: StackContext) {
       ["anomaly", "boolean"],
       ["attribution", "string"],
       ["rules", "string"],
+      // The detector's verdict (JSON text; absent on records archived before it existed): ADR 0903.
+      ["detection", "string"],
     ].map(([name, type]) => ({ name: name!, type: type! })),
   );
 

@@ -88,6 +88,7 @@ export function Monitoring({ app, stack }: StackContext) {
     deliveryFailed,
     deliveryStale,
     ruleErrors: byName(ingest.ruleErrorsAlarm),
+    ...(ingest.lakeWriter ? { lakeWriterIteratorAge: byName(ingest.lakeWriter.iteratorAge) } : {}),
     iteratorAge: byName(scoring.alarms.iteratorAge),
     scoringDlq: byName(scoring.alarms.dlqDepth),
     ...Object.fromEntries(Object.entries(escalation.alarms).map(([id, alarm]) => [id, byName(alarm)])),

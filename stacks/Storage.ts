@@ -2,7 +2,7 @@ import { Duration, Stack, aws_iam as iam, aws_kms as kms, aws_s3 as s3, aws_sns 
 import type { StackContext } from "sst/constructs";
 import { tables } from "@driftwatch/functions/shared/tables";
 import { isProductionStage } from "./constructs/app-defaults.ts";
-import { breakGlassRoleName, firehoseDeliveryRoleName } from "./constructs/names.ts";
+import { breakGlassRoleName, firehoseDeliveryRoleName, lakeWriterRoleName } from "./constructs/names.ts";
 import { arnRef, suppress } from "./constructs/nag.ts";
 import { stageConfig } from "./constructs/stage-config.ts";
 import { tableFromDefinition } from "./constructs/table.ts";
@@ -18,8 +18,9 @@ export const RESTRICTED_LAKE_PREFIXES = ["raw/", "errors/firehose/"] as const;
  * - `tokenKey`: HMAC_256 key (GenerateMac) for stable keyed-hash identifier tokens (KMS cannot rotate HMAC keys,
  *   and tokens must stay stable, so rotation would be wrong here anyway);
  * - `lakeKey`: default encryption of the lake bucket (readings/, errors/, scores/);
- * - `rawKey`: the raw/ zone (Firehose source record backup = original payloads, with PHI). Its key policy lets only
- *   the Firehose delivery role encrypt (through S3) and the break-glass role decrypt (through S3). No IAM policy
+ * - `rawKey`: the raw/ zone (source record backup = original payloads, with PHI). Its key policy lets only the
+ *   Firehose delivery role and the stream-fed lake writer's role encrypt (through S3) and the break-glass role
+ *   decrypt (through S3). No IAM policy
  *   can widen that: the policy does not delegate use of the key to the account;
  * - `logsKey`: CloudWatch Logs groups of the pipeline;
  * - `alarmsKey`: the `alarmTopic` SNS topic that every stack's CloudWatch alarms notify.
@@ -105,6 +106,7 @@ export function Storage({ app, stack }: StackContext) {
   });
   const breakGlassRoleArn = `arn:${partition}:iam::${account}:role/${breakGlassRoleName(app)}`;
   const firehoseRoleArn = `arn:${partition}:iam::${account}:role/${firehoseDeliveryRoleName(app)}`;
+  const lakeWriterRoleArn = `arn:${partition}:iam::${account}:role/${lakeWriterRoleName(app)}`;
   const viaS3 = { "kms:ViaService": `s3.${region}.amazonaws.com` };
   const keyAdminRoleArn = rawKeyAdminRoleArn(partition, account, region);
 
@@ -154,6 +156,14 @@ export function Storage({ app, stack }: StackContext) {
           actions: ["kms:GenerateDataKey*", "kms:Encrypt", "kms:Decrypt"],
           resources: ["*"],
           conditions: { ArnEquals: { "aws:PrincipalArn": firehoseRoleArn }, StringEquals: viaS3 },
+        }),
+        new iam.PolicyStatement({
+          sid: "LakeWriterWritesRawZoneThroughS3",
+          principals: [new iam.AccountRootPrincipal()],
+          // The stream-fed lake writer (ADR 1001) puts raw/ objects with this key; it never reads them.
+          actions: ["kms:GenerateDataKey*", "kms:Encrypt"],
+          resources: ["*"],
+          conditions: { ArnEquals: { "aws:PrincipalArn": lakeWriterRoleArn }, StringEquals: viaS3 },
         }),
         new iam.PolicyStatement({
           sid: "BreakGlassReadsRawZoneThroughS3",

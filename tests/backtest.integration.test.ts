@@ -149,6 +149,9 @@ describe("backtest and replay from the lake (local mode)", () => {
     expect(out.candidate.alerts).toBeGreaterThanOrEqual(1);
     expect(out.candidate.byRule["bound:pressure:high"]).toBe(SPIKES.size);
     expect(out.candidate.readingsInvolved).toBe(SPIKES.size);
+    // Which detector results it used (ADR 0903): every reading of the range is counted on one side or the other.
+    expect(["archived", "forest"]).toContain(out.detector.source);
+    expect(out.detector.archivedVerdicts + out.detector.readingsWithoutVerdict).toBe(N);
 
     const bad = await api("/api/backtest", tokens.viewer, {
       method: "POST",

@@ -431,7 +431,11 @@ describe("local mode ingest path (driftwatch start)", () => {
     expect(instance.output()).toContain("flushing and stopping");
 
     // Restart on the same data dir with a long buffer: only the Ctrl-C flush can deliver the next message.
-    instance = await startLocalInstance({ dataDir, env: { DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "300" } });
+    // The Firehose feed (lake feed `firehose`): readings wait in its buffer (the stream feed writes within a second).
+    instance = await startLocalInstance({
+      dataDir,
+      env: { DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "300", DRIFTWATCH_LAKE_FEED: "firehose" },
+    });
     const before = readZone(dataDir, "readings").length;
     const client = await connectMqtt(instance.mqttPort);
     await publish(client, "LifeSupportDevice/Sensor", medical({ timestamp: "2018-01-27T06:00:00" }));

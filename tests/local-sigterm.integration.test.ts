@@ -65,6 +65,9 @@ describe("npm start under SIGTERM", () => {
         MQTT_PORT: "0",
         HTTP_PORT: "0",
         DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "300",
+        // The Firehose feed buffers readings in memory until its interval: the shutdown flush is what is tested.
+        // (The default stream feed writes each batch to the lake before it acknowledges, nothing to flush.)
+        DRIFTWATCH_LAKE_FEED: "firehose",
         NODE_ENV: "production",
       },
     });

@@ -9,6 +9,11 @@ export function firehoseDeliveryRoleName(app: App): string {
   return truncateRoleName(app.logicalPrefixedName("ingest-firehose"));
 }
 
+/** The stream-fed lake writer's role: the raw-zone key policy names it (it writes raw/ through S3). */
+export function lakeWriterRoleName(app: App): string {
+  return truncateRoleName(app.logicalPrefixedName("ingest-lake-writer"));
+}
+
 export function breakGlassRoleName(app: App): string {
   return truncateRoleName(app.logicalPrefixedName("raw-zone-break-glass"));
 }

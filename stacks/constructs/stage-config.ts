@@ -17,6 +17,13 @@ export interface StageConfig {
      * publish to. Off: the broker topics (watchable in the MQTT test client). ADR 1001, docs/deploy.md.
      */
     basicIngest: boolean;
+    /**
+     * How messages reach the lake (ADR 1001). `stream`: the IoT rules put only to the telemetry stream, and a
+     * lake-writer Lambda consuming it writes readings/, errors/ and raw/ (no Firehose action, no 5 KB rounding);
+     * the catch-all rules of unknown topics keep the Firehose stream. `firehose`: every rule also puts to Firehose,
+     * whose transformation writes the lake (the former layout).
+     */
+    lakeFeed: "stream" | "firehose";
   };
   kinesis: {
     /** On-demand scales without resharding; provisioned with one shard is the cheapest for a personal stage. */
@@ -51,6 +58,10 @@ export interface StageConfig {
     readingsInfrequentAccessDays: number;
     /** Days until noncurrent object versions expire. */
     noncurrentVersionExpirationDays: number;
+    /** Lake writer (lake feed `stream`): records per batch (Lambda also caps a batch at 6 MB) … */
+    writerBatchSize: number;
+    /** … and the longest it gathers a batch: one object per zone, hour and shard per batch. */
+    writerBatchingSeconds: number;
   };
   /** CloudWatch Logs retention of the ingest log groups, in days. */
   logRetentionDays: number;
@@ -63,6 +74,7 @@ export interface StageConfig {
 export const ingestOptionsSchema = z
   .object({
     basicIngest: z.boolean().optional(),
+    lakeFeed: z.enum(["stream", "firehose"]).optional(),
     kinesis: z
       .object({
         mode: z.enum(["on-demand", "provisioned"]).optional(),
@@ -96,20 +108,23 @@ export function ingestOptions(stage: string, root = process.cwd()): IngestOption
 
 export function stageConfig(stage: string, options: IngestOptions = ingestOptions(stage)): StageConfig {
   const production = isProductionStage(stage);
-  // Production: on-demand (no resharding) with a week to replay; other stages: provisioned for a small peak.
-  const mode = options.kinesis?.mode ?? (production ? "on-demand" : "provisioned");
+  // Every stage: provisioned shards sized for the stated peak (production 1,000 records/s: one shard), 24 h
+  // retention (ADR 1001: on-demand's stream hours alone cost more than an idle stage's whole budget). Above the peak,
+  // resize: raise `peakRecordsPerSecond` in config/ingest.<stage>.json and deploy (UpdateShardCount), or choose
+  // `"mode": "on-demand"` there.
+  const mode = options.kinesis?.mode ?? "provisioned";
   const peakRecordsPerSecond = options.kinesis?.peakRecordsPerSecond ?? (production ? 1000 : 100);
   const recordBytes = options.kinesis?.recordBytes ?? 1024;
   return {
     // Production devices publish through Basic Ingest; personal stages keep the broker, so developers can
     // subscribe to their devices' topics in the MQTT test client.
-    ingest: { basicIngest: options.basicIngest ?? production },
+    ingest: { basicIngest: options.basicIngest ?? production, lakeFeed: options.lakeFeed ?? "stream" },
     kinesis: {
       mode,
       shardCount: mode === "provisioned" ? shardsForPeak(peakRecordsPerSecond, recordBytes) : 0,
       peakRecordsPerSecond,
       recordBytes,
-      retentionHours: options.kinesis?.retentionHours ?? (production ? 168 : 24),
+      retentionHours: options.kinesis?.retentionHours ?? 24,
     },
     firehose: {
       bufferSeconds: production ? 300 : 60,
@@ -125,12 +140,16 @@ export function stageConfig(stage: string, options: IngestOptions = ingestOption
           errorsExpirationDays: 90,
           readingsInfrequentAccessDays: 30,
           noncurrentVersionExpirationDays: 30,
+          writerBatchSize: 10_000,
+          writerBatchingSeconds: 60,
         }
       : {
           rawExpirationDays: 30,
           errorsExpirationDays: 30,
           readingsInfrequentAccessDays: 30,
           noncurrentVersionExpirationDays: 7,
+          writerBatchSize: 10_000,
+          writerBatchingSeconds: 10,
         },
     logRetentionDays: production ? 365 : 30,
   };

@@ -4,6 +4,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { API_ROUTES, apiThrottle } from "../Api.ts";
 import { OPERATOR_GROUP, VIEWER_GROUP } from "../Auth.ts";
 import { DEV_SERVER_ORIGIN } from "../constructs/console-config.ts";
+import { SCORES_COLUMNS } from "@driftwatch/core/backtest/lake-query";
 import { LAKE_PROJECTION_START, bytesScannedCutoff } from "../Lake.ts";
 import { WEB_ENVIRONMENT_KEYS } from "../Web.ts";
 import { SYNTH_TIMEOUT_MS, formatFindings } from "./harness.ts";
@@ -179,6 +180,10 @@ describe("Auth, Lake, Api and Web stacks (stage test)", () => {
       }
       const readings = tables.find((x) => x.Name === "readings");
       expect(readings.StorageDescriptor.Columns.map((c: any) => c.Name)).toContain("deviceid");
+      // The backtest's scores query (archived verdicts, ADR 0903) reads only columns the scores table has.
+      const scores = tables.find((x) => x.Name === "scores");
+      const scoreColumns = scores.StorageDescriptor.Columns.map((c: any) => c.Name);
+      for (const column of SCORES_COLUMNS) expect(scoreColumns).toContain(column);
     });
 
     it("has a workgroup that enforces KMS-encrypted results and a bytes-scanned cutoff", () => {

@@ -32,6 +32,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { threadId } from "node:worker_threads";
 import { Aspects } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import {
@@ -79,6 +80,12 @@ export interface SynthOptions {
    * for the rest, so the stage guard passes.
    */
   productionAccount?: string;
+  /**
+   * Bundle every function's code (esbuild), default true. `false` synthesizes every stack as SST does the stacks a
+   * filtered `sst deploy <stack>` leaves alone (`isActiveStack`): the same resources, with each function's code an
+   * inline placeholder instead of its bundle. For checks of a configuration's resources that never look at code.
+   */
+  bundle?: boolean;
 }
 
 export const SYNTH_ACCOUNT = "123456789012";
@@ -132,9 +139,10 @@ let queue: Promise<unknown> = Promise.resolve();
  * SST's work folder for this process (normally the repository's `.sst/`): it rebuilds each function into
  * `artifacts/<function id>` (deleting the folder first) and regenerates `types/`, so two processes synthesizing the
  * same stage at once would delete each other's bundles. Needed only during a synthesis (the bundles are staged into
- * the cloud assembly), so each synthesis removes it when done; syntheses in one process run one at a time.
+ * the cloud assembly), so each synthesis removes it when done; syntheses in one thread run one at a time (test
+ * files may run in worker threads of one process: the folder is per process and thread).
  */
-const sstOutOfThisProcess = path.join(os.tmpdir(), `driftwatch-sst-${process.pid}`);
+const sstOutOfThisProcess = path.join(os.tmpdir(), `driftwatch-sst-${process.pid}-${threadId}`);
 
 /** Synthesizes `stackFns` (in order) offline and runs cdk-nag over the result. */
 export async function synthStacks(stackFns: StackFn[], options: SynthOptions = {}): Promise<SynthResult> {
@@ -191,8 +199,9 @@ async function synthNow(
   // Never the shell's value (a developer's real production account would fail the guard for account SYNTH_ACCOUNT).
   process.env.DRIFTWATCH_PRODUCTION_ACCOUNT =
     options.productionAccount ?? (isProductionStage(stage) ? SYNTH_ACCOUNT : "210987654321");
-  // SST resolves handler paths and writes .sst/ relative to the project root.
-  process.chdir(repoRoot);
+  // SST resolves handler paths and writes .sst/ relative to the project root. (A worker thread may not change the
+  // directory; vitest's workers start in the root already.)
+  if (process.cwd() !== repoRoot) process.chdir(repoRoot);
   try {
     await initProject({ stage, root: repoRoot });
     const project = useProject();
@@ -206,6 +215,7 @@ async function synthNow(
         name: project.config.name,
         region: project.config.region ?? "us-east-1",
         account: SYNTH_ACCOUNT,
+        ...(options.bundle === false ? { isActiveStack: () => false } : {}),
       },
       // Feature flags from cdk.json, as `sst deploy` passes them.
       {
@@ -227,7 +237,7 @@ async function synthNow(
     return { app, assembly, findings: [...logger.findings.values()], stage };
   } finally {
     rmSync(sstOutOfThisProcess, { recursive: true, force: true });
-    process.chdir(cwd);
+    if (process.cwd() !== cwd) process.chdir(cwd);
     if (previousProductionAccount === undefined) delete process.env.DRIFTWATCH_PRODUCTION_ACCOUNT;
     else process.env.DRIFTWATCH_PRODUCTION_ACCOUNT = previousProductionAccount;
   }

@@ -58,14 +58,11 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
   it("creates the telemetry stream encrypted, sized and retained per stage", () => {
     const stream = only(t, "AWS::Kinesis::Stream").Properties;
     expect(stream.StreamEncryption).toEqual({ EncryptionType: "KMS", KeyId: "alias/aws/kinesis" });
-    if (stage === "production") {
-      expect(stream.StreamModeDetails).toEqual({ StreamMode: "ON_DEMAND" });
-      expect(stream.RetentionPeriodHours).toBe(168);
-    } else {
-      expect(stream.StreamModeDetails).toEqual({ StreamMode: "PROVISIONED" });
-      expect(stream.ShardCount).toBe(1);
-      expect(stream.RetentionPeriodHours).toBeGreaterThanOrEqual(24);
-    }
+    // Every stage: provisioned shards sized for its stated peak (production 1,000 records/s, others 100: one
+    // shard), 24 h retention (ADR 1001).
+    expect(stream.StreamModeDetails).toEqual({ StreamMode: "PROVISIONED" });
+    expect(stream.ShardCount).toBe(1);
+    expect(stream.RetentionPeriodHours).toBe(24);
   });
 
   describe("Firehose delivery stream", () => {
@@ -193,6 +190,61 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
     for (const action of deviceActions) expect(action).not.toMatch(/Put|Update|Delete|Write/);
   });
 
+  describe("lake writer (lake feed `stream`, ADR 1001)", () => {
+    const writer = () =>
+      Object.entries(t.findResources("AWS::Lambda::Function") as Resources).find(([id]) =>
+        id.startsWith("LakeWriter"),
+      )!;
+
+    it("consumes the telemetry stream: whole batches retried until written, never bisected", () => {
+      const [fnId, fn] = writer();
+      expect(fn.Properties.Handler).toMatch(/lake-write-deps\.handler$/);
+      expect(fn.Properties.Architectures).toEqual(["arm64"]);
+      expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(
+        expect.arrayContaining(["LAKE_BUCKET", "LAKE_KEY_ID", "RAW_KEY_ID", "VAULT_KEY_ID", "TOKEN_KEY_ID"]),
+      );
+      const mapping = Object.values(t.findResources("AWS::Lambda::EventSourceMapping") as Resources).find(
+        (m) => JSON.stringify(m.Properties.FunctionName).includes(fnId),
+      )!.Properties;
+      expect(mapping.EventSourceArn).toEqual({
+        "Fn::GetAtt": [only(t, "AWS::Kinesis::Stream").id, "Arn"],
+      });
+      expect(mapping.BisectBatchOnFunctionError).toBe(false);
+      // Lambda's defaults: retry until the record leaves the stream (no attempt limit, no age limit).
+      expect(mapping.MaximumRetryAttempts).toBeUndefined();
+      expect(mapping.MaximumRecordAgeInSeconds).toBeUndefined();
+      expect(mapping.BatchSize).toBe(10_000);
+      expect(mapping.MaximumBatchingWindowInSeconds).toBe(stage === "production" ? 60 : 10);
+      expect(JSON.stringify(mapping.DestinationConfig.OnFailure.Destination)).toContain("RuleErrors");
+    });
+
+    it("runs as the fixed-name role the raw-zone key names, writing only the three zones (no read, no delete)", () => {
+      t.hasResourceProperties("AWS::IAM::Role", { RoleName: `${stage}-driftwatch-ingest-lake-writer` });
+      const statements = Object.values(t.findResources("AWS::IAM::Policy") as Resources)
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes("LakeWriterRole"))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement);
+      const put = statements.find((st: any) => st.Sid === "WriteLakeZones");
+      expect(put.Action).toBe("s3:PutObject");
+      const zones = put.Resource.map((r: any) => r["Fn::Join"][1][1]).sort();
+      expect(zones).toEqual(["/errors/*", "/raw/*", "/readings/*"]);
+      const actions = statements.flatMap((st: any) => [].concat(st.Action));
+      for (const action of actions) expect(action).not.toMatch(/^s3:(GetObject|DeleteObject)|^s3:\*$/);
+      const rawKeyPolicy =
+        storage.findResources("AWS::KMS::Key")[storageLogicalId("AWS::KMS::Key", "raw/ zone")].Properties
+          .KeyPolicy.Statement;
+      const writerStatement = rawKeyPolicy.find((st: any) => st.Sid === "LakeWriterWritesRawZoneThroughS3");
+      expect(JSON.stringify(writerStatement.Condition)).toContain(`${stage}-driftwatch-ingest-lake-writer`);
+      expect(writerStatement.Action).not.toContain("kms:Decrypt");
+    });
+
+    it("alarms when the writer falls behind", () => {
+      const alarm = Object.values(t.findResources("AWS::CloudWatch::Alarm") as Resources).find(
+        (a) => a.Properties.MetricName === "IteratorAge",
+      )!.Properties;
+      expect(alarm.Threshold).toBe(15 * 60 * 1000);
+    });
+  });
+
   describe("IoT topic rules", () => {
     let rules: Array<Resources[string]>;
     beforeAll(() => {
@@ -232,14 +284,14 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
       }
     });
 
-    it("sends to Firehose (newline separated) and to Kinesis keyed by the device id", () => {
+    it("sends known shapes only to Kinesis keyed by the device id (the lake writer feeds the lake from it)", () => {
       for (const source of payloadSources) {
         const rule = rules.find(
           (r) => r.Properties.TopicRulePayload.Sql === ingestRuleSql(source.topicFilter),
         )!;
         const actions = rule.Properties.TopicRulePayload.Actions;
-        expect(actions.find((a: any) => a.Firehose)?.Firehose.Separator).toBe("\n");
-        expect(actions.find((a: any) => a.Kinesis)?.Kinesis.PartitionKey).toBe(source.partitionKeyTemplate);
+        expect(actions).toHaveLength(1);
+        expect(actions[0].Kinesis.PartitionKey).toBe(source.partitionKeyTemplate);
       }
       const catchAll = rules.filter((r) => /FROM '[^']+\/#'/.test(r.Properties.TopicRulePayload.Sql));
       expect(catchAll).toHaveLength(4);
@@ -275,7 +327,9 @@ describe.each(["test", "production"])("Ingest stack (stage %s)", (stage) => {
     });
 
     it("alarms on rule failures into the alarm topic", () => {
-      const alarm = only(t, "AWS::CloudWatch::Alarm").Properties;
+      const alarm = Object.values(t.findResources("AWS::CloudWatch::Alarm") as Resources).find(
+        (a) => a.Properties.Namespace === "AWS/SQS",
+      )!.Properties;
       expect(alarm).toMatchObject({
         MetricName: "ApproximateNumberOfMessagesVisible",
         Namespace: "AWS/SQS",
@@ -346,6 +400,7 @@ describe("per-stage cost options (config/ingest.<stage>.json)", () => {
       path.join(dir, "ingest.lean.json"),
       JSON.stringify({
         basicIngest: true,
+        lakeFeed: "firehose",
         kinesis: { mode: "provisioned", peakRecordsPerSecond: 2500, retentionHours: 24 },
       }),
     );
@@ -368,45 +423,52 @@ describe("per-stage cost options (config/ingest.<stage>.json)", () => {
     expect(shards(500, 4096)).toBe(2); // 2 MiB/s
     expect(stageConfig("x", { kinesis: { mode: "on-demand" } }).kinesis.shardCount).toBe(0);
     expect(stageConfig("production", {})).toMatchObject({
-      ingest: { basicIngest: true },
-      kinesis: { mode: "on-demand", retentionHours: 168 },
+      ingest: { basicIngest: true, lakeFeed: "stream" },
+      kinesis: { mode: "provisioned", shardCount: 1, peakRecordsPerSecond: 1000, retentionHours: 24 },
     });
+    expect(stageConfig("production", { kinesis: { mode: "on-demand" } }).kinesis.shardCount).toBe(0);
     expect(stageConfig("me", {})).toMatchObject({
-      ingest: { basicIngest: false },
+      ingest: { basicIngest: false, lakeFeed: "stream" },
       kinesis: { mode: "provisioned", shardCount: 1, retentionHours: 24 },
     });
   });
 
-  it("is what the cost model's profiles say: production, a personal stage, and lean's Kinesis option", () => {
+  it("is what the cost model's profiles say: production, a personal stage, and the former Firehose feed", () => {
     const production = stageProfile(stageProfiles.production);
     const config = stageConfig("production", {});
-    expect(production.ingest.basicIngest).toBe(config.ingest.basicIngest);
+    expect(production.ingest).toMatchObject(config.ingest);
     expect(production.kinesis).toMatchObject({
       mode: config.kinesis.mode,
       retentionHours: config.kinesis.retentionHours,
     });
+    expect(production.lakeWriter).toMatchObject({
+      batchSize: config.lake.writerBatchSize,
+      batchingWindowSeconds: config.lake.writerBatchingSeconds,
+    });
     expect(production.firehose.bufferSeconds).toBe(config.firehose.bufferSeconds);
     const dev = stageProfile(stageProfiles.dev);
     const personal = stageConfig("alice", {});
-    expect(dev.ingest.basicIngest).toBe(personal.ingest.basicIngest);
+    expect(dev.ingest).toMatchObject(personal.ingest);
     expect(dev.kinesis).toMatchObject({
       mode: personal.kinesis.mode,
       shardCount: personal.kinesis.shardCount,
       retentionHours: personal.kinesis.retentionHours,
     });
-    const lean = stageProfile(stageProfiles.lean);
-    const leanConfig = stageConfig("production", {
-      kinesis: { mode: "provisioned", peakRecordsPerSecond: 1000, retentionHours: 24 },
+    expect(dev.lakeWriter.batchingWindowSeconds).toBe(personal.lake.writerBatchingSeconds);
+    const former = stageProfile(stageProfiles.firehose);
+    const formerConfig = stageConfig("production", {
+      lakeFeed: "firehose",
+      kinesis: { mode: "on-demand", retentionHours: 168 },
     });
-    expect(lean.kinesis).toMatchObject({ mode: leanConfig.kinesis.mode, retentionHours: 24 });
-    expect(lean.ingest.basicIngest).toBe(leanConfig.ingest.basicIngest);
+    expect(former.ingest).toMatchObject(formerConfig.ingest);
+    expect(former.kinesis).toMatchObject({ mode: formerConfig.kinesis.mode, retentionHours: 168 });
   });
 
   it("refuses a config file with an unknown field", () => {
     expect(() => ingestOptions("typo")).toThrow(/ingest\.typo\.json.*basicIngset/);
   });
 
-  it("synthesizes a stage with Basic Ingest and a provisioned stream sized for its peak", async () => {
+  it("synthesizes a stage with Basic Ingest, a provisioned stream sized for its peak and the Firehose feed", async () => {
     const synth = await synthStacks([Storage, Ingest], { stage: "lean", skipNag: true });
     const t = synth.templates.Ingest;
     const stream = only(t, "AWS::Kinesis::Stream").Properties;
@@ -422,5 +484,12 @@ describe("per-stage cost options (config/ingest.<stage>.json)", () => {
     );
     // The rule itself is unchanged: same SQL, so broker publishes on the same topics still reach it.
     expect(canonical?.Properties.TopicRulePayload.Sql).toBe(ingestRuleSql("dt/+/+/telemetry"));
+    // Lake feed `firehose`: the rule also puts to Firehose (newline separated); no lake writer.
+    const actions = canonical!.Properties.TopicRulePayload.Actions;
+    expect(actions.find((a: any) => a.Firehose)?.Firehose.Separator).toBe("\n");
+    expect(actions.find((a: any) => a.Kinesis)?.Kinesis.PartitionKey).toBe("${topic(3)}");
+    expect(
+      Object.keys(t.findResources("AWS::Lambda::Function")).some((id) => id.startsWith("LakeWriter")),
+    ).toBe(false);
   }, 120_000);
 });

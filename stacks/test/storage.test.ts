@@ -151,7 +151,7 @@ describe.each(["test", "production"])("Storage stack (stage %s)", (stage) => {
     );
   });
 
-  it("lets only the Firehose role (write, via S3) and the break-glass role (read, via S3) use the raw-zone key", () => {
+  it("lets only the Firehose and lake-writer roles (write, via S3) and the break-glass role (read, via S3) use the raw-zone key", () => {
     const rawKey = (t.findResources("AWS::KMS::Key") as Resources)[logicalIdByDescription(t, "raw/ zone")];
     const statements: Array<Record<string, any>> = rawKey.Properties.KeyPolicy.Statement;
     // No statement delegates use of the key to the account (no kms:* / Decrypt for root without a principal condition).
@@ -168,6 +168,9 @@ describe.each(["test", "production"])("Storage stack (stage %s)", (stage) => {
       JSON.stringify(statements.find((s) => s.Sid === sid)?.Condition.ArnEquals["aws:PrincipalArn"]);
     expect(principalOf("FirehoseWritesRawZoneThroughS3")).toContain(
       `role/${stage}-driftwatch-ingest-firehose`,
+    );
+    expect(principalOf("LakeWriterWritesRawZoneThroughS3")).toContain(
+      `role/${stage}-driftwatch-ingest-lake-writer`,
     );
     expect(principalOf("BreakGlassReadsRawZoneThroughS3")).toContain(
       `role/${stage}-driftwatch-raw-zone-break-glass`,

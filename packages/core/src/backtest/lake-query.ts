@@ -1,5 +1,6 @@
 import { DriftwatchError } from "../shared/errors.ts";
 import { readingSchema, type Reading } from "../telemetry/reading.ts";
+import { archivedVerdictSchema, type ArchivedVerdict } from "./archived-verdicts.ts";
 
 /**
  * The one query text both lake engines run (ADR 0901): Athena over the Glue table `readings` on AWS, DuckDB over a
@@ -90,3 +91,60 @@ export function readingFromRow(row: ReadingsRow): Reading {
 
 /** A lake row that does not hold a reading (a layout or table-definition mismatch, not user input). */
 export class LakeRowError extends DriftwatchError {}
+
+/**
+ * The archived live verdicts of a range (ADR 0903): the same shape of query over the `scores` table (Glue on AWS, a
+ * DuckDB view over the same objects locally). Only records that carry the detector's verdict (`detection`, archived
+ * since issue 10's third session) are returned. Parameters: `readingsQueryParameters`.
+ */
+export const SCORES_COLUMNS = [
+  "deviceid",
+  "ts",
+  "receivedat",
+  "metrics",
+  "score",
+  "grade",
+  "attribution",
+  "detection",
+] as const;
+
+const scoresBase = `SELECT ${SCORES_COLUMNS.join(", ")} FROM scores WHERE "date" BETWEEN ? AND ? AND ts >= ? AND ts < ? AND detection IS NOT NULL`;
+
+/** Query text for the archived verdicts of a range, with or without a device filter of `deviceCount` ids. */
+export function scoresQuery(deviceCount: number): string {
+  if (deviceCount <= 0) return scoresBase;
+  const marks = Array.from({ length: deviceCount }, () => "?").join(", ");
+  return `${scoresBase} AND deviceid IN (${marks})`;
+}
+
+/** One result row of `scoresQuery`: text (Athena), or a number for `score`/`grade` (DuckDB's DOUBLE). */
+export type ScoresRow = Record<(typeof SCORES_COLUMNS)[number], string | number | null>;
+
+/** A scores row back into an archived verdict (validated strictly; a row that is not one fails loudly). */
+export function verdictFromRow(row: ScoresRow): ArchivedVerdict {
+  const json = (field: "metrics" | "attribution" | "detection"): unknown => {
+    const text = row[field];
+    if (typeof text !== "string") return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw new LakeRowError(`scores row has unreadable ${field}`, { cause });
+    }
+  };
+  const number = (field: "score" | "grade") => (row[field] === null ? undefined : Number(row[field]));
+  const parsed = archivedVerdictSchema.safeParse({
+    deviceId: row.deviceid,
+    ts: row.ts,
+    receivedAt: row.receivedat,
+    metrics: json("metrics"),
+    score: number("score"),
+    grade: number("grade"),
+    attribution: json("attribution"),
+    detection: json("detection"),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new LakeRowError(`scores row is not a verdict: ${issue.path.join(".")} ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -62,26 +62,30 @@ export function orderReadings(readings: Iterable<Reading>): {
   times: number[];
   duplicates: number;
 } {
+  // Arrival is parsed only where event times tie (NaN until then).
   const keyed: { reading: Reading; ms: number; arrival: number; index: number }[] = [];
   let index = 0;
-  for (const reading of readings) {
-    keyed.push({
-      reading,
-      ms: Date.parse(reading.ts),
-      arrival: Date.parse(reading.receivedAt),
-      index: index++,
-    });
-  }
-  keyed.sort((a, b) => a.ms - b.ms || a.arrival - b.arrival || a.index - b.index);
-  const seen = new Set<string>();
+  for (const reading of readings)
+    keyed.push({ reading, ms: Date.parse(reading.ts), arrival: NaN, index: index++ });
+  const arrivalOf = (k: (typeof keyed)[number]) =>
+    Number.isNaN(k.arrival) ? (k.arrival = Date.parse(k.reading.receivedAt)) : k.arrival;
+  keyed.sort((a, b) => a.ms - b.ms || arrivalOf(a) - arrivalOf(b) || a.index - b.index);
+  // Duplicates share their event time (a resend carries the same payload, a redelivery is the same record), so only
+  // readings of one event time are compared: a key per reading is built only where event times repeat.
   const ordered: Reading[] = [];
   const times: number[] = [];
-  for (const { reading, ms } of keyed) {
-    const key =
-      reading.readingId ??
-      `${reading.deviceId}\u0000${reading.ts}\u0000${reading.receivedAt}\u0000${JSON.stringify(reading.metrics)}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+  let seen: Set<string> | undefined;
+  for (let i = 0; i < keyed.length; i++) {
+    const { reading, ms } = keyed[i];
+    const repeated = (i > 0 && keyed[i - 1].ms === ms) || (i + 1 < keyed.length && keyed[i + 1].ms === ms);
+    if (repeated) {
+      if (i === 0 || keyed[i - 1].ms !== ms) seen = new Set();
+      const key =
+        reading.readingId ??
+        `${reading.deviceId}\u0000${reading.ts}\u0000${reading.receivedAt}\u0000${JSON.stringify(reading.metrics)}`;
+      if (seen!.has(key)) continue;
+      seen!.add(key);
+    }
     ordered.push(reading);
     times.push(ms);
   }

@@ -150,7 +150,7 @@ export function priceUsage(u: Usage, p: PriceBook): ServiceCost[] {
     service("Lambda", [
       ...lambdaItems("transform", u.lambda.transform, p),
       ...lambdaItems("scoring", u.lambda.scoring, p),
-      ...lambdaItems("lake feeder", u.lambda.lakeFeeder, p),
+      ...lambdaItems("lake writer", u.lambda.lakeWriter, p),
       ...lambdaItems("api", u.lambda.api, p),
       ...lambdaItems("escalation tasks", u.lambda.escalation, p),
       ...lambdaItems("backtest", u.lambda.backtest, p),

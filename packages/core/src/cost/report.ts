@@ -54,7 +54,8 @@ export function costReport(options: CostReportOptions = {}): CostReport {
 
 const usd = (x: number) =>
   `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+// Two decimals: a share just under a target (9.96 %) must not print as the target (10.0 %).
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 function table(rows: [string, string][]): string {
   const left = Math.max(...rows.map(([a]) => a.length));

@@ -1,5 +1,13 @@
 import { z } from "zod";
 
+/**
+ * The transformation's CPU time per record (bench/results/transform.json, `medianMicrosecondsPerRecord`) and the lake
+ * writer's over it, measured in one process on the same records (bench/results/lake-writer.json,
+ * `cpuRatioWriterOverTransform`: the writer runs the same batch logic and also gzips the readings and raw objects).
+ */
+const TRANSFORM_MICROS_PER_RECORD = 20.09;
+const LAKE_WRITER_OVER_TRANSFORM = 1.263;
+
 const architecture = z.enum(["arm64", "x86_64"]);
 
 /**
@@ -20,15 +28,14 @@ export const stageProfileSchema = z
         basicIngest: z.boolean().default(true),
         /** Rules each message triggers (a catch-all rule for unknown topics would make it 2). */
         rulesPerMessage: z.number().int().nonnegative().default(1),
-        /** Actions each matched message executes: Firehose (lake) and Kinesis (scoring). */
-        actionsPerMessage: z.number().int().nonnegative().default(2),
         /**
-         * How readings reach the lake's Firehose. `rule-action`: a second action of the IoT rule (today).
-         * `stream-consumer`: the rule only writes to Kinesis, and a consumer of the stream packs readings into
-         * Firehose records (one rule action less per message, no 5 KB rounding). NOT BUILT (ADR 1001): no named
-         * profile uses it; it is here to price the proposal.
+         * How messages reach the lake (the stage option `ingest.lakeFeed`, stacks/constructs/stage-config.ts; ADR 1001).
+         * `stream` (built, every stage's default): the IoT rule's one action puts to Kinesis, and the lake writer — a
+         * second consumer of the stream — writes readings/, errors/ and raw/ objects itself (no Firehose ingest, no
+         * dynamic partitioning, one rule action per message). `firehose`: the rule's second action puts each message
+         * to Firehose (5 KB rounding, dynamic partitioning, raw backup), whose transformation writes the lake.
          */
-        lakeFeed: z.enum(["rule-action", "stream-consumer"]).default("rule-action"),
+        lakeFeed: z.enum(["stream", "firehose"]).default("stream"),
         /** Devices connected all month (connectivity minutes). */
         connectedFraction: z.number().min(0).max(1).default(1),
       })
@@ -73,11 +80,12 @@ export const stageProfileSchema = z
       .default({}),
     kinesis: z
       .object({
-        mode: z.enum(["on-demand", "provisioned"]).default("on-demand"),
+        /** Built: provisioned in every stage (sized from the stage's stated peak), on-demand as an option. */
+        mode: z.enum(["on-demand", "provisioned"]).default("provisioned"),
         /** Provisioned shards; 0 sizes the stream for the peak (1 MB/s and 1,000 records/s per shard). */
         shardCount: z.number().int().nonnegative().default(0),
-        retentionHours: z.number().min(24).default(168),
-        /** Consumers reading the whole stream (the scoring event source mapping). */
+        retentionHours: z.number().min(24).default(24),
+        /** Standard consumers besides the lake writer (the scoring event source mapping). */
         consumers: z.number().int().positive().default(1),
       })
       .strict()
@@ -87,9 +95,31 @@ export const stageProfileSchema = z
         memoryMiB: z.number().int().min(128).default(1024),
         architecture: architecture.default("arm64"),
         /** CPU time per record on one vCPU (bench/results/transform.json). */
-        microsPerRecord: z.number().positive().default(20.09),
+        microsPerRecord: z.number().positive().default(TRANSFORM_MICROS_PER_RECORD),
         /** Fixed time per invocation (registry and vault round trips, response), ms. */
         overheadMsPerInvocation: z.number().nonnegative().default(40),
+      })
+      .strict()
+      .default({}),
+    lakeWriter: z
+      .object({
+        memoryMiB: z.number().int().min(128).default(1024),
+        architecture: architecture.default("arm64"),
+        /**
+         * CPU time per record on one vCPU: the transformation's batch logic plus gzip of the readings and raw objects
+         * (bench/results/lake-writer.json, measured beside the Firehose transformation in one run).
+         */
+        microsPerRecord: z
+          .number()
+          .positive()
+          .default(Number((TRANSFORM_MICROS_PER_RECORD * LAKE_WRITER_OVER_TRANSFORM).toFixed(2))),
+        /** Fixed time per invocation: the parallel S3 puts of its objects and the registry/vault round trips, ms. */
+        overheadMsPerInvocation: z.number().nonnegative().default(100),
+        /** Event source mapping: records per batch (Lambda also caps a batch's payload at 6 MB) and batching window. */
+        batchSize: z.number().int().positive().default(10_000),
+        batchingWindowSeconds: z.number().nonnegative().default(60),
+        /** Objects one invocation puts: readings/ and raw/ (errors/ only when a record is rejected). */
+        objectsPerInvocation: z.number().positive().default(2),
       })
       .strict()
       .default({}),
@@ -129,7 +159,8 @@ export const stageProfileSchema = z
       .default({}),
     monitoring: z
       .object({
-        alarms: z.number().int().nonnegative().default(16),
+        /** Production's alarms (16 before the lake writer's iterator-age alarm). */
+        alarms: z.number().int().nonnegative().default(17),
         dashboards: z.number().int().nonnegative().default(1),
         /** Distinct custom metric series (name × dimensions) the handlers emit. */
         customMetrics: z.number().int().nonnegative().default(20),
@@ -174,27 +205,31 @@ export function stageProfile(input: StageProfileInput = {}): StageProfile {
 
 /**
  * Named profiles, each describing a configuration that is built and deployable (ADR 1001):
- * - `production`: the production stage as `stacks/` configure it: Basic Ingest, scores packed into Firehose
- *   records, one aggregate item per device and window, on-demand Kinesis with a week of retention;
- * - `dev`: a personal stage: the broker (no Basic Ingest), one provisioned shard, 24 h retention, 60 s buffers, a
+ * - `production`: the production stage as `stacks/` configure it: Basic Ingest, the lake fed from the telemetry
+ *   stream by the lake writer, provisioned Kinesis sized for the peak with 24 h retention, scores packed into
+ *   Firehose records, one aggregate item per device and window;
+ * - `dev`: a personal stage: the broker (no Basic Ingest), one provisioned shard, 10 s lake batches, 60 s buffers, a
  *   month of logs;
- * - `lean`: production with the Kinesis option of `config/ingest.production.json`
- *   (`{"kinesis":{"mode":"provisioned","peakRecordsPerSecond":<peak>,"retentionHours":24}}`): provisioned shards
- *   sized from the peak, 24 h retention.
+ * - `firehose`: production with the former ingest options of `config/ingest.production.json`
+ *   (`{"lakeFeed":"firehose","kinesis":{"mode":"on-demand","retentionHours":168}}`): the IoT rule's Firehose action
+ *   and transformation feed the lake, on-demand Kinesis with a week of retention (the previous production).
  */
-export const stageProfiles: Record<"production" | "dev" | "lean", StageProfileInput> = {
+export const stageProfiles: Record<"production" | "dev" | "firehose", StageProfileInput> = {
   production: { name: "production" },
   dev: {
     name: "dev",
     ingest: { basicIngest: false },
     firehose: { bufferSeconds: 60 },
     kinesis: { mode: "provisioned", shardCount: 1, retentionHours: 24 },
+    lakeWriter: { batchingWindowSeconds: 10 },
     scoring: { batchingWindowSeconds: 1, aggregateTtlDays: 14 },
     monitoring: { logRetentionDays: 30 },
     lake: { rawExpirationDays: 30 },
   },
-  lean: {
-    name: "lean",
-    kinesis: { mode: "provisioned", retentionHours: 24 },
+  firehose: {
+    name: "firehose",
+    ingest: { lakeFeed: "firehose" },
+    kinesis: { mode: "on-demand", retentionHours: 168 },
+    monitoring: { alarms: 16 },
   },
 };

@@ -7,6 +7,8 @@ const MIB = KIB * KIB;
 const ONE_VCPU_MIB = 1769;
 /** Firehose's largest record (1,000 KiB): packed records are billed at their bytes. */
 const FIREHOSE_RECORD_MAX = 1000 * KIB;
+/** Lambda's synchronous invocation payload limit (a Kinesis batch is cut to fit it). */
+const LAMBDA_PAYLOAD_MAX = 6 * MIB;
 
 /** Bytes `bytes` are billed as when metered in increments of `incrementKb` KiB. */
 export function roundedUp(bytes: number, incrementKb: number): number {
@@ -44,7 +46,7 @@ export interface Usage {
   lambda: {
     transform: LambdaUsage;
     scoring: LambdaUsage;
-    lakeFeeder: LambdaUsage;
+    lakeWriter: LambdaUsage;
     api: LambdaUsage;
     escalation: LambdaUsage;
     backtest: LambdaUsage;
@@ -93,19 +95,21 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   const seconds = secondsPerMonth(w);
   const recordBytes = records * w.recordBytes;
   const traffic = records > 0;
-  const streamFed = p.ingest.lakeFeed === "stream-consumer";
+  const streamFed = p.ingest.lakeFeed === "stream";
 
   // ── IoT Core ──
   const iot = {
     connectionMinutes: w.devices * p.ingest.connectedFraction * w.daysPerMonth * 1440,
     meteredMessages: p.ingest.basicIngest ? 0 : records * Math.ceil(w.recordBytes / (5 * KIB)),
     rulesTriggered: records * p.ingest.rulesPerMessage,
-    actionsExecuted: records * Math.max(0, p.ingest.actionsPerMessage - (streamFed ? 1 : 0)),
+    // Kinesis (scoring and, with the stream feed, the lake), plus Firehose with the Firehose feed.
+    actionsExecuted: records * (streamFed ? 1 : 2),
   };
 
-  // ── Firehose: ingest (rounded per record unless packed) and the scores archive ──
-  const ingestBytes =
-    p.firehose.route === "packed" || streamFed
+  // ── Firehose: ingest (rounded per record unless packed; none with the stream feed) and the scores archive ──
+  const ingestBytes = streamFed
+    ? 0
+    : p.firehose.route === "packed"
       ? roundedUp(FIREHOSE_RECORD_MAX, 5) * Math.ceil(recordBytes / FIREHOSE_RECORD_MAX)
       : records * roundedUp(w.recordBytes, 5);
   const scoreBytes = p.scoresArchive.enabled
@@ -119,10 +123,11 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
     p.firehose.bufferMiB,
     p.firehose.bufferSeconds,
   );
+  const partitioned = p.firehose.dynamicPartitioning && !streamFed;
   const firehose = {
     ingestGb: ingestBytes / GIB,
-    partitionedGb: p.firehose.dynamicPartitioning ? recordBytes / GIB : 0,
-    partitionedObjects: p.firehose.dynamicPartitioning ? readingsObjects : 0,
+    partitionedGb: partitioned ? recordBytes / GIB : 0,
+    partitionedObjects: partitioned ? readingsObjects : 0,
     scoresGb: scoreBytes / GIB,
   };
 
@@ -144,12 +149,25 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   };
 
   // ── Lambda ──
-  const transformInvocations = firehoseObjects(
-    recordBytes,
-    seconds,
-    p.firehose.processorBufferMiB,
-    p.firehose.processorBufferSeconds,
+  const transformInvocations = streamFed
+    ? 0
+    : firehoseObjects(recordBytes, seconds, p.firehose.processorBufferMiB, p.firehose.processorBufferSeconds);
+  // The lake writer: one invocation per shard per full batch (records, or Lambda's 6 MB payload of base64 records
+  // with ~350 bytes of event fields each) or per batching window, whichever comes first.
+  const writerBatch = Math.max(
+    1,
+    Math.min(
+      p.lakeWriter.batchSize,
+      Math.floor(LAMBDA_PAYLOAD_MAX / (Math.ceil(w.recordBytes / 3) * 4 + 350)),
+    ),
   );
+  const writerInvocations =
+    streamFed && traffic
+      ? Math.max(
+          records / writerBatch,
+          Math.min(records, (shards * seconds) / Math.max(1, p.lakeWriter.batchingWindowSeconds)),
+        )
+      : 0;
   const pollSlots = traffic ? (shards * seconds) / Math.max(1, p.scoring.batchingWindowSeconds) : 0;
   const windowsPerMonth = seconds / w.windowSeconds;
   const scoringInvocations = Math.min(
@@ -163,22 +181,9 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   const backtests = w.backtestsPerDay * w.daysPerMonth;
   const small = { memoryMiB: 512, microsPerRecord: 1, architecture: "arm64" as const };
   const lambda = {
-    transform: lambdaUsage(transformInvocations, records, p.transform),
+    transform: lambdaUsage(transformInvocations, streamFed ? 0 : records, p.transform),
     scoring: lambdaUsage(scoringInvocations, records, p.scoring),
-    // The proposed stream consumer that packs readings for Firehose: one invocation per scoring-sized batch.
-    lakeFeeder: streamFed
-      ? lambdaUsage(scoringInvocations, records, {
-          memoryMiB: 512,
-          microsPerRecord: 3,
-          overheadMsPerInvocation: 30,
-          architecture: "arm64",
-        })
-      : lambdaUsage(0, 0, {
-          memoryMiB: 512,
-          microsPerRecord: 0,
-          overheadMsPerInvocation: 0,
-          architecture: "arm64",
-        }),
+    lakeWriter: lambdaUsage(writerInvocations, streamFed ? records : 0, p.lakeWriter),
     api: lambdaUsage(apiRequests, 0, { ...small, overheadMsPerInvocation: 60 }),
     escalation: lambdaUsage(incidents * 6, 0, { ...small, overheadMsPerInvocation: 150 }),
     backtest: lambdaUsage(
@@ -203,8 +208,15 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   const aggregateWrites = traffic
     ? w.devices * windowsPerMonth * itemsPerWindow * Math.ceil(aggregateItemBytes / KIB)
     : 0;
-  const containers = traffic ? shards * (streamFed ? 2 : 1) + 1 : 0;
-  const registryReads = containers * w.devices * (seconds / p.registry.cacheSeconds) * 0.5;
+  // Warm containers, each with its own registry cache: scoring's (one per shard) and the lake writer's (one per
+  // shard) or the transformation's (about one).
+  const containers = traffic ? shards + (streamFed ? shards : 1) : 0;
+  // A shard consumer's container only sees its shard's devices (the partition key is the device id), so scoring and
+  // the lake writer each refresh every device once per cache period, however many shards; the transformation's
+  // containers each see the whole fleet. Eventually consistent reads of items under 4 KB: half a unit each.
+  // Readers of the whole fleet: scoring, plus the lake writer or the transformation (about one warm container).
+  const fleetReaders = traffic ? 2 : 0;
+  const registryReads = fleetReaders * w.devices * (seconds / p.registry.cacheSeconds) * 0.5;
   const vaultWrites = containers > 0 ? w.devices * w.phiRecordsFraction * hoursPerMonth : 0;
   const incidentWrites = incidents * p.escalation.writesPerIncident;
   const dynamodb = {
@@ -227,13 +239,14 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   const standardMonths = Math.min(w.storageMonths, p.lake.readingsInfrequentAccessDays / 30);
   const iaMonths = Math.max(0, w.storageMonths - standardMonths);
   const rawMonths = p.firehose.rawBackup ? Math.min(w.storageMonths, p.lake.rawExpirationDays / 30) : 0;
-  const rawObjects = p.firehose.rawBackup ? readingsObjects : 0;
+  const rawObjects = p.firehose.rawBackup && !streamFed ? readingsObjects : 0;
+  const writerObjects = writerInvocations * p.lakeWriter.objectsPerInvocation;
   const scoreObjects = firehoseObjects(scoreBytes, seconds, p.firehose.bufferMiB, p.firehose.bufferSeconds);
   const checkpointPuts = traffic ? w.models * windowsPerMonth : 0;
   const s3 = {
     standardGb: (monthlyReadingsGb + monthlyScoresGb) * standardMonths + monthlyReadingsGb * rawMonths,
     infrequentAccessGb: (monthlyReadingsGb + monthlyScoresGb) * iaMonths,
-    puts: readingsObjects + rawObjects + scoreObjects + checkpointPuts,
+    puts: (streamFed ? writerObjects : readingsObjects + rawObjects) + scoreObjects + checkpointPuts,
     gets: containers * hoursPerMonth * w.models * 0.1,
   };
 

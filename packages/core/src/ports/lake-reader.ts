@@ -1,4 +1,5 @@
 import { DriftwatchError } from "../shared/errors.ts";
+import type { ArchivedVerdict } from "../backtest/archived-verdicts.ts";
 import type { Reading } from "../telemetry/reading.ts";
 
 /** A range of the lake's `readings/` to read: event time `[fromMs, toMs)`, optionally only some devices. */
@@ -17,6 +18,11 @@ export interface LakeRange {
  */
 export interface LakeReader {
   readReadings(range: LakeRange): AsyncIterable<readonly Reading[]>;
+  /**
+   * The archived live verdicts of a range (`scores/` records that carry `detection`, ADR 0903); same query shape
+   * and limits. A reader without it gives the backtest no verdicts (it then runs the forest).
+   */
+  readVerdicts?(range: LakeRange): AsyncIterable<readonly ArchivedVerdict[]>;
 }
 
 /** The range holds more than a reader may return in one request: the caller must narrow it. */

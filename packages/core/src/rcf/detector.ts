@@ -117,8 +117,12 @@ export class AnomalyDetector {
     if (normalizer) {
       ready = normalizer.apply(point, series, this.scaled);
       const gate = normalizer.options.alertDeviation;
-      // Far from the series' long baseline (ADR 0305) and from its short-term level (ADR 0306).
-      eligible = normalizer.lastDeviation >= gate && normalizer.lastLocalDeviation >= gate;
+      // Forest path of a named series (off by default, ADR 0308): far from the series' long baseline (ADR 0305) and
+      // from its short-term level (ADR 0306).
+      eligible =
+        normalizer.options.forestPath &&
+        normalizer.lastDeviation >= gate &&
+        normalizer.lastLocalDeviation >= gate;
       for (let i = 0; i < this.dimensions; i++) {
         const z = this.scaled[i];
         this.scaled[i] = z > 1e6 ? 1e6 : z < -1e6 ? -1e6 : z;

@@ -9,6 +9,8 @@ import { RandomCutTree, descendFour } from "./tree.ts";
 const FLOAT32_MAX = 3.4028234663852886e38;
 /** Sequence indices over which a cached sampler refusal bound stays valid. */
 const BOUND_SPAN = 256;
+/** `boundUntil` mark: the tree's last draw was accepted (its bound is stale; compute the next key first). */
+const JUST_ACCEPTED = -2;
 
 export interface Attribution {
   /** Per input metric: part of the score due to the point lying above what the forest has seen. */
@@ -52,6 +54,13 @@ export class RandomCutForest {
    */
   private readonly rejectBelow: Float64Array;
   private readonly boundUntil: Float64Array;
+  /**
+   * Scratch of `updateUnchecked`: trees accepting the point, their evicted leaves (-1: none) and the heap slots of
+   * their new entries (views of `paths` when it is long enough, so a forest holds no more memory than before).
+   */
+  private readonly accepted: Int32Array;
+  private readonly evicted: Int32Array;
+  private readonly slots: Int32Array;
   private readonly hiScratch: Float64Array;
   private readonly loScratch: Float64Array;
   private readonly metricOf: Int32Array;
@@ -83,6 +92,11 @@ export class RandomCutForest {
     this.leaves = new Int32Array(9);
     this.rejectBelow = new Float64Array(o.numberOfTrees);
     this.boundUntil = new Float64Array(o.numberOfTrees).fill(-1);
+    const T = o.numberOfTrees;
+    const scratch = this.paths.length >= 3 * T ? this.paths : new Int32Array(3 * T);
+    this.accepted = scratch.subarray(0, T);
+    this.evicted = scratch.subarray(T, 2 * T);
+    this.slots = scratch.subarray(2 * T, 3 * T);
     this.hiScratch = new Float64Array(dimensions);
     this.loScratch = new Float64Array(dimensions);
     this.metricOf = new Int32Array(D);
@@ -260,29 +274,72 @@ export class RandomCutForest {
     // Imported functions read once: transpiled ES module imports can be getters on every access.
     const next = nextOpenUnit;
     const words = RNG_WORDS;
+    const accepted = this.accepted;
+    const evicted = this.evicted;
+    const slots = this.slots;
+    let n = 0;
+    // Pass 1: every tree's sampler decides (each from its own random stream, as before) and evicts.
     for (let t = 0; t < trees.length; t++) {
       const sampler = samplers[t];
       const u = next(rng, t * words);
-      if (sampler.isFull) {
-        // Most draws are refused; a cached bound (valid up to seq + BOUND_SPAN) spares their two logs.
-        if (seq > boundUntil[t]) {
+      const full = sampler.isFull;
+      if (full && seq > boundUntil[t]) {
+        if (boundUntil[t] === JUST_ACCEPTED) {
+          // The last draw was accepted: draws are often accepted in a row (young forests), so compute this key
+          // exactly first and the refusal bound only once a draw is refused.
+          boundUntil[t] = -1;
+        } else {
+          // Most draws are refused; a cached bound (valid up to seq + BOUND_SPAN) spares their two logs.
           const until = seq + BOUND_SPAN;
           rejectBelow[t] = TimeDecaySampler.refusalBound(sampler.keys[0], this.lambda, until);
           boundUntil[t] = until;
+          if (u < rejectBelow[t]) continue;
         }
-        if (u < rejectBelow[t]) continue;
-      }
+      } else if (full && u < rejectBelow[t]) continue;
       const key = Math.log(-Math.log(u)) - lambdaSeq;
       if (!sampler.accepts(key)) continue;
-      boundUntil[t] = -1;
+      boundUntil[t] = JUST_ACCEPTED;
+      accepted[n] = t;
+      evicted[n] = full ? sampler.evictMax() : -1;
+      // The entry's leaf is set once the point is inserted (pass 3); nothing moves this heap before that.
+      slots[n] = sampler.push(key, -1);
+      n++;
+    }
+    // Pass 2: the evicted leaves' parents and grandparents, read for all trees before any deletion walks them, so
+    // their cache misses overlap (with many models the forests are not cache-resident).
+    let touch = 0;
+    for (let j = 0; j < n; j++) {
+      const l = evicted[j];
+      if (l < 0) continue;
+      const tree = trees[accepted[j]];
+      const p = tree.leafParent[l];
+      if (p >= 0) touch += tree.nodes[p * tree.stride] + tree.parent[p];
+    }
+    for (let j = 0; j < n; j++) {
+      const l = evicted[j];
+      if (l < 0) continue;
+      const tree = trees[accepted[j]];
+      const p = tree.leafParent[l];
+      if (p < 0) continue;
+      const g = tree.parent[p];
+      const S = tree.stride;
+      const sib = tree.nodes[p * S] === ~l ? tree.nodes[p * S + 1] : tree.nodes[p * S];
+      if (g >= 0) touch += tree.nodes[g * S + 6];
+      touch += sib >= 0 ? tree.nodes[sib * S + 6] : pts[tree.leafPoint[~sib] * this.shingledDimensions];
+    }
+    this.touched = touch;
+    // Pass 3: per accepting tree, delete the evicted point, then insert the new one (the order of the library).
+    for (let j = 0; j < n; j++) {
+      const t = accepted[j];
       const tree = trees[t];
-      if (sampler.isFull) {
-        const freed = tree.removeOne(sampler.evictMax(), pts);
+      const l = evicted[j];
+      if (l >= 0) {
+        const freed = tree.removeOne(l, pts);
         if (freed >= 0) store.release(freed);
       }
       const leaf = tree.insert(pi, pts);
       if (tree.leafPoint[leaf] === pi && tree.leafMass[leaf] === 1) store.addRef(pi);
-      sampler.push(key, leaf);
+      samplers[t].leaves[slots[j]] = leaf;
     }
     store.discardIfUnreferenced(pi);
   }

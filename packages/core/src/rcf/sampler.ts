@@ -51,7 +51,8 @@ export class TimeDecaySampler {
     return leaf;
   }
 
-  push(key: number, leaf: number): void {
+  /** Adds an entry (only when not full); returns its heap slot, valid until the heap next changes. */
+  push(key: number, leaf: number): number {
     let i = this.size++;
     const keys = this.keys;
     const leaves = this.leaves;
@@ -64,6 +65,7 @@ export class TimeDecaySampler {
     }
     keys[i] = key;
     leaves[i] = leaf;
+    return i;
   }
 
   /** Rebuilds the heap after entries were written directly into `keys`/`leaves` (restore). */

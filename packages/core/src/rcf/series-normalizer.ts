@@ -20,16 +20,24 @@ export interface NormalizerOptions {
    * A score-based anomaly of a named series also needs one of its metrics at least this many of the series' own σ
    * from its baseline (ADR 0305) AND one at least this many residual σ from its short-term level (ADR 0306): points
    * inside the series' usual range, or where the series already is, never alert however the forest scores them.
-   * 0 turns the gate off.
+   * 0 turns the gate off. Applies only with `forestPath` (ADR 0308); also the width of `expected` (mean ± this σ).
    */
   alertDeviation: number;
   /**
-   * Local path (ADR 0306): a point of a named series whose value sits at least this many residual σ from the
+   * Local path (ADR 0306, 0308): a point of a named series whose value sits at least this many residual σ from the
    * series' own short-term level (an EW mean over ~10 of its points; σ of the residuals over ~`5 × horizon` of its
-   * points) is anomalous whatever the forest's grade: a single-point spike or the onset of a level shift, judged
-   * against the series' own short-term noise. 0 turns the path off.
+   * points) is anomalous whatever the forest's grade: a single-point spike or the onset (or end) of a level shift,
+   * judged against the series' own short-term noise. 6 (ADR 0308): a Gaussian residual passes 6 σ with probability
+   * 2e-9, ≤ 0.001 false alerts per device-day at 5 metrics × 1 Hz, leaving margin for the measured heavier tail.
+   * 0 turns the path off.
    */
   spikeDeviation: number;
+  /**
+   * Whether the forest's grade may raise an anomaly of a named series at all (behind the two-baseline gate). Off by
+   * default (ADR 0308): on the fleet benchmark every anomaly it added was a false alert or one the local path also
+   * caught. The raw forest score, its attribution and the unnamed series (NAB) are not affected.
+   */
+  forestPath: boolean;
 }
 
 export const normalizerOptionsSchema = z
@@ -38,7 +46,8 @@ export const normalizerOptionsSchema = z
     warmup: z.number().int().min(1),
     clip: z.number().positive(),
     alertDeviation: z.number().min(0).default(4),
-    spikeDeviation: z.number().min(0).default(8),
+    spikeDeviation: z.number().min(0).default(6),
+    forestPath: z.boolean().default(false),
   })
   .strict();
 
@@ -47,7 +56,8 @@ export const defaultNormalizerOptions: NormalizerOptions = {
   warmup: 30,
   clip: 5,
   alertDeviation: 4,
-  spikeDeviation: 8,
+  spikeDeviation: 6,
+  forestPath: false,
 };
 
 /** Weight of a new value in a series' short-term level (≈ the last 10 points). */
@@ -79,6 +89,9 @@ export class SeriesNormalizer {
    * than `LOCAL_WARMUP` points (the local path's statistic, ADR 0306).
    */
   lastLocalDeviation = 0;
+  /** Per metric of the last point: signed (x − mean) / σ and (x − level) / residual σ (0 before `LOCAL_WARMUP`). */
+  readonly lastZ: Float64Array;
+  readonly lastLocal: Float64Array;
   private readonly residualAlpha: number;
 
   constructor(
@@ -89,6 +102,8 @@ export class SeriesNormalizer {
     this.alpha = 1 / options.horizon;
     this.residualAlpha = 1 / (RESIDUAL_HORIZONS * options.horizon);
     this.main = this.fresh();
+    this.lastZ = new Float64Array(dimensions);
+    this.lastLocal = new Float64Array(dimensions);
   }
 
   private fresh(): SeriesStats {
@@ -142,6 +157,8 @@ export class SeriesNormalizer {
       const m = s.mean[i];
       const sd = SeriesNormalizer.sd(s.variance[i], m);
       out[i] = first ? 0 : (x - m) / sd;
+      this.lastZ[i] = out[i];
+      this.lastLocal[i] = 0;
       const dev = out[i] < 0 ? -out[i] : out[i];
       if (dev > deviation) deviation = dev;
       let fed = x;
@@ -162,7 +179,10 @@ export class SeriesNormalizer {
         const rsd = SeriesNormalizer.residualSd(s.residual[i], s.level[i]);
         let r = x - s.level[i];
         const lz = r < 0 ? -r / rsd : r / rsd;
-        if (localReady && lz > local) local = lz;
+        if (localReady) {
+          this.lastLocal[i] = r / rsd;
+          if (lz > local) local = lz;
+        }
         if (localReady) {
           const lim = this.options.clip * rsd;
           r = r > lim ? lim : r < -lim ? -lim : r;

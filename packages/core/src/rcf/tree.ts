@@ -325,8 +325,25 @@ export class RandomCutTree {
     const g = this.parent[p];
     this.linkParent(g, p, sibling);
     this.freeNode(p);
-    // Boxes shrink upward until one is unchanged (its ancestors' are then unchanged too).
-    for (let v = g; v !== -1 && this.recomputeBox(v, pts); v = this.parent[v]);
+    // Boxes shrink upward until one is unchanged (its ancestors' are then unchanged too). A box of which the
+    // removed point is strictly inside cannot change: that is checked on the node's own record, before reading its
+    // children's (with many models these are cache misses; the walk's last node is often such a box).
+    const D = this.dimensions;
+    const S = this.stride;
+    const box = this.nodesF;
+    const base = pi * D;
+    for (let v = g; v !== -1; v = this.parent[v]) {
+      const vb = v * S + BOX;
+      let inside = true;
+      for (let k = 0; k < D; k++) {
+        const x = pts[base + k];
+        if (!(x > box[vb + k] && x < box[vb + D + k])) {
+          inside = false;
+          break;
+        }
+      }
+      if (inside || !this.recomputeBox(v, pts)) break;
+    }
     return pi;
   }
 

@@ -18,7 +18,7 @@ import {
   type WindowSegment,
 } from "../window/window-accumulator.ts";
 import { detectorKeyOf, type ScoringDetector } from "./detector-pool.ts";
-import type { ScoredRecord } from "./scored-record.ts";
+import { archivedDetectionOf, type ScoredRecord } from "./scored-record.ts";
 import { markRaised, resolveOnReturn, silenceAtWindowEnd } from "./silence-watch.ts";
 import { isWindowTick } from "./window-tick.ts";
 import { ShardStates } from "./shard-state.ts";
@@ -371,6 +371,8 @@ export class WindowScorer {
       attribution,
       rules: verdict.firings.map((f) => f.rule),
       latencyMs: Math.max(0, this.deps.clock.now() - record.arrivalMs),
+      // The detector's own verdict, so a backtest can reuse it under another rule set (ADR 0903).
+      detection: archivedDetectionOf(input.detection),
     };
   }
 

@@ -22,9 +22,15 @@ describe("cost model", () => {
     expect(recordsPerMonth(workload(scenarios.large))).toBe(4_320_000_000);
   });
 
-  it("bills each 1 KB record as 5 KB on Firehose unless records are packed", () => {
-    const perMessage = estimateMonthlyCost(scenarios.medium, { firehose: { route: "record-per-message" } });
-    const packed = estimateMonthlyCost(scenarios.medium, { firehose: { route: "packed" } });
+  it("bills each 1 KB record as 5 KB on Firehose unless records are packed (lake feed `firehose`)", () => {
+    const perMessage = estimateMonthlyCost(scenarios.medium, {
+      ingest: { lakeFeed: "firehose" },
+      firehose: { route: "record-per-message" },
+    });
+    const packed = estimateMonthlyCost(scenarios.medium, {
+      ingest: { lakeFeed: "firehose" },
+      firehose: { route: "packed" },
+    });
     const gb = (e: CostEstimate) => item(e, "Firehose", "ingest")!.quantity;
     expect(gb(perMessage)).toBeCloseTo((864e6 * 5 * 1024) / 1024 ** 3, 6);
     expect(gb(packed) / gb(perMessage)).toBeLessThan(0.21);
@@ -37,7 +43,23 @@ describe("cost model", () => {
     expect(item(broker, "IoT", "messaging")!.cost).toBeCloseTo(86.4, 6);
     expect(item(basic, "IoT", "messaging")).toBeUndefined();
     expect(item(basic, "IoT", "rules")!.cost).toBeCloseTo(86.4 * 0.15, 6);
-    expect(item(basic, "IoT", "actions")!.cost).toBeCloseTo(86.4 * 2 * 0.15, 6);
+    expect(item(basic, "IoT", "actions")!.cost).toBeCloseTo(86.4 * 0.15, 6);
+    const firehoseFed = estimateMonthlyCost(scenarios.small, { ingest: { lakeFeed: "firehose" } });
+    expect(item(firehoseFed, "IoT", "actions")!.cost).toBeCloseTo(86.4 * 2 * 0.15, 6);
+  });
+
+  it("feeds the lake from the stream: no Firehose ingest or partitioning, one lake-writer object per zone and batch", () => {
+    const stream = estimateMonthlyCost(scenarios.large);
+    const firehose = estimateMonthlyCost(scenarios.large, stageProfiles.firehose);
+    expect(item(stream, "Firehose", "ingest")).toBeUndefined();
+    expect(item(stream, "Firehose", "dynamic partitioning")).toBeUndefined();
+    expect(item(firehose, "Firehose", "ingest")!.quantity).toBeCloseTo((4320e6 * 5 * 1024) / 1024 ** 3, 3);
+    // 1 KB records: Lambda's 6 MB payload holds 3,582 of them (1,368 base64 bytes + 350 of event fields each).
+    const perBatch = Math.floor((6 * 1024 * 1024) / (1368 + 350));
+    expect(item(stream, "Lambda", "lake writer: requests")!.quantity).toBeCloseTo(4320e6 / perBatch, 0);
+    expect(item(stream, "Lambda", "transform")).toBeUndefined();
+    expect(item(firehose, "Lambda", "lake writer")).toBeUndefined();
+    expect(stream.total).toBeLessThan(firehose.total * 0.6);
   });
 
   it("prices IoT messaging on AWS's tiers", () => {
@@ -65,35 +87,47 @@ describe("cost model", () => {
 
   it("says what an idle stage costs, and keeps it under $30 a month with one provisioned shard", () => {
     const production = estimateMonthlyCost(scenarios.idle, stageProfiles.production);
-    const lean = estimateMonthlyCost(scenarios.idle, stageProfiles.lean);
+    const onDemand = estimateMonthlyCost(scenarios.idle, stageProfiles.firehose);
     expect(production.services.filter((s) => s.cost > 0).map((s) => s.service.split(" ")[0])).toEqual([
       "Kinesis",
       "KMS",
       "CloudWatch",
       "Secrets",
     ]);
-    expect(lean.total).toBeLessThanOrEqual(30);
-    expect(lean.total).toBeLessThan(managedFlinkFloor().total / 5);
+    expect(production.total).toBeLessThanOrEqual(30);
+    expect(production.total).toBeLessThan(managedFlinkFloor().total / 5);
+    expect(item(production, "Kinesis", "shard hours")!.quantity).toBe(730);
+    expect(item(production, "Kinesis", "extended retention")).toBeUndefined();
+    // On-demand's stream hours alone ($29.20) were most of the former production's idle month.
+    expect(item(onDemand, "Kinesis", "on-demand stream hours")!.cost).toBeCloseTo(29.2, 6);
+    expect(onDemand.total).toBeGreaterThan(30);
     expect(production.perMillionRecords).toBeUndefined();
   });
 
-  it("describes built configurations only: production as stacks/ configure it, lean with the Kinesis option", () => {
+  it("describes built configurations only: production as stacks/ configure it, the former one as an option", () => {
     const production = stageProfile(stageProfiles.production);
-    // Built: Basic Ingest (stage option, on in production), packed scores, one aggregate item per device.
-    expect(production.ingest.basicIngest).toBe(true);
+    // Built: Basic Ingest (on in production), the stream-fed lake writer, provisioned Kinesis for the peak with 24 h,
+    // packed scores, one aggregate item per device.
+    expect(production.ingest).toMatchObject({ basicIngest: true, lakeFeed: "stream" });
     expect(production.scoresArchive.packing).toBe("packed");
     expect(production.scoring.aggregateItems).toBe("per-device");
-    expect(production.kinesis).toMatchObject({ mode: "on-demand", retentionHours: 168 });
+    expect(production.kinesis).toMatchObject({ mode: "provisioned", shardCount: 0, retentionHours: 24 });
     expect(stageProfile(stageProfiles.dev).ingest.basicIngest).toBe(false);
-    // Not built: no named profile feeds the lake from the stream or packs readings.
-    for (const name of ["production", "dev", "lean"] as const) {
-      const p = stageProfile(stageProfiles[name]);
-      expect(p.ingest.lakeFeed, name).toBe("rule-action");
-      expect(p.firehose.route, name).toBe("record-per-message");
+    // Not built: packing readings into Firehose records.
+    for (const name of ["production", "dev", "firehose"] as const) {
+      expect(stageProfile(stageProfiles[name]).firehose.route, name).toBe("record-per-message");
     }
-    const lean = stageProfile(stageProfiles.lean);
-    expect({ ...lean, name: "production", kinesis: production.kinesis }).toEqual(production);
-    expect(lean.kinesis).toMatchObject({ mode: "provisioned", shardCount: 0, retentionHours: 24 });
+    const former = stageProfile(stageProfiles.firehose);
+    expect(former.ingest.lakeFeed).toBe("firehose");
+    expect(former.kinesis).toMatchObject({ mode: "on-demand", retentionHours: 168 });
+    expect(former.monitoring.alarms).toBe(production.monitoring.alarms - 1);
+    expect({
+      ...former,
+      name: "production",
+      ingest: production.ingest,
+      kinesis: production.kinesis,
+      monitoring: production.monitoring,
+    }).toEqual(production);
   });
 
   it("prices a packed scores archive at its bytes and per-device aggregates at one write per device and window", () => {
@@ -127,6 +161,13 @@ describe("cost model", () => {
     const p = stageProfile();
     expect(p.transform.microsPerRecord).toBeCloseTo(transform.medianMicrosecondsPerRecord, 1);
     expect(p.scoring.microsPerRecord).toBeCloseTo(1e6 / scoring.manyModels[0].handlerPerCpuSecond, 0);
+    const writer = JSON.parse(
+      readFileSync(new URL("../../../../bench/results/lake-writer.json", import.meta.url), "utf8"),
+    );
+    expect(p.lakeWriter.microsPerRecord).toBeCloseTo(
+      transform.medianMicrosecondsPerRecord * writer.cpuRatioWriterOverTransform,
+      1,
+    );
   });
 
   it("refuses unknown workload fields and price books by name", () => {

@@ -25,7 +25,7 @@ function fleet(seed: number) {
     });
 }
 
-describe("local path: far from the series' own short-term level (ADR 0306)", () => {
+describe("local path: far from the series' own short-term level (ADR 0306, 0308)", () => {
   it("catches 6σ single-point spikes on the spiked point with the defaults, and raises nothing on healthy devices", () => {
     let caught = 0;
     let spikes = 0;
@@ -59,6 +59,80 @@ describe("local path: far from the series' own short-term level (ADR 0306)", () 
     expect(healthy).toBe(3 * 1200 * DEVICES - 36);
     expect(falseEpisodes).toBe(0);
   });
+
+  it("catches 6σ spikes on a whole-unit (quantised) metric with fast wander, as a fan's FREQ (ADR 0308)", () => {
+    // A fan's FREQ: wander σ 0.6 (τ = 60 points), noise σ 0.3, published in whole Hz. Its residual σ around the
+    // short-term level is 0.5–0.6 of a 0.67 σ, so a 6σ spike sits at 6.5–8 residual σ: under the old bar of 8.
+    const wanderSigma = 0.6;
+    const noiseSigma = 0.3;
+    const sigma = Math.hypot(wanderSigma, noiseSigma);
+    const phi = Math.exp(-1 / 60);
+    let caught = 0;
+    let spikes = 0;
+    let falseEpisodes = 0;
+    for (const seed of [21, 22, 23]) {
+      const detector = new AnomalyDetector(1, { forest: { seed } });
+      const noise = gaussian(lcg(seed + 50));
+      const wander = new Array<number>(DEVICES).fill(0);
+      const next = (d: number, offset = 0) => {
+        wander[d] = wander[d] * phi + wanderSigma * Math.sqrt(1 - phi * phi) * noise();
+        return [Math.round(40 + 3 * d + wander[d] + noiseSigma * noise() + offset * sigma)];
+      };
+      for (let r = 0; r < 600; r++) for (let d = 0; d < DEVICES; d++) detector.process(next(d), `fan-${d}`);
+      for (let r = 0; r < 1800; r++) {
+        for (let d = 0; d < DEVICES; d++) {
+          const k = Math.floor(r / 100);
+          const spiked = r % 100 === 50 && d === k % DEVICES;
+          const result = detector.process(next(d, spiked ? (k % 2 === 0 ? 6 : -6) : 0), `fan-${d}`);
+          if (spiked) {
+            spikes++;
+            if (result.anomaly) caught++;
+          } else if (result.newEpisode) falseEpisodes++;
+        }
+      }
+    }
+    expect(spikes).toBe(54);
+    expect(caught).toBeGreaterThanOrEqual(52);
+    expect(falseEpisodes).toBe(0);
+  }, 120_000);
+
+  it("catches the onset of a 4σ level shift within 60 readings and its end, with no other episode", () => {
+    let shifts = 0;
+    let onsets = 0;
+    let ends = 0;
+    let falseEpisodes = 0;
+    for (const seed of [31, 32, 33]) {
+      const detector = new AnomalyDetector(2, { forest: { seed } });
+      const next = fleet(seed + 100);
+      for (let r = 0; r < 600; r++) for (let d = 0; d < DEVICES; d++) detector.process(next(d), `dev-${d}`);
+      // Three blocks of 400 readings; in each, one device shifts one metric by ±4σ for its readings 100–299.
+      for (let block = 0; block < 3; block++) {
+        const shifted = (seed + block) % DEVICES;
+        const metric = block % 2;
+        const sign = (seed + block) % 2 === 0 ? 1 : -1;
+        let onset = false;
+        let end = false;
+        for (let at = 0; at < 400; at++) {
+          for (let d = 0; d < DEVICES; d++) {
+            const inShift = d === shifted && at >= 100 && at < 300;
+            const offset: [number, number] = [0, 0];
+            if (inShift) offset[metric] = 4 * sign;
+            const result = detector.process(next(d, offset), `dev-${d}`);
+            if (d === shifted && at >= 100 && at <= 160 && result.anomaly) onset = true;
+            else if (d === shifted && at >= 300 && at <= 310 && result.anomaly) end = true;
+            else if (result.newEpisode && !(d === shifted && at >= 100 && at <= 310)) falseEpisodes++;
+          }
+        }
+        shifts++;
+        if (onset) onsets++;
+        if (end) ends++;
+      }
+    }
+    expect(shifts).toBe(9);
+    expect(onsets).toBeGreaterThanOrEqual(8);
+    expect(ends).toBeGreaterThanOrEqual(8);
+    expect(falseEpisodes).toBe(0);
+  }, 120_000);
 
   it("keeps the local statistic for named series only: the unnamed series (NAB) is graded as before", () => {
     const named = new AnomalyDetector(1, { forest: { seed: 4 } });

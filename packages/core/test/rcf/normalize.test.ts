@@ -33,7 +33,11 @@ describe("per-series normalisation on a shared model", () => {
     let spikes = 0;
     let falseAlarms = 0;
     for (const seed of [1, 2, 3]) {
-      const { detector, next } = warmed(seed, 700, { thresholder: { rawTailRisk: 0.003 } });
+      // The forest path of named series is off by default (ADR 0308); this exercises it.
+      const { detector, next } = warmed(seed, 700, {
+        thresholder: { rawTailRisk: 0.003 },
+        normalize: { forestPath: true },
+      });
       for (let r = 0; r < 400; r++) {
         for (let d = 0; d < DEVICES; d++) {
           const k = Math.floor(r / 50);

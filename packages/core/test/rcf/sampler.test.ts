@@ -72,6 +72,23 @@ describe("TimeDecaySampler", () => {
     expect(old / total).toBeLessThan(0.2);
   });
 
+  it("push returns the heap slot of the new entry, where its leaf can be set later (the forest's update)", () => {
+    const rng = new Int32Array(4);
+    seedRng(rng, 0, 3, 0);
+    const s = new TimeDecaySampler(16);
+    for (let t = 0; t < 200; t++) {
+      const key = TimeDecaySampler.key(nextOpenUnit(rng, 0), 0.01, t);
+      if (!s.accepts(key)) continue;
+      if (s.isFull) s.evictMax();
+      const slot = s.push(key, -1);
+      expect(s.keys[slot]).toBe(key);
+      expect(s.leaves[slot]).toBe(-1);
+      s.leaves[slot] = t;
+    }
+    expect(Array.from(s.leaves.subarray(0, s.size)).every((leaf) => leaf >= 0)).toBe(true);
+    for (let i = 1; i < s.size; i++) expect(s.keys[(i - 1) >> 1]).toBeGreaterThanOrEqual(s.keys[i]);
+  });
+
   it("heapify restores the max-heap order from arbitrary entries", () => {
     const s = new TimeDecaySampler(8);
     const keys = [0.3, -2, 7, 1.5, 4, -1, 2.5, 6];

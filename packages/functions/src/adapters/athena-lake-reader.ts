@@ -6,12 +6,17 @@ import {
   StopQueryExecutionCommand,
   type Row,
 } from "@aws-sdk/client-athena";
+import type { ArchivedVerdict } from "@driftwatch/core/backtest/archived-verdicts";
 import {
   READINGS_COLUMNS,
+  SCORES_COLUMNS,
   readingFromRow,
   readingsQuery,
   readingsQueryParameters,
+  scoresQuery,
+  verdictFromRow,
   type ReadingsRow,
+  type ScoresRow,
 } from "@driftwatch/core/backtest/lake-query";
 import { RangeTooLargeError, type LakeRange, type LakeReader } from "@driftwatch/core/ports/lake-reader";
 import { DriftwatchError } from "@driftwatch/core/shared/errors";
@@ -55,7 +60,23 @@ export class AthenaLakeReader implements LakeReader {
   ) {}
 
   async *readReadings(range: LakeRange): AsyncIterable<readonly Reading[]> {
-    const id = await this.start(range);
+    const ids = range.deviceIds ?? [];
+    for await (const cells of this.rows(readingsQuery(ids.length), readingsQueryParameters(range))) {
+      yield cells.map((row) => readingFromRow(rowOf(row, READINGS_COLUMNS) as ReadingsRow));
+    }
+  }
+
+  /** The archived live verdicts of the range: the scores table, the same limits (ADR 0903). */
+  async *readVerdicts(range: LakeRange): AsyncIterable<readonly ArchivedVerdict[]> {
+    const ids = range.deviceIds ?? [];
+    for await (const cells of this.rows(scoresQuery(ids.length), readingsQueryParameters(range))) {
+      yield cells.map((row) => verdictFromRow(rowOf(row, SCORES_COLUMNS) as ScoresRow));
+    }
+  }
+
+  /** Runs a query and pages its result rows (header skipped), refusing more than `maxReadings`. */
+  private async *rows(query: string, parameters: string[]): AsyncIterable<Row[]> {
+    const id = await this.start(query, parameters);
     await this.waitFor(id);
     let nextToken: string | undefined;
     let seen = 0;
@@ -78,18 +99,17 @@ export class AthenaLakeReader implements LakeReader {
           { readings: this.config.maxReadings },
         );
       }
-      if (rows.length > 0) yield rows.map((row) => readingFromRow(rowOf(row)));
+      if (rows.length > 0) yield rows;
       nextToken = page.NextToken;
     } while (nextToken);
   }
 
-  private async start(range: LakeRange): Promise<string> {
-    const ids = range.deviceIds ?? [];
+  private async start(query: string, parameters: string[]): Promise<string> {
     const out = await this.call("StartQueryExecution", () =>
       this.athena.send(
         new StartQueryExecutionCommand({
-          QueryString: readingsQuery(ids.length),
-          ExecutionParameters: readingsQueryParameters(range).map(sqlLiteral),
+          QueryString: query,
+          ExecutionParameters: parameters.map(sqlLiteral),
           QueryExecutionContext: { Database: this.config.database },
           WorkGroup: this.config.workGroup,
         }),
@@ -155,11 +175,11 @@ export class AthenaLakeReader implements LakeReader {
   }
 }
 
-/** A result row (cells in the query's column order) as a `ReadingsRow`. */
-function rowOf(row: Row): ReadingsRow {
+/** A result row (cells in the query's column order) by column name, every cell as text. */
+function rowOf(row: Row, columns: readonly string[]): Record<string, string | null> {
   const cells = row.Data ?? [];
-  const out = {} as ReadingsRow;
-  READINGS_COLUMNS.forEach((column, i) => {
+  const out: Record<string, string | null> = {};
+  columns.forEach((column, i) => {
     out[column] = cells[i]?.VarCharValue ?? null;
   });
   return out;

@@ -8,7 +8,6 @@ import { RangeTooLargeError, type LakeReader } from "@driftwatch/core/ports/lake
 import type { ThresholdsStore } from "@driftwatch/core/ports/thresholds-store";
 import type { DetectorFactory } from "@driftwatch/core/scoring/detector-pool";
 import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
-import type { Reading } from "@driftwatch/core/telemetry/reading";
 import { scopeKeysOf } from "@driftwatch/core/thresholds/threshold-rule";
 import { AthenaLakeReader } from "../adapters/athena-lake-reader.ts";
 import { lazy, positiveInt, readConfig, required } from "../shared/config.ts";
@@ -48,8 +47,9 @@ export interface BacktestDeps {
 
 /**
  * `POST /api/backtest` `{deviceId, from, to, rule}` (viewers may run it: it changes nothing): reads the device's
- * readings of the range (plus the warm-up before it) from the lake and replays them through the scoring path with
- * the current thresholds and with `rule` as the device's own rule. Answers `{readings, current, candidate, ...}`
+ * readings of the range (plus the warm-up before it) and the live detector's archived verdicts on them from the lake,
+ * and runs them through the scoring path's rules with the current thresholds and with `rule` as the device's own rule
+ * (on the archived verdicts when every reading of the range has one, else on a forest warmed before it: `detector`). Answers `{readings, current, candidate, ...}`
  * with, per rule set, `alerts`, `byRule`, `byHour`, `byDay`, `incidents`, `readingsInvolved`, `noiseWarning`.
  * A range longer than `maxRangeMs`, or one the lake reader refuses (too many readings or bytes, or too slow), is a
  * 400 telling to narrow it.
@@ -85,28 +85,14 @@ async function backtest(deps: BacktestDeps, body: unknown): Promise<BacktestRepo
       { issues: [{ path: "to", message: "narrow the range" }] },
     );
   }
-  const readings: Reading[] = [];
-  try {
-    for await (const page of deps.lake.readReadings({
-      fromMs: fromMs - settings.warmUpMs,
-      toMs,
-      deviceIds: [device.deviceId],
-    })) {
-      readings.push(...page);
-    }
-  } catch (error) {
-    if (error instanceof RangeTooLargeError) {
-      throw new BadRequestError(error.message, {
-        cause: error,
-        issues: [{ path: "from", message: "narrow the range" }],
-      });
-    }
-    throw error;
-  }
+  const range = { fromMs: fromMs - settings.warmUpMs, toMs, deviceIds: [device.deviceId] };
+  // The readings, and the live detector's archived verdicts on them (used when every reading of the range has one).
+  const readings = await collect(deps.lake.readReadings(range));
+  const verdicts = deps.lake.readVerdicts ? await collect(deps.lake.readVerdicts(range)) : [];
   const rules = await deps.thresholds.getMany(scopeKeysOf(device));
   try {
     return await runBacktest(
-      { device, readings, rules, candidate: request.rule, fromMs, toMs },
+      { device, readings, verdicts, rules, candidate: request.rule, fromMs, toMs },
       {
         windowMs: settings.windowMs,
         silenceWindows: settings.silenceWindows,
@@ -124,6 +110,23 @@ async function backtest(deps: BacktestDeps, body: unknown): Promise<BacktestRepo
     }
     throw error;
   }
+}
+
+/** All pages of a lake read; a reader's refusal of the range's size is a 400 telling to narrow it. */
+async function collect<T>(pages: AsyncIterable<readonly T[]>): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for await (const page of pages) for (const item of page) out.push(item);
+  } catch (error) {
+    if (error instanceof RangeTooLargeError) {
+      throw new BadRequestError(error.message, {
+        cause: error,
+        issues: [{ path: "from", message: "narrow the range" }],
+      });
+    }
+    throw error;
+  }
+  return out;
 }
 
 /** Environment of the backtest function (set by stacks/Api.ts). */

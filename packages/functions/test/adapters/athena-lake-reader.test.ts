@@ -142,4 +142,56 @@ describe("AthenaLakeReader", () => {
     ).rejects.toThrow(/did not finish/);
     expect(athena.commandCalls(StopQueryExecutionCommand)).toHaveLength(1);
   });
+
+  it("reads the archived live verdicts with the pinned scores query text, numbers and JSON cells decoded", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q-s" });
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: { Status: { State: "SUCCEEDED" }, Statistics: { DataScannedInBytes: 10 } },
+    });
+    const cells = (values: string[]) => ({ Data: values.map((v) => ({ VarCharValue: v })) });
+    athena.on(GetQueryResultsCommand, { QueryExecutionId: "q-s" }).resolves({
+      ResultSet: {
+        Rows: [
+          cells(["deviceid", "ts", "receivedat", "metrics", "score", "grade", "attribution", "detection"]),
+          cells([
+            "d1",
+            "2024-05-01T00:01:00.000Z",
+            "2024-05-01T00:01:01.000Z",
+            '{"pressure":1}',
+            "1.25E0",
+            "0.5",
+            '[{"metric":"pressure","value":1,"contribution":1.25,"direction":"HIGH"}]',
+            '{"anomaly":true,"newEpisode":true,"calibrated":true}',
+          ]),
+        ],
+      },
+    });
+    const verdicts = [];
+    for await (const page of new AthenaLakeReader(new AthenaClient({}), config).readVerdicts(range))
+      verdicts.push(...page);
+    const start = athena.commandCalls(StartQueryExecutionCommand)[0].args[0].input;
+    expect(start.QueryString).toBe(
+      'SELECT deviceid, ts, receivedat, metrics, score, grade, attribution, detection FROM scores WHERE "date" BETWEEN ? AND ? AND ts >= ? AND ts < ? AND detection IS NOT NULL AND deviceid IN (?, ?)',
+    );
+    expect(start.ExecutionParameters).toEqual([
+      "'2024-04-30'",
+      "'2024-05-02'",
+      "'2024-05-01T00:00:00.000Z'",
+      "'2024-05-01T01:00:00.000Z'",
+      "'d1'",
+      "'it''s'",
+    ]);
+    expect(verdicts).toEqual([
+      {
+        deviceId: "d1",
+        ts: "2024-05-01T00:01:00.000Z",
+        receivedAt: "2024-05-01T00:01:01.000Z",
+        metrics: { pressure: 1 },
+        score: 1.25,
+        grade: 0.5,
+        attribution: [{ metric: "pressure", value: 1, contribution: 1.25, direction: "HIGH" }],
+        detection: { anomaly: true, newEpisode: true, calibrated: true },
+      },
+    ]);
+  });
 });

@@ -25,6 +25,8 @@ export interface SpooledRecord {
  */
 export class SpoolFile {
   private readonly stream: fs.WriteStream;
+  /** Records appended in this turn of the event loop: written as ONE sealed line (one seal, one write). */
+  private queued: { record: SpooledRecord; done: (error?: Error | null) => void }[] = [];
 
   private constructor(
     readonly file: string,
@@ -38,25 +40,46 @@ export class SpoolFile {
     return new SpoolFile(path.join(dir, `${batchId}.spool`), cipher);
   }
 
+  /**
+   * Resolves once the record's line is handed to the OS. Records appended in the same turn of the event loop share
+   * one line (`{"g": [...]}`, sealed once), so a busy stream seals and writes per turn, not per record.
+   */
   append(record: SpooledRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => this.writeQueued());
+      this.queued.push({ record, done: (error) => (error ? reject(error) : resolve()) });
+    });
+  }
+
+  private writeQueued(): void {
+    const items = this.queued;
+    this.queued = [];
+    if (items.length === 0) return;
+    if (this.stream.writableEnded) {
+      for (const item of items) item.done(new Error(`spool ${path.basename(this.file)} is closed`));
+      return;
+    }
     const line = this.cipher
       .encrypt(
         Buffer.from(
           JSON.stringify({
-            r: record.recordId,
-            a: record.arrival,
-            d: record.data.toString("base64"),
-            ...(record.errorLine ? { e: 1 } : {}),
+            g: items.map(({ record }) => ({
+              r: record.recordId,
+              a: record.arrival,
+              d: record.data.toString("base64"),
+              ...(record.errorLine ? { e: 1 } : {}),
+            })),
           }),
         ),
       )
       .toString("base64");
-    return new Promise((resolve, reject) =>
-      this.stream.write(`${line}\n`, (error) => (error ? reject(error) : resolve())),
-    );
+    this.stream.write(`${line}\n`, (error) => {
+      for (const item of items) item.done(error);
+    });
   }
 
   close(): Promise<void> {
+    this.writeQueued();
     if (this.stream.closed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.stream.once("error", reject);
@@ -97,19 +120,19 @@ export async function readSpoolFile(
   for (const line of (await fsp.readFile(file, "utf8")).split("\n")) {
     if (line === "") continue;
     try {
-      const value = JSON.parse(cipher.decrypt(Buffer.from(line, "base64")).toString("utf8")) as {
-        r: string;
-        a: number;
-        d: string;
-        e?: 1;
-      };
-      const record: SpooledRecord = {
-        recordId: value.r,
-        arrival: value.a,
-        data: Buffer.from(value.d, "base64"),
-      };
-      if (value.e === 1) record.errorLine = true;
-      records.push(record);
+      type Line = { r: string; a: number; d: string; e?: 1 };
+      const value = JSON.parse(cipher.decrypt(Buffer.from(line, "base64")).toString("utf8")) as
+        Line | { g: Line[] };
+      // One record per line, or a group of the records appended in one turn (`append`).
+      for (const one of "g" in value ? value.g : [value]) {
+        const record: SpooledRecord = {
+          recordId: one.r,
+          arrival: one.a,
+          data: Buffer.from(one.d, "base64"),
+        };
+        if (one.e === 1) record.errorLine = true;
+        records.push(record);
+      }
     } catch {
       skipped++;
     }

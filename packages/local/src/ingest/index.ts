@@ -1,11 +1,12 @@
 import path from "node:path";
 import { ConfigurationError } from "@driftwatch/core/shared/errors";
-import type { LocalContext, LocalService } from "../runtime/context.ts";
+import type { LocalContext, LocalService, RuleTarget } from "../runtime/context.ts";
 import { FirehoseEmulator } from "./firehose-emulator.ts";
 import { createLocalTransform } from "./local-transform.ts";
 import { startMqttBroker } from "./mqtt-broker.ts";
 import { createRejectionRecorder } from "./rejections.ts";
 import { createRuleRouter } from "./rule-routing.ts";
+import { localLakeFeed, startStreamLake } from "./stream-lake.ts";
 
 /**
  * Local ingest: the MQTT broker (aedes, own worker thread) on `MQTT_PORT`, the IoT rules (`rule-routing.ts`),
@@ -34,7 +35,26 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
   if (recovered.length > 0) {
     context.log("firehose", `delivered ${recovered.length} batch(es) left in the spool by an earlier run`);
   }
-  context.ruleTargets.push(firehose);
+  // Lake feed `stream` (ADR 1001): matched messages reach the lake through the telemetry stream's lake writer, so
+  // the Firehose stream only takes what no rule's Kinesis action carries (unknown topics, no device id), as on AWS
+  // only the catch-all rules keep a Firehose action.
+  const feed = localLakeFeed();
+  const stream = context.telemetryStream;
+  const streamFed = feed === "stream" && stream !== undefined;
+  const firehoseTarget: RuleTarget = streamFed
+    ? {
+        name: firehose.name,
+        catchAll: true,
+        unmatchedOnly: true,
+        deliver: (envelope) => firehose.deliver(envelope),
+      }
+    : firehose;
+  context.ruleTargets.push(firehoseTarget);
+  const lakeWriter = streamFed
+    ? await startStreamLake(context, { stream, deps, rawCipher: storage.rawCipher })
+    : undefined;
+  if (feed === "stream" && !streamFed)
+    context.log("ingest", "lake feed `stream` needs the scoring service's stream; using the Firehose feed");
   const rejections = createRejectionRecorder({
     firehose,
     deidentifier: deps.deidentifier,
@@ -68,13 +88,14 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
     });
   } catch (error) {
     await firehose.stop();
+    await lakeWriter?.stop();
     throw error;
   }
   // With port 0 (tests), publish the port actually bound.
   config.mqttPort = broker.port;
   context.log(
     "ingest",
-    `MQTT broker on ${config.host}:${broker.port}; Firehose buffer ${config.firehoseBufferBytes} B / ${config.firehoseBufferSeconds} s`,
+    `MQTT broker on ${config.host}:${broker.port}; lake feed ${streamFed ? "stream" : "firehose"}; Firehose buffer ${config.firehoseBufferBytes} B / ${config.firehoseBufferSeconds} s`,
   );
 
   return {
@@ -83,7 +104,8 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
       // Broker first (no new messages; every received one reaches its actions), then flush the stream.
       await broker.close();
       await firehose.stop();
-      const index = context.ruleTargets.indexOf(firehose);
+      await lakeWriter?.stop();
+      const index = context.ruleTargets.indexOf(firehoseTarget);
       if (index >= 0) context.ruleTargets.splice(index, 1);
     },
   };

@@ -102,8 +102,11 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
     const key = matched.length > 0 ? derivePartitionKey(topic, message.payload, rule.name) : undefined;
     const actions: Promise<void>[] = [];
     for (const target of options.targets()) {
-      if (target.catchAll) actions.push(run(rule.name, target, message, envelope, key ?? topic));
-      else if (key !== undefined) actions.push(run(rule.name, target, message, envelope, key));
+      if (target.catchAll) {
+        // A stream-fed lake's Firehose: a message the stream carries reaches the lake through it.
+        if (target.unmatchedOnly && key !== undefined) continue;
+        actions.push(run(rule.name, target, message, envelope, key ?? topic));
+      } else if (key !== undefined) actions.push(run(rule.name, target, message, envelope, key));
       else if (matched.length > 0) {
         errorAction(
           rule.name,

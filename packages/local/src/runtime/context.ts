@@ -8,6 +8,7 @@ import type { LocalConfig } from "./config.ts";
 import type { HttpRouter } from "./http-router.ts";
 import type { StatusBoard } from "./status-board.ts";
 import type { LocalStorage } from "../storage/local-storage.ts";
+import type { LocalKinesisStream } from "../scoring/local-stream.ts";
 
 /** A running piece of local mode. `stop` flushes what is buffered and releases ports. */
 export interface LocalService {
@@ -25,6 +26,11 @@ export interface RuleTarget {
    * match a topic rule and have a partition key (the device id), as the IoT rules' Kinesis actions do.
    */
   catchAll?: boolean;
+  /**
+   * With `catchAll`: only the messages no other target carries (no rule matched, or no partition key). The
+   * Firehose stream when the lake is fed from the telemetry stream (lake feed `stream`, ADR 1001).
+   */
+  unmatchedOnly?: boolean;
 }
 
 /**
@@ -46,6 +52,8 @@ export interface LocalContext {
    * registry, and the local stand-ins of the KMS keys (vault data keys, token key, raw-zone cipher).
    */
   storage?: LocalStorage;
+  /** Set by the scoring service: the `telemetry` stream (the stream-fed lake writer also consumes it). */
+  telemetryStream?: LocalKinesisStream;
   /** Set by the escalation service; used by the scoring handler's local wiring. */
   escalationStarter?: EscalationStarter;
   /** Set by the escalation service: the incident store and task tokens the incidents API acts on. */

@@ -53,6 +53,8 @@ export interface EventSourceMappingOptions {
   maxRecordAgeSeconds?: number;
   bisectBatchOnError?: boolean;
   functionArn?: string;
+  /** The consumer name this mapping acknowledges records as (`LocalKinesisStream.registerConsumer`). */
+  consumerName?: string;
   clock?: () => number;
   /** Retry backoff base (Lambda backs off between retries), ms. */
   retryBackoffMs?: number;
@@ -392,7 +394,7 @@ export class EventSourceMappingEmulator {
     cp.lastSequenceNumber = sequenceNumber;
     if (cp.window) cp.window.state = state;
     this.saveCheckpoint(shardId);
-    this.options.stream.trim(shardId, sequenceNumber);
+    this.options.stream.trim(shardId, sequenceNumber, this.options.consumerName);
   }
 
   private toDlq(

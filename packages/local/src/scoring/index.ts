@@ -27,6 +27,7 @@ import { FileScoreArchive } from "./file-score-archive.ts";
 import { removeTemporaryFiles } from "./write-retry.ts";
 import { LocalKinesisStream } from "./local-stream.ts";
 import { createZoneCipher } from "../storage/zone-cipher.ts";
+import { LAKE_CONSUMER, localLakeFeed } from "../ingest/stream-lake.ts";
 
 export interface LocalScoringService extends LocalService {
   stream: LocalKinesisStream;
@@ -47,7 +48,8 @@ export interface ScoringServiceOptions {
  * checkpoints under `$DATA_DIR/checkpoints/`, the scores archive under `$DATA_DIR/lake/scores/`, and the
  * escalation starter of the escalation service (or a logging one when it is not running).
  *
- * Environment: `DRIFTWATCH_WINDOW_SECONDS` (via config), `DRIFTWATCH_KINESIS_SHARDS` (1), `DRIFTWATCH_SCORING_BATCH_SIZE`
+ * Environment: `DRIFTWATCH_WINDOW_SECONDS` (via config), `DRIFTWATCH_KINESIS_SHARDS` (1),
+ * `DRIFTWATCH_KINESIS_MAX_BACKLOG` (50,000 records held unacknowledged before the rule's action waits), `DRIFTWATCH_SCORING_BATCH_SIZE`
  * (500), `DRIFTWATCH_SCORING_BATCHING_WINDOW_MS` (250), `DRIFTWATCH_SCORING_RETRIES` (3),
  * `DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS` (3600), `DRIFTWATCH_SILENCE_WINDOWS` (3).
  */
@@ -61,6 +63,7 @@ export async function startScoring(
     throw new ConfigurationError("the scoring service needs the storage service to be started first");
   const settings = readConfig({
     DRIFTWATCH_KINESIS_SHARDS: positiveInt(1),
+    DRIFTWATCH_KINESIS_MAX_BACKLOG: positiveInt(50_000),
     DRIFTWATCH_SCORING_BATCH_SIZE: positiveInt(500),
     DRIFTWATCH_SCORING_BATCHING_WINDOW_MS: seconds(250),
     DRIFTWATCH_SCORING_RETRIES: z.coerce.number().int().nonnegative().default(3),
@@ -76,6 +79,10 @@ export async function startScoring(
     // The telemetry stream is KMS-encrypted on AWS; locally its log is sealed with the stream's own key.
     cipher: createZoneCipher(storage.keysDir, "stream"),
   });
+  // The stream-fed lake writer (ingest service, started later) reads this stream too: records stay until it has
+  // acknowledged them as well.
+  if (localLakeFeed() === "stream") stream.registerConsumer(LAKE_CONSUMER);
+  context.telemetryStream = stream;
   // Failed writes are retried while running (status line: "N batches waiting (retrying)"); temporary files a
   // killed process left are removed first.
   const writeRetry = { status, log: (message: string) => context.log("scoring", message) };
@@ -179,7 +186,11 @@ export async function startScoring(
   context.ruleTargets.push({
     name: "kinesis:telemetry",
     async deliver(envelope, partitionKey) {
-      stream.put(partitionKey, Buffer.from(JSON.stringify(envelope), "utf8"));
+      // Backpressure (ADR 0604): above the backlog limit the action waits for the consumers, and so does the
+      // publisher's PUBACK, instead of the stream holding an unbounded backlog in memory.
+      await stream.whenBacklogBelow(settings.DRIFTWATCH_KINESIS_MAX_BACKLOG);
+      // Group commit: the records of one event-loop turn are sealed and written together.
+      await stream.putQueued(partitionKey, Buffer.from(JSON.stringify(envelope), "utf8"));
       status.inc("kinesis.records");
     },
   });

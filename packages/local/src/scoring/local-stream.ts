@@ -41,7 +41,15 @@ export interface StreamCipher {
   decrypt(sealed: Uint8Array): Buffer;
 }
 
-/** A record as written to the log: `data` sealed (base64 of the sealed bytes) when `sealed` is set. */
+/**
+ * A line of the log: one record (`put`), `data` sealed (base64 of the sealed bytes) when `sealed` is set; or a
+ * group of records appended together (`putQueued`): `group` is the records' JSON array, sealed as ONE blob (base64)
+ * when the stream has a cipher — one seal and one write per group instead of two seals and a write per record.
+ */
+interface GroupLine {
+  group: string | StreamRecordStored[];
+}
+
 interface StoredLine extends StreamRecordStored {
   /** `true`: data sealed; `2`: data and partition key sealed (a partition key is a device id, which can be PHI). */
   sealed?: true | 2;
@@ -72,6 +80,12 @@ export class LocalKinesisStream {
   private readonly retentionMs: number;
   private readonly clock: () => number;
   private lastArrival = 0;
+  /** Records of `putQueued` not yet appended (group commit on the next turn of the event loop). */
+  private queued: { shard: Shard; record: StreamRecordStored; done: (error?: Error) => void }[] = [];
+  private flushScheduled = false;
+  private backlogWaiters: { limit: number; resolve: () => void }[] = [];
+  /** Per consumer: the last sequence number it acknowledged, per shard. */
+  private readonly acknowledged = new Map<string, Map<string, bigint>>();
 
   constructor(private readonly options: LocalStreamOptions) {
     this.streamName = options.streamName;
@@ -96,9 +110,62 @@ export class LocalKinesisStream {
 
   /** PutRecord: appended durably before it returns. */
   put(partitionKey: string, data: Uint8Array | string): { shardId: string; sequenceNumber: string } {
+    this.flushQueued(); // records queued earlier keep their place in the log
+    const { shard, record } = this.newRecord(partitionKey, data);
+    this.append(shard, record);
+    shard.records.push(record);
+    for (const listener of this.listeners) listener(shard.id);
+    return { shardId: shard.id, sequenceNumber: record.sequenceNumber };
+  }
+
+  /**
+   * PutRecord with group commit (the rule's Kinesis action in local mode): the sequence number and arrival time are
+   * assigned now; the record is appended on the next turn of the event loop together with every other record
+   * queued in the same turn — per shard, one sealed line and one write — and the promise resolves once it is in
+   * the log (readable, durable to the OS page cache), as `put` is when it returns.
+   */
+  putQueued(
+    partitionKey: string,
+    data: Uint8Array | string,
+  ): Promise<{ shardId: string; sequenceNumber: string }> {
+    const { shard, record } = this.newRecord(partitionKey, data);
+    return new Promise((resolve, reject) => {
+      this.queued.push({
+        shard,
+        record,
+        done: (error) =>
+          error ? reject(error) : resolve({ shardId: shard.id, sequenceNumber: record.sequenceNumber }),
+      });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushQueued());
+      }
+    });
+  }
+
+  /** Records held (in memory) that some consumer has not acknowledged yet, queued ones included. */
+  backlog(): number {
+    let held = this.queued.length;
+    for (const shard of this.shards) held += shard.records.length;
+    return held;
+  }
+
+  /**
+   * Resolves once `backlog()` is below `limit` (consumers acknowledged enough): the rule's Kinesis action waits
+   * here, so a backlog pushes back on the publishers through the broker instead of growing without bound in RAM.
+   */
+  whenBacklogBelow(limit: number): Promise<void> {
+    if (this.backlog() < limit) return Promise.resolve();
+    return new Promise((resolve) => this.backlogWaiters.push({ limit, resolve }));
+  }
+
+  private newRecord(
+    partitionKey: string,
+    data: Uint8Array | string,
+  ): { shard: Shard; record: StreamRecordStored } {
     if (partitionKey.length === 0 || partitionKey.length > 256)
       throw new RangeError("partition key must be 1-256 characters");
-    const shard = this.shards.find((s) => s.id === this.shardFor(partitionKey))!;
+    const shard = this.shards.length === 1 ? this.shards[0] : this.shard(this.shardFor(partitionKey));
     shard.counter += 1n;
     // Arrival times never go backwards within the stream (a clock step back would reorder windows).
     const arrivalMs = Math.max(this.clock(), this.lastArrival);
@@ -109,10 +176,29 @@ export class LocalKinesisStream {
       arrivalMs,
       data: typeof data === "string" ? data : Buffer.from(data).toString("base64"),
     };
-    this.append(shard, record);
-    shard.records.push(record);
-    for (const listener of this.listeners) listener(shard.id);
-    return { shardId: shard.id, sequenceNumber: record.sequenceNumber };
+    return { shard, record };
+  }
+
+  /** Appends every queued record: one group line per shard, in queue (= sequence) order. */
+  private flushQueued(): void {
+    this.flushScheduled = false;
+    if (this.queued.length === 0) return;
+    const items = this.queued;
+    this.queued = [];
+    for (const shard of this.shards) {
+      const mine = items.filter((item) => item.shard === shard);
+      if (mine.length === 0) continue;
+      const records = mine.map((item) => item.record);
+      try {
+        this.appendGroup(shard, records);
+      } catch (error) {
+        for (const item of mine) item.done(error as Error);
+        continue;
+      }
+      for (const record of records) shard.records.push(record);
+      for (const item of mine) item.done();
+      for (const listener of this.listeners) listener(shard.id);
+    }
   }
 
   /** Records of `shardId` after `afterSequenceNumber` (exclusive; all when null), at most `limit`. */
@@ -139,13 +225,38 @@ export class LocalKinesisStream {
     return () => this.listeners.delete(listener);
   }
 
-  /** Drops records up to `sequenceNumber` (acknowledged by the only consumer) and deletes fully consumed segments. */
-  trim(shardId: string, sequenceNumber: string): void {
+  /**
+   * Declares a consumer (an event source mapping) before any consumer acknowledges, so records are kept until every
+   * declared consumer has acknowledged them (the scorer and the stream-fed lake writer read the same stream).
+   */
+  registerConsumer(name: string): void {
+    if (!this.acknowledged.has(name)) this.acknowledged.set(name, new Map());
+  }
+
+  /**
+   * `consumer` acknowledged records up to `sequenceNumber`: drops the records every declared consumer has
+   * acknowledged and deletes fully consumed segments (one consumer: its acknowledgement alone).
+   */
+  trim(shardId: string, sequenceNumber: string, consumer = "default"): void {
+    this.registerConsumer(consumer);
+    this.acknowledged.get(consumer)!.set(shardId, BigInt(sequenceNumber));
+    let upTo: bigint | undefined;
+    for (const positions of this.acknowledged.values()) {
+      const position = positions.get(shardId);
+      if (position === undefined) return;
+      if (upTo === undefined || position < upTo) upTo = position;
+    }
+    if (upTo === undefined) return;
     const shard = this.shard(shardId);
-    const upTo = BigInt(sequenceNumber);
     let drop = 0;
     while (drop < shard.records.length && BigInt(shard.records[drop].sequenceNumber) <= upTo) drop++;
     if (drop > 0) shard.records.splice(0, drop);
+    if (this.backlogWaiters.length > 0) {
+      const held = this.backlog();
+      const waiting = this.backlogWaiters;
+      this.backlogWaiters = waiting.filter((w) => held >= w.limit);
+      for (const w of waiting) if (held < w.limit) w.resolve();
+    }
     const cutoff = this.clock() - this.retentionMs;
     const counterOf = (seq: bigint) => seq % 10n ** 30n;
     while (shard.segments.length > 1) {
@@ -157,6 +268,8 @@ export class LocalKinesisStream {
   }
 
   close(): void {
+    this.flushQueued();
+    for (const waiter of this.backlogWaiters.splice(0)) waiter.resolve();
     for (const shard of this.shards) {
       if (shard.fd !== undefined) fs.closeSync(shard.fd);
       shard.fd = undefined;
@@ -184,18 +297,20 @@ export class LocalKinesisStream {
       let lastArrivalMs = 0;
       for (const line of fs.readFileSync(full, "utf8").split("\n")) {
         if (!line) continue;
-        let stored: StoredLine;
+        let stored: StoredLine | GroupLine;
         try {
-          stored = JSON.parse(line) as StoredLine;
+          stored = JSON.parse(line) as StoredLine | GroupLine;
         } catch {
           continue; // a torn last line from a crash mid-append: that put never returned
         }
         // A record that does not open (wrong or missing key) is an error, never skipped silently.
-        const record = this.openLine(stored);
-        shard.records.push(record);
-        lastCounter = BigInt(record.sequenceNumber) % 10n ** 30n;
-        lastArrivalMs = record.arrivalMs;
-        this.lastArrival = Math.max(this.lastArrival, record.arrivalMs);
+        const records = "group" in stored ? this.openGroup(stored) : [this.openLine(stored)];
+        for (const record of records) {
+          shard.records.push(record);
+          lastCounter = BigInt(record.sequenceNumber) % 10n ** 30n;
+          lastArrivalMs = record.arrivalMs;
+          this.lastArrival = Math.max(this.lastArrival, record.arrivalMs);
+        }
       }
       if (lastCounter > shard.counter) shard.counter = lastCounter;
       shard.segments.push({ file: full, lastCounter, lastArrivalMs });
@@ -204,19 +319,48 @@ export class LocalKinesisStream {
   }
 
   private append(shard: Shard, record: StreamRecordStored): void {
+    this.writeLine(shard, [record], `${JSON.stringify(this.sealLine(record))}\n`);
+  }
+
+  private appendGroup(shard: Shard, records: StreamRecordStored[]): void {
+    const cipher = this.options.cipher;
+    const group: GroupLine = {
+      group: cipher
+        ? cipher.encrypt(Buffer.from(JSON.stringify(records), "utf8")).toString("base64")
+        : records,
+    };
+    this.writeLine(shard, records, `${JSON.stringify(group)}\n`);
+  }
+
+  /** One write of `line` (holding `records`, in order) to the shard's current segment, opening a new one when full. */
+  private writeLine(shard: Shard, records: StreamRecordStored[], line: string): void {
+    const first = records[0];
+    const last = records[records.length - 1];
+    const counterOf = (record: StreamRecordStored) => BigInt(record.sequenceNumber) % 10n ** 30n;
     if (shard.fd === undefined || shard.segmentCount >= this.segmentRecords) {
       if (shard.fd !== undefined) fs.closeSync(shard.fd);
-      const file = path.join(this.options.dir, shard.id, `${String(shard.counter).padStart(30, "0")}.ndjson`);
+      // Named after the segment's first record's counter: names sort like the records.
+      const name = String(counterOf(first)).padStart(30, "0");
+      const file = path.join(this.options.dir, shard.id, `${name}.ndjson`);
       shard.fd = fs.openSync(file, "a");
       shard.segmentCount = 0;
       shard.segmentFile = file;
-      shard.segments.push({ file, lastCounter: shard.counter, lastArrivalMs: record.arrivalMs });
+      shard.segments.push({ file, lastCounter: counterOf(first), lastArrivalMs: first.arrivalMs });
     }
-    fs.writeSync(shard.fd, `${JSON.stringify(this.sealLine(record))}\n`);
-    shard.segmentCount += 1;
+    fs.writeSync(shard.fd, line);
+    shard.segmentCount += records.length;
     const segment = shard.segments[shard.segments.length - 1];
-    segment.lastCounter = shard.counter;
-    segment.lastArrivalMs = record.arrivalMs;
+    segment.lastCounter = counterOf(last);
+    segment.lastArrivalMs = last.arrivalMs;
+  }
+
+  private openGroup(line: GroupLine): StreamRecordStored[] {
+    if (typeof line.group !== "string") return line.group;
+    const cipher = this.options.cipher;
+    if (!cipher) throw new Error("sealed stream record group but no cipher");
+    return JSON.parse(
+      cipher.decrypt(Buffer.from(line.group, "base64")).toString("utf8"),
+    ) as StreamRecordStored[];
   }
 
   private sealLine(record: StreamRecordStored): StoredLine {

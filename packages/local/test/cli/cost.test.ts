@@ -41,21 +41,32 @@ describe("driftwatch cost", () => {
     }
   });
 
-  it("prints the built profiles: Basic Ingest in production, provisioned Kinesis in lean", async () => {
+  it("prints the built profiles: production (stream-fed lake, provisioned Kinesis) and the former Firehose feed", async () => {
     const production = JSON.parse(await run("--scenario", "medium", "--json"));
-    const lean = JSON.parse(await run("--scenario", "medium", "--profile", "lean", "--json"));
-    const iot = (r: { estimate: { services: { service: string; items: { item: string }[] }[] } }) =>
-      r.estimate.services.find((s) => s.service === "IoT Core")!.items.map((i) => i.item);
-    expect(iot(production)).not.toContain("messaging");
-    expect(production.estimate.services.map((s: { service: string }) => s.service)).toContain(
-      "Kinesis (on-demand, 4 shards)",
-    );
-    expect(lean.estimate.services.map((s: { service: string }) => s.service)).toContain(
-      "Kinesis (provisioned, 1 shard)",
-    );
-    expect(lean.estimate.total).toBeLessThan(production.estimate.total);
-    const idle = JSON.parse(await run("--scenario", "idle", "--profile", "lean", "--json"));
+    const former = JSON.parse(await run("--scenario", "medium", "--profile", "firehose", "--json"));
+    const services = (r: { estimate: { services: { service: string }[] } }) =>
+      r.estimate.services.map((s) => s.service);
+    const items = (
+      r: { estimate: { services: { service: string; items: { item: string }[] }[] } },
+      name: string,
+    ) => r.estimate.services.find((s) => s.service === name)?.items.map((i) => i.item) ?? [];
+    expect(items(production, "IoT Core")).not.toContain("messaging (5 KB metering)");
+    expect(services(production)).toContain("Kinesis (provisioned, 1 shard)");
+    expect(items(production, "Lambda")).toContain("lake writer: requests");
+    expect(items(production, "Firehose")).toEqual(["scores archive (billed GB)"]);
+    expect(services(former)).toContain("Kinesis (on-demand, 4 shards)");
+    expect(items(former, "Firehose")).toContain("ingest (billed GB)");
+    expect(production.estimate.total).toBeLessThan(former.estimate.total);
+  });
+
+  it("meets the issue's targets for the built production profile: idle ≤ $30, Small ≤ 15 %, Medium and Large ≤ 10 %", async () => {
+    const share = async (scenario: string) =>
+      JSON.parse(await run("--scenario", scenario, "--json")).seed.shareOfAllThree as number;
+    const idle = JSON.parse(await run("--scenario", "idle", "--json"));
     expect(idle.estimate.total).toBeLessThanOrEqual(30);
+    expect(await share("small")).toBeLessThanOrEqual(0.15);
+    expect(await share("medium")).toBeLessThanOrEqual(0.1);
+    expect(await share("large")).toBeLessThanOrEqual(0.1);
   });
 
   it("takes a custom workload and prints a readable table", async () => {

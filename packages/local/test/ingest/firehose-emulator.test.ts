@@ -58,7 +58,8 @@ describe("FirehoseEmulator buffering", () => {
     const { emulator, objects, lines, status } = setup({ bufferBytes: 100 });
     for (let i = 0; i < 3; i++) await put(emulator, `${String(i).repeat(39)}\n`); // 40 bytes each → sealed at 120
     await put(emulator, "tail\n");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The sealed batch is delivered in the background: wait for it, then check the tail is still buffered.
+    await vi.waitFor(() => expect(status.get("firehose.batches")).toBe(1), { timeout: 10_000, interval: 10 });
     expect(lines("readings/")).toHaveLength(3);
     expect(status.get("firehose.batches")).toBe(1);
     await emulator.stop();

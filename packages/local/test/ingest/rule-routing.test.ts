@@ -169,3 +169,24 @@ describe("createRuleRouter", () => {
     expect(status.get("rules.errors")).toBe(1);
   });
 });
+
+describe("rule routing with the stream-fed lake (lake feed `stream`, ADR 1001)", () => {
+  it("gives the unmatched-only Firehose only what the stream does not carry: unknown topics, no device id", async () => {
+    const errorDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "driftwatch-rules-")), "rule-errors");
+    dirs.push(path.dirname(errorDir));
+    const firehose = Object.assign(new Recorder("firehose:ingest", true), { unmatchedOnly: true });
+    const kinesis = new Recorder("kinesis:telemetry");
+    const route = createRuleRouter({ targets: () => [firehose, kinesis], errorDir, retryDelayMs: 1 });
+    const at = Date.parse("2024-05-01T12:00:00Z");
+    const send = (topic: string, payload: string) =>
+      route({ topic, payload: Buffer.from(payload), receivedAt: at, qos: 1 });
+    await send("dt/plant-a/pump-1/telemetry", '{"deviceId":"pump-1","ts":1,"metrics":{"p":1}}');
+    await send("dt/plant-a/pump-1/unknown", '{"deviceId":"pump-1"}');
+    await send("LifeSupportDevice/Sensor", '{"temperature":1}');
+    expect(kinesis.got.map((g) => g.envelope.topic)).toEqual(["dt/plant-a/pump-1/telemetry"]);
+    expect(firehose.got.map((g) => g.envelope.topic)).toEqual([
+      "dt/plant-a/pump-1/unknown",
+      "LifeSupportDevice/Sensor",
+    ]);
+  });
+});

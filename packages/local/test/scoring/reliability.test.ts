@@ -119,6 +119,27 @@ async function publish(stream: LocalKinesisStream, n: number, offset = 0, poison
   return sent;
 }
 
+/**
+ * Resolves once the window holding the last of `sent` has ended by the clock (windows close by time; `drained` then
+ * waits for every ended window's final invoke).
+ */
+async function lastWindowEnded(sent: { arrivalMs: number }[]) {
+  const windowMs = WINDOW_S * 1000;
+  const endMs = (Math.floor(Math.max(...sent.map((s) => s.arrivalMs)) / windowMs) + 1) * windowMs;
+  while (Date.now() < endMs) await new Promise((r) => setTimeout(r, endMs - Date.now()));
+}
+
+/** Resolves once every shard has taken in (acknowledged) every record put so far. */
+async function caughtUp(stream: LocalKinesisStream, esm: EventSourceMappingEmulator, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  const pending = () =>
+    stream.shardIds.some((id) => stream.read(id, esm.checkpointOf(id).lastSequenceNumber, 1).length > 0);
+  while (pending()) {
+    if (Date.now() > deadline) throw new Error(`records still pending after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function expectExactAggregates(
   w: ReturnType<typeof world>,
   sent: { station: string; value: number; arrivalMs: number }[],
@@ -166,7 +187,7 @@ describe("scoring under the emulator with injected faults", () => {
       return result;
     });
     const sent = await publish(stream, 400);
-    await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 100));
+    await lastWindowEnded(sent);
     await esm.drained(60_000);
     expect(fs.existsSync(path.join(w.dir, "dlq")) ? fs.readdirSync(path.join(w.dir, "dlq")) : []).toEqual([]);
     expectExactAggregates(w, sent);
@@ -179,7 +200,7 @@ describe("scoring under the emulator with injected faults", () => {
     w.escalation.failNext = 2; // within the mapping's 2 retries
     const { stream, esm } = boot(w);
     const sent = await publish(stream, 200);
-    await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 100));
+    await lastWindowEnded(sent);
     await esm.drained(60_000);
     expectExactAggregates(w, sent);
   });
@@ -198,7 +219,7 @@ describe("scoring under the emulator with injected faults", () => {
     const first = await publish(stream, 30, 0, 17);
     const poison = first[17].seq;
     const rest = await publish(stream, 90, 30);
-    await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 100));
+    await lastWindowEnded(rest);
     await esm.drained(60_000);
     const dlq = fs.readdirSync(path.join(w.dir, "dlq"));
     expect(dlq).toHaveLength(1);
@@ -215,11 +236,11 @@ describe("scoring under the emulator with injected faults", () => {
     const w = world();
     const a = boot(w);
     const part1 = await publish(a.stream, 120);
-    await new Promise((r) => setTimeout(r, 150));
+    await caughtUp(a.stream, a.esm);
     await a.stop(); // process ends mid-window: state lives only in the ESM checkpoint
     const b = boot(w);
     const part2 = await publish(b.stream, 120, 120);
-    await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 100));
+    await lastWindowEnded(part2);
     await b.esm.drained(60_000);
     expectExactAggregates(w, [...part1, ...part2]);
   });

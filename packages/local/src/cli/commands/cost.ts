@@ -19,7 +19,7 @@ function positiveNumber(name: string, value: string | undefined): number | undef
 }
 
 /**
- * `driftwatch cost [--scenario small|medium|large|idle] [--profile production|dev|lean] [--rate …] [--devices …]
+ * `driftwatch cost [--scenario small|medium|large|idle] [--profile production|dev|firehose] [--rate …] [--devices …]
  * [--record-bytes …] [--json]`: the monthly cost model (packages/core/src/cost, docs/cost.md). Pure arithmetic: no
  * running instance, no AWS account.
  */
@@ -36,7 +36,7 @@ export function registerCost(program: Command): void {
     )
     .option(
       "--profile <name>",
-      "production (as deployed) | dev (a personal stage) | lean (production + provisioned Kinesis, 24 h)",
+      "production (as deployed) | dev (a personal stage) | firehose (the former production: Firehose lake feed, on-demand Kinesis, 7 days)",
       "production",
     )
     .option("--rate <records/s>", "peak records per second (overrides the scenario's)")

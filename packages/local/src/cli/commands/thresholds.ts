@@ -237,6 +237,7 @@ export function registerThresholds(program: Command): void {
           readings: number;
           current: BacktestSide;
           candidate: BacktestSide;
+          detector?: { source: "archived" | "forest"; readingsWithoutVerdict: number };
         }>("POST", "/api/backtest", {
           url: options.url,
           body: {
@@ -264,6 +265,11 @@ export function registerThresholds(program: Command): void {
           (r.noiseWarning ? `    warning: ${r.noiseWarning}\n` : "");
         process.stdout.write(
           `${options.device}, ${options.from} → ${options.to}: ${result.readings} readings\n` +
+            (result.detector
+              ? result.detector.source === "archived"
+                ? "  detector: the live detector's archived verdicts\n"
+                : `  detector: forest warmed on the readings before the range (${result.detector.readingsWithoutVerdict} readings of the range have no archived verdict)\n`
+              : "") +
             side("current rules: ", result.current) +
             side("candidate rule:", result.candidate),
         );
