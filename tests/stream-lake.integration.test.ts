@@ -94,7 +94,11 @@ describe("local mode: the lake fed from the telemetry stream", () => {
     await waitFor("the unknown topic's error record", () =>
       readZone(dataDir, "errors").some((e) => e.code === "UNKNOWN_TOPIC") ? true : undefined,
     );
-    const raw = readZone(dataDir, "raw").filter((e) => String(e.topic).startsWith("dt/plant-s/pump-s1/"));
+    // The unknown topic's backup is written by the Firehose path, independently of its error record: wait for it.
+    const raw = await waitFor("every message's raw backup", () => {
+      const found = readZone(dataDir, "raw").filter((e) => String(e.topic).startsWith("dt/plant-s/pump-s1/"));
+      return found.length >= n + 1 ? found : undefined;
+    });
     expect(raw).toHaveLength(n + 1);
   });
 
