@@ -45,9 +45,11 @@ const api = (route: string, token: string, init: RequestInit = {}) =>
 async function liveSnapshot() {
   const incidents = await (await api("/api/incidents", tokens.viewer)).text();
   const metrics = await (await api(`/api/devices/${deviceId}/metrics`, tokens.viewer)).text();
-  // Models, stuck runs and presence; not `checkpoints/esm/`, the stream emulator's own position, rewritten every window.
+  // Models, stuck runs and presence; not `checkpoints/esm/`, the stream emulator's own position, rewritten every window,
+  // nor `*.tmp`: the first half of an atomic write (write, then rename) the live scorer may have in flight.
   const models = allFiles(path.join(instance.dataDir, "checkpoints"))
     .filter((file) => !path.relative(path.join(instance.dataDir, "checkpoints"), file).startsWith("esm"))
+    .filter((file) => !file.endsWith(".tmp"))
     .sort()
     .map(
       (file) =>
