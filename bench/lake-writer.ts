@@ -12,17 +12,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Context, FirehoseTransformationEvent, KinesisStreamEvent } from "aws-lambda";
-import { createDeidentifier, defaultPhiCatalogue } from "@driftwatch/core/privacy/deidentifier";
-import { createEncryptedPhiVault } from "@driftwatch/core/privacy/encrypted-phi-vault";
-import { createEnvelopeCipher } from "@driftwatch/core/privacy/envelope-cipher";
-import { createLocalKeyProvider } from "@driftwatch/core/privacy/local-key-provider";
-import type { Device } from "@driftwatch/core/telemetry/device";
-import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
-import { InMemoryDeviceRegistry, InMemoryPhiVaultStore } from "@driftwatch/core/testing";
-import { createTransformHandler, type TransformDeps } from "@driftwatch/functions/firehose/transform";
+import type { FirehoseTransformationEvent, KinesisStreamEvent } from "aws-lambda";
+import { createTransformHandler } from "@driftwatch/functions/firehose/transform";
 import { createLakeWriteHandler } from "@driftwatch/functions/kinesis/lake-write";
 import { configureObservability } from "@driftwatch/functions/shared/observability";
+import { BENCH_DEVICES as DEVICES, benchContext as context, freshDeps, rng } from "./ingest-fixtures.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -32,23 +26,6 @@ const arg = (name: string, fallback: number) => {
 const RUNS = arg("runs", 5);
 const BATCHES = arg("batches", 10);
 const BATCH_SIZE = arg("batch-size", 3600);
-const DEVICES = 200;
-
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const devices: Device[] = [];
-for (let i = 0; i < DEVICES; i++) {
-  const kind = ["med", "wx", "fan", "dt"][i % 4];
-  devices.push({ deviceId: `${kind}-${i}`, manufacturer: `Maker ${i % 5}`, model: `Model ${i % 7}` });
-}
 
 /** One message: topic and payload of one of the seed shapes (or bad input). */
 function message(i: number, t: number, random: () => number): { topic: string; payload: string } {
@@ -159,27 +136,6 @@ function makeBatch(batch: number, random: () => number): Batch {
     },
   };
 }
-
-function freshDeps(): TransformDeps {
-  const deidentifier = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: Buffer.alloc(32, 1) });
-  const vault = createEncryptedPhiVault({
-    store: new InMemoryPhiVaultStore(),
-    cipher: createEnvelopeCipher({ keyProvider: createLocalKeyProvider({ kek: Buffer.alloc(32, 2) }) }),
-  });
-  const preparer = createReadingPreparer({
-    registry: new InMemoryDeviceRegistry(devices),
-    deidentifier,
-    vault,
-  });
-  return { preparer, deidentifier };
-}
-
-const context = {
-  functionName: "bench",
-  awsRequestId: "bench",
-  memoryLimitInMB: "1024",
-  getRemainingTimeInMillis: () => 900_000,
-} as unknown as Context;
 
 /** Stored object bytes by zone (gzip) and the NDJSON bytes they hold. */
 class MemoryStore {

@@ -8,16 +8,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Context, FirehoseTransformationEvent } from "aws-lambda";
-import { createDeidentifier, defaultPhiCatalogue } from "@driftwatch/core/privacy/deidentifier";
-import { createEncryptedPhiVault } from "@driftwatch/core/privacy/encrypted-phi-vault";
-import { createEnvelopeCipher } from "@driftwatch/core/privacy/envelope-cipher";
-import { createLocalKeyProvider } from "@driftwatch/core/privacy/local-key-provider";
-import type { Device } from "@driftwatch/core/telemetry/device";
-import { InMemoryDeviceRegistry, InMemoryPhiVaultStore } from "@driftwatch/core/testing";
-import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
-import { createTransformHandler, type TransformDeps } from "@driftwatch/functions/firehose/transform";
+import type { FirehoseTransformationEvent } from "aws-lambda";
+import { createTransformHandler } from "@driftwatch/functions/firehose/transform";
 import { configureObservability } from "@driftwatch/functions/shared/observability";
+import { BENCH_DEVICES as DEVICES, benchContext as context, freshDeps, rng } from "./ingest-fixtures.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -27,25 +21,7 @@ const arg = (name: string, fallback: number) => {
 const RUNS = arg("runs", 5);
 const BATCHES = arg("batches", 40);
 const BATCH_SIZE = arg("batch-size", 500);
-const DEVICES = 200;
 const PATIENTS = 100;
-
-// Deterministic pseudo-random numbers (mulberry32), so every run sees the same records.
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const devices: Device[] = [];
-for (let i = 0; i < DEVICES; i++) {
-  const kind = ["med", "wx", "fan", "dt"][i % 4];
-  devices.push({ deviceId: `${kind}-${i}`, manufacturer: `Maker ${i % 5}`, model: `Model ${i % 7}` });
-}
 
 const envelopeData = (topic: string, payload: string, receivedAt: number) =>
   Buffer.from(
@@ -136,27 +112,6 @@ function makeEvent(batch: number, random: () => number): FirehoseTransformationE
     records,
   };
 }
-
-function freshDeps(): TransformDeps {
-  const deidentifier = createDeidentifier({ catalogue: defaultPhiCatalogue, tokenKey: Buffer.alloc(32, 1) });
-  const vault = createEncryptedPhiVault({
-    store: new InMemoryPhiVaultStore(),
-    cipher: createEnvelopeCipher({ keyProvider: createLocalKeyProvider({ kek: Buffer.alloc(32, 2) }) }),
-  });
-  const preparer = createReadingPreparer({
-    registry: new InMemoryDeviceRegistry(devices),
-    deidentifier,
-    vault,
-  });
-  return { preparer, deidentifier };
-}
-
-const context = {
-  functionName: "bench",
-  awsRequestId: "bench",
-  memoryLimitInMB: "1024",
-  getRemainingTimeInMillis: () => 900_000,
-} as unknown as Context;
 
 async function main() {
   configureObservability({ logSink: () => undefined, logLevel: "WARN", metrics: "off" });

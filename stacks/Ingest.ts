@@ -65,6 +65,25 @@ export function Ingest({ app, stack }: StackContext) {
     encryption: kinesis.StreamEncryption.MANAGED,
   });
 
+  // What core's ingest batch logic needs, wherever it runs (the Firehose transformation, the lake writer): the
+  // registry, the PHI vault and its key, the token key.
+  const ingestBatchEnvironment = {
+    [tables.devices.envVar]: storage.devicesTable.tableName,
+    [tables.vault.envVar]: storage.vaultTable.tableName,
+    VAULT_KEY_ID: storage.vaultKey.keyArn,
+    TOKEN_KEY_ID: storage.tokenKey.keyArn,
+  };
+  function grantIngestBatch(fn: SstFunction): void {
+    // Registry lookups only (cached by device id): no Query/Scan, no writes.
+    storage.devicesTable.grant(fn, "dynamodb:GetItem", "dynamodb:BatchGetItem");
+    // The vault is written idempotently (conditional PutItem) and never read by the ingest path.
+    storage.vaultTable.grant(fn, "dynamodb:PutItem");
+    // The vault key is both the table's SSE key (DynamoDB calls KMS on the caller's behalf: Encrypt/Decrypt/
+    // GenerateDataKey/DescribeKey) and the envelope key of PHI values (GenerateDataKey with an encryption context).
+    storage.vaultKey.grant(fn, "kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey");
+    storage.tokenKey.grant(fn, "kms:GenerateMac");
+  }
+
   // ── Transformation Lambda ─────────────────────────────────────────────────────────────────────────────────
   const transform = new SstFunction(stack, "Transform", {
     handler: TRANSFORM_HANDLER,
@@ -72,21 +91,9 @@ export function Ingest({ app, stack }: StackContext) {
     // Firehose waits up to 5 minutes for a transformation invocation; a 1 MiB batch takes well under a minute.
     timeout: "2 minutes",
     memorySize: "1024 MB",
-    environment: {
-      [tables.devices.envVar]: storage.devicesTable.tableName,
-      [tables.vault.envVar]: storage.vaultTable.tableName,
-      VAULT_KEY_ID: storage.vaultKey.keyArn,
-      TOKEN_KEY_ID: storage.tokenKey.keyArn,
-    },
+    environment: ingestBatchEnvironment,
   });
-  // Registry lookups only (cached by device id): no Query/Scan, no writes.
-  storage.devicesTable.grant(transform, "dynamodb:GetItem", "dynamodb:BatchGetItem");
-  // The vault is written idempotently (conditional PutItem) and never read by the ingest path.
-  storage.vaultTable.grant(transform, "dynamodb:PutItem");
-  // The vault key is both the table's SSE key (DynamoDB calls KMS on the caller's behalf: Encrypt/Decrypt/
-  // GenerateDataKey/DescribeKey) and the envelope key of PHI values (GenerateDataKey with an encryption context).
-  storage.vaultKey.grant(transform, "kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey");
-  storage.tokenKey.grant(transform, "kms:GenerateMac");
+  grantIngestBatch(transform);
   suppress(
     transform,
     functionBaselineSuppressions({
@@ -255,20 +262,14 @@ export function Ingest({ app, stack }: StackContext) {
       timeout: "2 minutes",
       memorySize: "1024 MB",
       environment: {
-        [tables.devices.envVar]: storage.devicesTable.tableName,
-        [tables.vault.envVar]: storage.vaultTable.tableName,
-        VAULT_KEY_ID: storage.vaultKey.keyArn,
-        TOKEN_KEY_ID: storage.tokenKey.keyArn,
+        ...ingestBatchEnvironment,
         LAKE_BUCKET: storage.lake.bucketName,
         LAKE_KEY_ID: storage.lakeKey.keyArn,
         RAW_KEY_ID: storage.rawKey.keyArn,
       },
     });
     // The transformation's grants (registry lookups, idempotent vault writes, the vault and token keys)…
-    storage.devicesTable.grant(fn, "dynamodb:GetItem", "dynamodb:BatchGetItem");
-    storage.vaultTable.grant(fn, "dynamodb:PutItem");
-    storage.vaultKey.grant(fn, "kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey");
-    storage.tokenKey.grant(fn, "kms:GenerateMac");
+    grantIngestBatch(fn);
     // …and the lake's three zones, write only (S3 calls KMS for SSE-KMS puts; bucket keys keep the calls few).
     fn.addToRolePolicy(
       new iam.PolicyStatement({

@@ -260,7 +260,12 @@ describe.each(["test", "production"])("Monitoring stack (stage %s)", (stage) => 
     const producers: Array<[Record<string, string>, string]> = [
       [
         TRANSFORM_METRICS,
-        source("packages/functions/src/firehose/transform.ts", "packages/core/src/telemetry/ingest-batch.ts"),
+        source(
+          "packages/functions/src/firehose/transform.ts",
+          "packages/functions/src/kinesis/lake-write.ts",
+          "packages/functions/src/shared/ingest-batch-report.ts",
+          "packages/core/src/telemetry/ingest-batch.ts",
+        ),
       ],
       [
         SCORING_METRICS,

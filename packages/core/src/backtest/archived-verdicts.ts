@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { Detection } from "../alerts/anomaly-rule.ts";
 import { scoredRecordSchema } from "../scoring/scored-record.ts";
-import type { ScoringDetector } from "../scoring/detector-pool.ts";
+import type { RecordDetection } from "../scoring/record-detection.ts";
 import type { Reading } from "../telemetry/reading.ts";
 
 /**
@@ -23,13 +22,6 @@ export const archivedVerdictSchema = scoredRecordSchema
   .extend({ detection: scoredRecordSchema.shape.detection.unwrap() })
   .strict();
 export type ArchivedVerdict = z.infer<typeof archivedVerdictSchema>;
-
-/** A detector result as the rule path needs it: the anomaly rule's input, the score and grade of its alerts. */
-export interface PassDetection {
-  detection: Detection;
-  score: number;
-  grade: number;
-}
 
 /**
  * The live verdicts of a device's readings, found by the reading's identity across `readings/` and `scores/`: device,
@@ -79,7 +71,7 @@ function sameValues(a: Record<string, number>, b: Record<string, number>): boole
 }
 
 /** An archived verdict as the rule path's detection. */
-export function detectionOfVerdict(v: ArchivedVerdict): PassDetection {
+export function detectionOfVerdict(v: ArchivedVerdict): RecordDetection {
   return {
     score: v.score,
     grade: v.grade,
@@ -98,36 +90,8 @@ export function detectionOfVerdict(v: ArchivedVerdict): PassDetection {
  * A warm-up reading the archive holds no verdict for: score 0, which no rule set's anomaly rule counts (an
  * uncalibrated model); bounds, stuck and silence rules still see the reading.
  */
-export const NO_VERDICT: PassDetection = {
+export const NO_VERDICT: RecordDetection = {
   score: 0,
   grade: 0,
   detection: { score: 0, anomaly: false, attribution: [] },
 };
-
-/**
- * A forest result as the rule path's detection: the same mapping as the scoring path's (`WindowScorer`): attribution
- * and expected ranges named by metric, the grade clamped to [0, 1].
- */
-export function detectionOfResult(
-  result: ReturnType<ScoringDetector["process"]>,
-  metricNames: readonly string[],
-  values: readonly number[],
-): PassDetection {
-  const attribution = result.attribution.map((a) => ({
-    metric: metricNames[a.index],
-    value: values[a.index],
-    contribution: a.contribution,
-    direction: a.direction,
-  }));
-  return {
-    score: result.score,
-    grade: Math.min(1, Math.max(0, result.grade)),
-    detection: {
-      ...result,
-      attribution,
-      expected: result.expected
-        ? Object.fromEntries(result.expected.map((r, i) => [metricNames[i], { min: r.low, max: r.high }]))
-        : undefined,
-    },
-  };
-}

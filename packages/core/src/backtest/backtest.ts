@@ -1,18 +1,12 @@
 import { detectorKeyOf, type DetectorFactory, type ScoringDetector } from "../scoring/detector-pool.ts";
+import { detectionOfResult, type RecordDetection } from "../scoring/record-detection.ts";
 import type { WindowScorerOptions } from "../scoring/window-scorer-api.ts";
 import { defaultModelKey } from "../telemetry/prepare.ts";
 import type { Reading } from "../telemetry/reading.ts";
 import { resolveThresholds, type EffectiveThresholds } from "../thresholds/resolve.ts";
 import { scopeKeysOf, type ScopedDevice, type ThresholdRule } from "../thresholds/threshold-rule.ts";
 import type { CandidateRule } from "./backtest-request.ts";
-import {
-  detectionOfResult,
-  detectionOfVerdict,
-  NO_VERDICT,
-  VerdictIndex,
-  type ArchivedVerdict,
-  type PassDetection,
-} from "./archived-verdicts.ts";
+import { detectionOfVerdict, NO_VERDICT, VerdictIndex, type ArchivedVerdict } from "./archived-verdicts.ts";
 import { orderReadings } from "./replay.ts";
 import { runRulePass, type PassRecord } from "./rule-pass.ts";
 import { summarize, type RuleSetReport } from "./report.ts";
@@ -142,7 +136,7 @@ function detectionSource(
   fromMs: number,
   verdicts: Iterable<ArchivedVerdict> | undefined,
   factory: DetectorFactory,
-): { detections: (index: number) => PassDetection; detector: BacktestDetector } {
+): { detections: (index: number) => RecordDetection; detector: BacktestDetector } {
   const index = new VerdictIndex(verdicts ?? []);
   const found: (ArchivedVerdict | undefined)[] = [];
   let archived = 0;

@@ -7,13 +7,13 @@ import {
   type SeriesRuleState,
 } from "../alerts/record-rules.ts";
 import { SeriesBaseline } from "../alerts/series-baseline.ts";
+import type { RecordDetection } from "../scoring/record-detection.ts";
 import { markRaised, silenceAtWindowEnd } from "../scoring/silence-watch.ts";
 import { DEFAULT_STUCK_READINGS, StuckTracker } from "../scoring/stuck-tracker.ts";
 import type { WindowScorerOptions } from "../scoring/window-scorer-api.ts";
 import type { Reading } from "../telemetry/reading.ts";
 import { stuckReadingsFor, type EffectiveThresholds } from "../thresholds/resolve.ts";
 import { PresenceTracker } from "../window/presence.ts";
-import type { PassDetection } from "./archived-verdicts.ts";
 import { REPLAY_SHARD, ReplayAbortedError } from "./replay.ts";
 
 /** Longest stretch a pass runs without giving the event loop a turn, ms. */
@@ -69,7 +69,7 @@ interface RuleSet {
  */
 export async function runRulePass(
   records: readonly PassRecord[],
-  detections: (index: number) => PassDetection,
+  detections: (index: number) => RecordDetection,
   thresholdSets: readonly EffectiveThresholds[],
   options: RulePassOptions,
 ): Promise<RuleSetOutcome[]> {

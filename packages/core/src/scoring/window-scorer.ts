@@ -18,6 +18,7 @@ import {
   type WindowSegment,
 } from "../window/window-accumulator.ts";
 import { detectorKeyOf, type ScoringDetector } from "./detector-pool.ts";
+import { detectionOfResult } from "./record-detection.ts";
 import { archivedDetectionOf, type ScoredRecord } from "./scored-record.ts";
 import { markRaised, resolveOnReturn, silenceAtWindowEnd } from "./silence-watch.ts";
 import { isWindowTick } from "./window-tick.ts";
@@ -292,27 +293,9 @@ export class WindowScorer {
     // as it was and its retry counts it once. Any event-time order is scored; windows are by arrival (ADR 0600).
     const eventMs = Date.parse(reading.ts);
     const timeMs = Number.isFinite(eventMs) ? eventMs : record.arrivalMs;
-    const attribution = result.attribution.map((a) => ({
-      metric: metricNames[a.index],
-      value: values[a.index],
-      contribution: a.contribution,
-      direction: a.direction,
-    }));
-    const grade = Math.min(1, Math.max(0, result.grade));
-    const input = {
-      deviceId: reading.deviceId,
-      timeMs,
-      metricNames,
-      values,
-      detection: {
-        ...result,
-        attribution,
-        expected: result.expected
-          ? Object.fromEntries(result.expected.map((r, i) => [metricNames[i], { min: r.low, max: r.high }]))
-          : undefined,
-      },
-      thresholds,
-    };
+    const { detection, grade } = detectionOfResult(result, metricNames, values);
+    const { attribution } = detection;
+    const input = { deviceId: reading.deviceId, timeMs, metricNames, values, detection, thresholds };
     const rules = this.rulesOf(stuck);
     const verdict = evaluateRecord(input, rules);
     for (const firing of verdict.firings) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { archivedVerdictSchema, type ArchivedVerdict } from "../../src/backtest/archived-verdicts.ts";
 import { runBacktest } from "../../src/backtest/backtest.ts";
 import { runRulePass, type PassRecord } from "../../src/backtest/rule-pass.ts";
-import { detectionOfResult } from "../../src/backtest/archived-verdicts.ts";
+import { detectionOfResult } from "../../src/scoring/record-detection.ts";
 import type { DetectorFactory } from "../../src/scoring/detector-pool.ts";
 import { rcfDetectorFactory } from "../../src/scoring/rcf-detector-factory.ts";
 import { scoredRecordSchema } from "../../src/scoring/scored-record.ts";

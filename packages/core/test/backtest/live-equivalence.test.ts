@@ -1,12 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { runBacktest } from "../../src/backtest/backtest.ts";
-import { DetectorPool } from "../../src/scoring/detector-pool.ts";
 import { rcfDetectorFactory } from "../../src/scoring/rcf-detector-factory.ts";
-import { WindowScorer, type StreamRecord } from "../../src/scoring/window-scorer.ts";
-import { CachedThresholds } from "../../src/thresholds/cached-thresholds.ts";
 import { thresholdRuleSchema } from "../../src/thresholds/threshold-rule.ts";
-import { memoryScoringPorts, testPreparer } from "../scoring/support.ts";
 import { device, envelopesOf, lakeReadingsOf, MIN, pressureSeries, T0 } from "./fixtures.ts";
+import { scoreLive } from "./live-run.ts";
 
 // The same detector code as live with a smaller forest (the KDA forest's 100 trees only make the test slower): it
 // fills after 64 points, so the anomaly rule takes part.
@@ -26,50 +23,8 @@ describe("backtest vs the live scorer", () => {
     });
 
     // Live: Kinesis batches of 7 records, windows by arrival, state carried between invokes, final invoke per window.
-    const ports = memoryScoringPorts([rule]);
-    let now = T0;
-    const clock = { now: () => now };
-    const scorer = new WindowScorer({
-      preparer: testPreparer([device]),
-      detectors: new DetectorPool(detectors(), ports.checkpoints, clock),
-      thresholds: new CachedThresholds(ports.thresholds, clock),
-      escalation: ports.escalation,
-      metrics: ports.metrics,
-      archive: ports.archive,
-      checkpoints: ports.checkpoints,
-      clock,
-      options: { windowMs: MIN },
-    });
-    const byWindow = new Map<number, StreamRecord[]>();
-    envelopes.forEach((e, i) => {
-      const start = Math.floor(e.receivedAt / MIN) * MIN;
-      const list = byWindow.get(start) ?? [];
-      list.push({
-        sequenceNumber: String(i).padStart(8, "0"),
-        partitionKey: device.deviceId,
-        arrivalMs: e.receivedAt,
-        data: Buffer.from(JSON.stringify(e)).toString("base64"),
-      });
-      byWindow.set(start, list);
-    });
-    for (const [start, records] of [...byWindow].sort((a, b) => a[0] - b[0])) {
-      let state: Record<string, unknown> | undefined;
-      for (let i = 0; i < records.length; i += 7) {
-        now = start + MIN;
-        const chunk = records.slice(i, i + 7);
-        const final = i + 7 >= records.length;
-        const result = await scorer.processBatch({
-          shardId: "shardId-000000000000",
-          window: { startMs: start, endMs: start + MIN },
-          state,
-          isFinalInvokeForWindow: final,
-          isWindowTerminatedEarly: false,
-          records: chunk,
-        });
-        state = result.state;
-      }
-    }
-    const live = [...ports.escalation.executions.values()].map((a) => `${a.rule}@${a.ts}`).sort();
+    const liveRun = await scoreLive(envelopes, [rule], detectors());
+    const live = liveRun.alerts.map((a) => `${a.rule}@${a.ts}`).sort();
 
     // Backtest: the lake's readings of the same messages, the stored rule as the candidate.
     const readings = await lakeReadingsOf(envelopes);
@@ -84,15 +39,14 @@ describe("backtest vs the live scorer", () => {
       },
       { windowMs: MIN, detectors: detectors() },
     );
-    const liveByRule: Record<string, number> = {};
-    for (const a of ports.escalation.executions.values()) liveByRule[a.rule] = (liveByRule[a.rule] ?? 0) + 1;
+    const liveByRule = liveRun.byRule;
     expect(live.length).toBeGreaterThan(planted.size); // bounds + stuck (+ whatever the forest flagged)
     expect(liveByRule["stuck:pressure"]).toBe(1);
     expect(liveByRule.anomaly ?? 0).toBeGreaterThan(0);
     expect(report.candidate.byRule).toEqual(liveByRule);
     expect(report.candidate.alerts).toBe(live.length);
     // And record for record the same scores (same forest, same order).
-    const liveScores = ports.archive.records.map((r) => `${r.ts}:${r.score}:${r.rules.join("+")}`);
+    const liveScores = liveRun.archive.map((r) => `${r.ts}:${r.score}:${r.rules.join("+")}`);
     expect(liveScores.length).toBe(560);
     const again = await runBacktest(
       {

@@ -19,6 +19,7 @@ import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
 import { DynamoDeviceRegistry } from "../adapters/dynamo-device-registry.ts";
 import { tracedClient } from "../shared/aws-client.ts";
 import { lazy, positiveInt, readConfig, required, seconds } from "../shared/config.ts";
+import { emitIngestBatchMetrics, logUnexpectedRecord } from "../shared/ingest-batch-report.ts";
 import { MetricUnit, logger, metrics, withObservability } from "../shared/observability.ts";
 import { createAwsPrivacy, privacyConfigShape } from "../shared/privacy.ts";
 
@@ -51,13 +52,7 @@ export async function transformRecords(
     })),
     {
       ...deps,
-      onUnexpected:
-        deps.onUnexpected ??
-        ((recordId, error) =>
-          logger.error("unexpected error preparing a record; recorded as INTERNAL_ERROR", {
-            recordId,
-            errorName: error instanceof Error ? error.name : typeof error,
-          })),
+      onUnexpected: deps.onUnexpected ?? logUnexpectedRecord,
     },
   );
   const records: FirehoseTransformationResultRecord[] = outcomes.map((outcome) => ({
@@ -71,18 +66,7 @@ export async function transformRecords(
 
 /** Emits the per-invocation metrics and summary log line (codes and counts only; never payload values). */
 function report(summary: TransformSummary, event: FirehoseTransformationEvent, startedAt: number): void {
-  metrics.addMetric(TRANSFORM_METRICS.recordsIn, MetricUnit.Count, summary.records);
-  metrics.addMetric(TRANSFORM_METRICS.recordsOk, MetricUnit.Count, summary.readings);
-  metrics.addMetric(TRANSFORM_METRICS.recordsRejected, MetricUnit.Count, summary.rejected);
-  metrics.addMetric(TRANSFORM_METRICS.recordsDropped, MetricUnit.Count, summary.dropped);
-  metrics.addMetric(TRANSFORM_METRICS.phiValuesVaulted, MetricUnit.Count, summary.vaulted);
-  metrics.addMetric(TRANSFORM_METRICS.phiNearMisses, MetricUnit.Count, summary.phiNearMisses);
-  for (const [code, count] of Object.entries(summary.codes)) {
-    metrics
-      .singleMetric()
-      .addDimension("code", code)
-      .addMetric(TRANSFORM_METRICS.rejectedByCode, MetricUnit.Count, count);
-  }
+  emitIngestBatchMetrics(summary);
   logger.info("transformed batch", {
     invocationId: event.invocationId,
     records: summary.records,

@@ -7,6 +7,7 @@ import { DriftwatchError } from "@driftwatch/core/shared/errors";
 import { TRANSFORM_METRICS } from "@driftwatch/core/shared/metric-names";
 import type { IngestBatchDeps } from "@driftwatch/core/telemetry/ingest-batch";
 import { streamLakeBatch, type StreamLakeBatchSummary } from "@driftwatch/core/telemetry/stream-lake-batch";
+import { emitIngestBatchMetrics, logUnexpectedRecord } from "../shared/ingest-batch-report.ts";
 import { logger, metrics, MetricUnit, withObservability } from "../shared/observability.ts";
 
 const gzip = promisify(zlib.gzip);
@@ -39,13 +40,7 @@ export async function writeLakeBatch(
     })),
     {
       ...deps,
-      onUnexpected:
-        deps.onUnexpected ??
-        ((recordId, error) =>
-          logger.error("unexpected error preparing a record; recorded as INTERNAL_ERROR", {
-            recordId,
-            errorName: error instanceof Error ? error.name : typeof error,
-          })),
+      onUnexpected: deps.onUnexpected ?? logUnexpectedRecord,
     },
   );
   const keys = await Promise.all(
@@ -59,18 +54,7 @@ export async function writeLakeBatch(
 }
 
 function report(summary: StreamLakeBatchSummary, objects: number, startedAt: number): void {
-  metrics.addMetric(TRANSFORM_METRICS.recordsIn, MetricUnit.Count, summary.records);
-  metrics.addMetric(TRANSFORM_METRICS.recordsOk, MetricUnit.Count, summary.readings);
-  metrics.addMetric(TRANSFORM_METRICS.recordsRejected, MetricUnit.Count, summary.rejected);
-  metrics.addMetric(TRANSFORM_METRICS.recordsDropped, MetricUnit.Count, summary.dropped);
-  metrics.addMetric(TRANSFORM_METRICS.phiValuesVaulted, MetricUnit.Count, summary.vaulted);
-  metrics.addMetric(TRANSFORM_METRICS.phiNearMisses, MetricUnit.Count, summary.phiNearMisses);
-  for (const [code, count] of Object.entries(summary.codes)) {
-    metrics
-      .singleMetric()
-      .addDimension("code", code)
-      .addMetric(TRANSFORM_METRICS.rejectedByCode, MetricUnit.Count, count);
-  }
+  emitIngestBatchMetrics(summary);
   logger.info("wrote lake batch", {
     records: summary.records,
     readings: summary.readings,
@@ -84,7 +68,6 @@ function report(summary: StreamLakeBatchSummary, objects: number, startedAt: num
   });
 }
 
-/** The handler with its dependencies supplied by `deps` (memoized by the caller; local mode passes local ones). */
 /** What one invocation wrote (counts only). */
 export interface LakeWriteResult {
   objects: number;
@@ -93,6 +76,7 @@ export interface LakeWriteResult {
   dropped: number;
 }
 
+/** The handler with its dependencies supplied by `deps` (memoized by the caller; local mode passes local ones). */
 export function createLakeWriteHandler(deps: () => Promise<LakeWriteDeps>) {
   const handle = async (event: KinesisStreamEvent, _context: Context): Promise<LakeWriteResult> => {
     const startedAt = Date.now();

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { localLakeFeed } from "../../ingest/stream-lake.ts";
 import { readLocalConfig } from "../../runtime/config.ts";
 import { startLocalRuntime } from "../../runtime/local-runtime.ts";
 
@@ -39,12 +40,16 @@ export function registerStart(program: Command): void {
         return true;
       }) as typeof out.write;
 
+      const lakeFeedNote =
+        localLakeFeed() === "stream"
+          ? `fed from the telemetry stream; unknown topics through the Firehose buffer, ${config.firehoseBufferSeconds} s`
+          : `Firehose buffer ${config.firehoseBufferSeconds} s`;
       write(
         `Driftwatch local mode\n` +
           `  MQTT    mqtt://${config.host}:${config.mqttPort}\n` +
           `  HTTP    http://${config.host}:${config.httpPort}  (API under /api)\n` +
           `  Data    ${config.dataDir}\n` +
-          `  Lake    ${config.dataDir}/lake/{readings,errors,raw}/  (Firehose buffer ${config.firehoseBufferSeconds} s)\n` +
+          `  Lake    ${config.dataDir}/lake/{readings,errors,raw}/  (${lakeFeedNote})\n` +
           `  Logs    ${config.dataDir}/logs/local.log\n` +
           `Ctrl-C stops and flushes what is buffered.\n`,
       );
