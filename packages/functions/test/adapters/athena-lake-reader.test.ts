@@ -6,11 +6,13 @@ import {
   StopQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { RangeTooLargeError } from "@driftwatch/core/ports/lake-reader";
 import { AthenaLakeReader } from "../../src/adapters/athena-lake-reader.ts";
 
 const athena = mockClient(AthenaClient);
+// The unit pool is not isolated: restore the SDK's own send() for the next file in this worker.
+afterAll(() => athena.restore());
 const header = {
   Data: [
     "deviceid",

@@ -1,6 +1,6 @@
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { ScoredRecord } from "@driftwatch/core/scoring/scored-record";
 import { ConfigurationError, TransientError } from "@driftwatch/core/shared/errors";
 import { FirehoseScoreArchive } from "../../src/adapters/firehose-score-archive.ts";
@@ -37,6 +37,8 @@ const text = (data: Uint8Array | undefined) => Buffer.from(data!).toString("utf8
 describe("FirehoseScoreArchive", () => {
   const firehose = mockClient(FirehoseClient);
   afterEach(() => firehose.reset());
+  // The unit pool is not isolated: restore the SDK's own send() for the next file in this worker.
+  afterAll(() => firehose.restore());
   const archive = (options = {}) =>
     new FirehoseScoreArchive(new FirehoseClient({}), STREAM, { baseDelayMs: 0, ...options });
 

@@ -1,6 +1,6 @@
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Alert } from "@driftwatch/core/alerts/alert";
 import { ConfigurationError, TransientError } from "@driftwatch/core/shared/errors";
 import { SfnEscalationStarter } from "../../src/adapters/sfn-escalation-starter.ts";
@@ -26,6 +26,8 @@ const alert: Alert = {
 describe("SfnEscalationStarter", () => {
   const sfn = mockClient(SFNClient);
   afterEach(() => sfn.reset());
+  // The unit pool is not isolated: restore the SDK's own send() for the next file in this worker.
+  afterAll(() => sfn.restore());
 
   it("sends exactly one StartExecution: the state machine, the deterministic name and the alert as input", async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: `${ARN}:a1b2c3`, startDate: new Date() });

@@ -1,6 +1,6 @@
 import { SendTaskSuccessCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ConfigurationError, TransientError } from "@driftwatch/core/shared/errors";
 import { createSfnTaskTokens } from "../../src/adapters/sfn-task-tokens.ts";
 import { awsError } from "./aws-error-fixtures.ts";
@@ -8,6 +8,8 @@ import { awsError } from "./aws-error-fixtures.ts";
 describe("createSfnTaskTokens", () => {
   const sfn = mockClient(SFNClient);
   afterEach(() => sfn.reset());
+  // The unit pool is not isolated: restore the SDK's own send() for the next file in this worker.
+  afterAll(() => sfn.restore());
 
   it("sends exactly one SendTaskSuccess with the token and the output as JSON", async () => {
     sfn.on(SendTaskSuccessCommand).resolves({});

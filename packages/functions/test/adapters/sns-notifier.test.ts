@@ -1,6 +1,6 @@
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ChannelRejectedError, ChannelUnavailableError } from "@driftwatch/core/escalation/errors";
 import type { Notification } from "@driftwatch/core/escalation/notification";
 import { createSnsNotifier, smsText } from "../../src/adapters/sns-notifier.ts";
@@ -30,6 +30,8 @@ const notification: Notification = {
 describe("createSnsNotifier", () => {
   const sns = mockClient(SNSClient);
   afterEach(() => sns.reset());
+  // The unit pool is not isolated: restore the SDK's own send() for the next file in this worker.
+  afterAll(() => sns.restore());
 
   it("publishes exactly one message to the tier's topic: subject, e-mail body, SMS text, attributes", async () => {
     sns.on(PublishCommand).resolves({ MessageId: "m-1" });

@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-athena";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { LakeRange, LakeReader } from "@driftwatch/core/ports/lake-reader";
 import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
 import type { Reading } from "@driftwatch/core/telemetry/reading";
@@ -183,6 +183,8 @@ describe("POST /api/backtest", () => {
 
   it("answers 400 telling to narrow the range when the Athena reader refuses its size", async () => {
     const athena = mockClient(AthenaClient);
+    // The unit pool is not isolated: restore the SDK's own send() whatever this test's outcome.
+    onTestFinished(() => athena.restore());
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q" });
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: "SUCCEEDED" } } });
     const cells = (r: Reading) =>
@@ -214,6 +216,5 @@ describe("POST /api/backtest", () => {
     );
     expect(status).toBe(400);
     expect(out.message).toMatch(/narrow the range/);
-    athena.restore();
   });
 });

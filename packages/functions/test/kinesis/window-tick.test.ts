@@ -3,7 +3,7 @@ import path from "node:path";
 import { KinesisClient, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { DetectorPool } from "@driftwatch/core/scoring/detector-pool";
 import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
@@ -44,6 +44,8 @@ describe("window-tick schedule handler", () => {
     configureObservability({ logSink: (line) => logs.push(line), metrics: "sink", logLevel: "INFO" });
   });
   afterEach(() => kinesis.reset());
+  // The unit pool is not isolated: restore the SDK's own send() for the next file in this worker.
+  afterAll(() => kinesis.restore());
 
   const handler = () =>
     createWindowTickHandler(async () => ({
