@@ -51,7 +51,8 @@ export default defineConfig({
           exclude: ["tests/**/*.browser.test.ts"],
           environment: "node",
           testTimeout: 180_000,
-          hookTimeout: 120_000,
+          // Hooks start a local instance (up to 170 s on a busy machine: local-instance.ts).
+          hookTimeout: 180_000,
           pool: "forks",
         },
       },

@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { topicPattern } from "@driftwatch/core/telemetry/error-record";
 import { freePort } from "../packages/local/test/helpers/free-port.ts";
 import {
@@ -440,7 +440,9 @@ describe("local mode ingest path (driftwatch start)", () => {
     const client = await connectMqtt(instance.mqttPort);
     await publish(client, "LifeSupportDevice/Sensor", medical({ timestamp: "2018-01-27T06:00:00" }));
     await endMqtt(client);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The message is durable in the Firehose spool (the IoT rule's delivery), yet not in the lake: the buffer holds it.
+    const spool = path.join(dataDir, "firehose", "spool");
+    await vi.waitFor(() => expect(allFiles(spool).length).toBeGreaterThan(0), { timeout: 30_000, interval: 50 });
     expect(readZone(dataDir, "readings")).toHaveLength(before);
     expect(await instance.stop("SIGINT")).toBe(0);
 

@@ -45,7 +45,8 @@ export async function startLocalInstance(
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
+  // Generous: on a busy machine (the suite beside a CPU-bound job) loading the CLI alone can take a minute.
+  const deadline = Date.now() + 170_000;
   while (!/Ctrl-C stops/.test(output)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");

@@ -45,11 +45,11 @@ const put = (emulator: FirehoseEmulator, text: string) => emulator.putRecord(Buf
 
 describe("FirehoseEmulator buffering", () => {
   it("delivers by time: nothing before the interval, everything after it", async () => {
-    const { emulator, objects, lines } = setup({ bufferSeconds: 0.3 });
+    const { emulator, objects, lines, status } = setup({ bufferSeconds: 0.3 });
     await Promise.all(["a\n", "b\n", "c\n"].map((t) => put(emulator, t)));
     expect(objects()).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await emulator.flush();
+    // No flush: only the buffer interval's timer can deliver the batch.
+    await vi.waitFor(() => expect(status.get("firehose.batches")).toBe(1), { timeout: 10_000, interval: 10 });
     expect(lines("readings/").sort()).toEqual(["A", "B", "C"]);
     expect(lines("raw/").sort()).toEqual(["a", "b", "c"]);
   });

@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   url = `http://127.0.0.1:${instance.httpPort}`;
   env = { HTTP_PORT: String(instance.httpPort), DRIFTWATCH_DATA_DIR: instance.dataDir, USER: "cli-olga" };
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await instance?.stop();
