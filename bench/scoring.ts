@@ -3,7 +3,8 @@
  * and 50 model keys, against the raw detector (`AnomalyDetector.process`, the same RCF configuration) on the same
  * points (50 models interleaved, and one model alone), in one thread; memory of 50 warmed models; checkpoint time
  * and size of 50 models. Many models (SCORING_BENCH_MODELS, default 50,500): the handler per CPU-second against ONE
- * model, and against the same models run one at a time at the same age.
+ * model, and against the same models run one at a time at the same age, with the tree insertions per record of each
+ * (load-independent: how much forest work each side of a ratio does).
  *
  *   npx tsx bench/scoring.ts            (SCORING_BENCH_RUNS=3, SCORING_BENCH_RECORDS=20000, SCORING_BENCH_BATCH=1000)
  *
@@ -50,6 +51,25 @@ const DEVICES_PER_MODEL = 4;
  */
 const WARM_PER_MODEL = 400;
 const BATCH = Number(process.env.SCORING_BENCH_BATCH ?? 1_000);
+/**
+ * SCORING_BENCH_OLD=n (default 0: off): every model of the many-model section (handler, ONE model, same age) starts as
+ * a copy of one template detector that has learned n points of 4 other devices (restored from its checkpoint, so each
+ * model is its own copy in memory), then gets the usual warm-up: old forests, as in production, on both sides of
+ * the ratio.
+ */
+const OLD = Number(process.env.SCORING_BENCH_OLD ?? 0);
+let template: Uint8Array | undefined;
+/** A new model of the many-model section: fresh, or a copy of the old template (SCORING_BENCH_OLD). */
+function manyModelDetector(): AnomalyDetector {
+  const factory = rcfDetectorFactory();
+  if (OLD <= 0) return factory.create(METRICS.length) as AnomalyDetector;
+  if (!template) {
+    const d = factory.create(METRICS.length) as AnomalyDetector;
+    for (let i = 0; i < OLD; i++) d.process(pointFor(10_000_000 + i), `template-${i % DEVICES_PER_MODEL}`);
+    template = d.toCheckpoint();
+  }
+  return factory.restore(template) as AnomalyDetector;
+}
 const METRICS = ["temperature", "pulse", "oxygen_percent", "systolic", "diastolic"];
 
 configureObservability({ logSink: () => {}, metrics: "off", logLevel: "ERROR" });
@@ -139,13 +159,30 @@ function event(
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Tree insertions done by these detectors' forests so far (`RandomCutForest.treeInsertions`). */
+const insertionsOf = (detectors: Iterable<AnomalyDetector>) => {
+  let n = 0;
+  for (const d of detectors) n += d.forest.treeInsertions;
+  return n;
+};
+
 async function runHandler() {
   const checkpoints = new MemoryCheckpointStore();
+  const base = rcfDetectorFactory();
+  const made: AnomalyDetector[] = [];
+  const keep = <T>(d: T) => {
+    made.push(d as AnomalyDetector);
+    return d;
+  };
+  const factory = {
+    create: () => keep(manyModelDetector()),
+    restore: (b: Uint8Array) => keep(base.restore(b)),
+  };
   const metrics = new MemoryMetricsStore();
   const archive = new MemoryArchive();
   const handler = createScoreHandler(async () => ({
     preparer: testPreparer(devices),
-    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, { now: () => performance.now() }),
+    detectors: new DetectorPool(factory, checkpoints, { now: () => performance.now() }),
     thresholds: new CachedThresholds(new MemoryThresholds(), { now: () => Date.now() }),
     escalation: new RecordingEscalationStarter(),
     metrics,
@@ -161,12 +198,14 @@ async function runHandler() {
   for (let i = 0; i < warm.length; i += BATCH)
     state = (await handler(event(warm.slice(i, i + BATCH), windowStart, state), context)).state;
   const measured = makeRecords(warm.length, RECORDS, t0);
+  const insertionsBefore = insertionsOf(made);
   const started = performance.now();
   const cpuStarted = cpuSeconds();
   for (let i = 0; i < measured.length; i += BATCH)
     state = (await handler(event(measured.slice(i, i + BATCH), windowStart, state), context)).state;
   const seconds = (performance.now() - started) / 1000;
   const cpuRate = RECORDS / (cpuSeconds() - cpuStarted);
+  const insertionsPerRecord = (insertionsOf(made) - insertionsBefore) / RECORDS;
   const finalStarted = performance.now();
   await handler(event([], windowStart, state, true), context);
   const finalMs = performance.now() - finalStarted;
@@ -174,6 +213,7 @@ async function runHandler() {
   return {
     rate: RECORDS / seconds,
     cpuRate,
+    insertionsPerRecord,
     finalMs,
     modelKeys,
     checkpointBytes: [...checkpoints.objects.values()].reduce((a, b) => a + b.length, 0),
@@ -204,10 +244,11 @@ function runRaw() {
 
 /** The same points through ONE warmed detector: the cache-resident ceiling (what grouping by key approaches). */
 function runRawSingle() {
-  const detector = rcfDetectorFactory().create(METRICS.length) as AnomalyDetector;
+  const detector = manyModelDetector();
   const t0 = Date.UTC(2024, 0, 1);
   for (const r of makeRecords(0, WARM_PER_MODEL, t0)) detector.process(r.point);
   const measured = makeRecords(MODELS * WARM_PER_MODEL, RECORDS, t0);
+  const insertionsBefore = detector.forest.treeInsertions;
   const started = performance.now();
   const cpuStarted = cpuSeconds();
   let sink = 0;
@@ -215,7 +256,8 @@ function runRawSingle() {
   const seconds = (performance.now() - started) / 1000;
   const cpuRate = RECORDS / (cpuSeconds() - cpuStarted);
   if (!Number.isFinite(sink)) throw new Error("non-finite score");
-  return { rate: RECORDS / seconds, cpuRate };
+  const insertionsPerRecord = (detector.forest.treeInsertions - insertionsBefore) / RECORDS;
+  return { rate: RECORDS / seconds, cpuRate, insertionsPerRecord };
 }
 
 /**
@@ -241,20 +283,22 @@ function runRawSameAgeOneAtATime() {
     return groups;
   };
   const warmBy = byModel(warm);
-  const factory = rcfDetectorFactory();
   let cpu = 0;
   let sink = 0;
+  let insertions = 0;
   for (const [key, records] of byModel(measured)) {
-    const detector = factory.create(METRICS.length);
+    const detector = manyModelDetector();
     let last = 0;
     for (const r of warmBy.get(key) ?? []) last = detector.process(r.point, r.device.deviceId).score;
     if (!(last > 0)) throw new Error(`model ${key} does not score yet after its warm-up`);
+    const insertionsBefore = detector.forest.treeInsertions;
     const started = cpuSeconds();
     for (const r of records) sink += detector.process(r.point, r.device.deviceId).score;
     cpu += cpuSeconds() - started;
+    insertions += detector.forest.treeInsertions - insertionsBefore;
   }
   if (!Number.isFinite(sink)) throw new Error("non-finite score");
-  return { cpuRate: RECORDS / cpu };
+  return { cpuRate: RECORDS / cpu, insertionsPerRecord: insertions / RECORDS };
 }
 
 function memoryOf50Models() {
@@ -308,6 +352,8 @@ const manyModels: {
   ratioRuns: number[];
   sameAgeOneAtATimePerCpuSecond: number;
   ratioToSameAge: number;
+  /** Tree insertions per measured record (load-independent): handler, ONE model, same models one at a time. */
+  treeInsertionsPerRecord: { handler: number; oneModel: number; sameAge: number };
 }[] = [];
 const defaultRecords = RECORDS;
 for (const count of MODEL_COUNTS) {
@@ -318,12 +364,20 @@ for (const count of MODEL_COUNTS) {
   const handlerCpu: number[] = [];
   const singleCpu: number[] = [];
   const sameAgeCpu: number[] = [];
+  const insertions = { handler: 0, oneModel: 0, sameAge: 0 };
   for (let run = 0; run < runs; run++) {
-    singleCpu.push(runRawSingle().cpuRate);
-    handlerCpu.push((await runHandler()).cpuRate);
+    const single = runRawSingle();
+    singleCpu.push(single.cpuRate);
+    const handled = await runHandler();
+    handlerCpu.push(handled.cpuRate);
     gc();
-    sameAgeCpu.push(runRawSameAgeOneAtATime().cpuRate);
+    const sameAge = runRawSameAgeOneAtATime();
+    sameAgeCpu.push(sameAge.cpuRate);
     gc();
+    // Deterministic (fixed seeds, same records): every run gives the same counts.
+    insertions.handler = +handled.insertionsPerRecord.toFixed(2);
+    insertions.oneModel = +single.insertionsPerRecord.toFixed(2);
+    insertions.sameAge = +sameAge.insertionsPerRecord.toFixed(2);
   }
   manyModels.push({
     models: count,
@@ -335,6 +389,7 @@ for (const count of MODEL_COUNTS) {
     ratioRuns: handlerCpu.map((h, i) => +(h / singleCpu[i]).toFixed(3)),
     sameAgeOneAtATimePerCpuSecond: Math.round(median(sameAgeCpu)),
     ratioToSameAge: median(handlerCpu) / median(sameAgeCpu),
+    treeInsertionsPerRecord: insertions,
   });
 }
 MODELS = 50;
@@ -411,6 +466,11 @@ for (const m of manyModels) {
     `handler, ${m.models} models / same models one at a time, same age (per CPU-second)`,
     `${(m.ratioToSameAge * 100).toFixed(1)} % (${m.handlerPerCpuSecond} / ${m.sameAgeOneAtATimePerCpuSecond};` +
       " what switching models and the handler's own work cost; no target)",
+  ]);
+  rows.push([
+    `tree insertions per record, ${m.models} models: handler / ONE model / same age`,
+    `${m.treeInsertionsPerRecord.handler} / ${m.treeInsertionsPerRecord.oneModel} / ${m.treeInsertionsPerRecord.sameAge}` +
+      " (of 100 trees; forest work the ratios above compare, independent of load)",
   ]);
 }
 rows.push([

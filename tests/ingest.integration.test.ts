@@ -442,7 +442,10 @@ describe("local mode ingest path (driftwatch start)", () => {
     await endMqtt(client);
     // The message is durable in the Firehose spool (the IoT rule's delivery), yet not in the lake: the buffer holds it.
     const spool = path.join(dataDir, "firehose", "spool");
-    await vi.waitFor(() => expect(allFiles(spool).length).toBeGreaterThan(0), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(() => expect(allFiles(spool).length).toBeGreaterThan(0), {
+      timeout: 30_000,
+      interval: 50,
+    });
     expect(readZone(dataDir, "readings")).toHaveLength(before);
     expect(await instance.stop("SIGINT")).toBe(0);
 

@@ -42,6 +42,11 @@ export class RandomCutForest {
   /** @internal */ pointsSeen = 0;
   /** Forest points (full shingles) that went through the samplers: the sequence index of the next one. */
   /** @internal */ entriesSeen = 0;
+  /**
+   * Tree insertions done by `update` since this object was created (a diagnostic, not checkpointed): a young forest
+   * inserts most points into most trees, an old one into ≈ trees × sampleSize / age of them (`bench/scoring.ts`).
+   */
+  /** @internal */ treeInsertions = 0;
   private readonly query: Float64Array;
   private readonly path: Int32Array;
   /** Paths of four trees walked in lockstep (stride sampleSize + 1) and their leaves and depths. */
@@ -328,6 +333,7 @@ export class RandomCutForest {
       touch += sib >= 0 ? tree.nodes[sib * S + 6] : pts[tree.leafPoint[~sib] * this.shingledDimensions];
     }
     this.touched = touch;
+    this.treeInsertions += n;
     // Pass 3: per accepting tree, delete the evicted point, then insert the new one (the order of the library).
     for (let j = 0; j < n; j++) {
       const t = accepted[j];

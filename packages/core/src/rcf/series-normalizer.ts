@@ -38,7 +38,18 @@ export interface NormalizerOptions {
    * caught. The raw forest score, its attribution and the unnamed series (NAB) are not affected.
    */
   forestPath: boolean;
+  /**
+   * Sustained path (ADR 0309): per weight, an EW mean of the series' own winsorised residuals (the local path's
+   * x − level) with that weight for a new residual; the mean, in its own σ learned on the series (so the wander's
+   * autocorrelation is in the unit), is graded against the same `spikeDeviation` bar as a single residual, through
+   * `lastLocalDeviation`. A persistent change whose every reading is under the bar adds up here. Default
+   * `[SUSTAINED_WEIGHT]`; `[]` turns it off. Its state is not checkpointed (relearned after `SUSTAINED_WARMUP`).
+   */
+  sustainedWeights: number[];
 }
+
+/** Weight of a new residual in the sustained path's EW mean (≈ the last 5 points; ADR 0309). */
+export const SUSTAINED_WEIGHT = 0.2;
 
 export const normalizerOptionsSchema = z
   .object({
@@ -48,6 +59,7 @@ export const normalizerOptionsSchema = z
     alertDeviation: z.number().min(0).default(4),
     spikeDeviation: z.number().min(0).default(6),
     forestPath: z.boolean().default(false),
+    sustainedWeights: z.array(z.number().gt(0).max(1)).max(4).default([SUSTAINED_WEIGHT]),
   })
   .strict();
 
@@ -58,6 +70,7 @@ export const defaultNormalizerOptions: NormalizerOptions = {
   alertDeviation: 4,
   spikeDeviation: 6,
   forestPath: false,
+  sustainedWeights: [SUSTAINED_WEIGHT],
 };
 
 /** Weight of a new value in a series' short-term level (≈ the last 10 points). */
@@ -66,6 +79,8 @@ const LEVEL_WEIGHT = 0.1;
 const RESIDUAL_HORIZONS = 5;
 /** Points of a series before its residual σ is trusted by the local path. */
 export const LOCAL_WARMUP = 100;
+/** Points after `LOCAL_WARMUP` before the σ of a series' sustained residual is trusted (ADR 0309). */
+export const SUSTAINED_WARMUP = 200;
 
 interface SeriesStats {
   count: number;
@@ -76,6 +91,13 @@ interface SeriesStats {
   /** Short-term level (EW, weight LEVEL_WEIGHT) and variance of the residuals around it, per metric. */
   level: Float64Array;
   residual: Float64Array;
+  /**
+   * Sustained path (ADR 0309), not checkpointed (a restored series learns it again from its next points): points
+   * seen, and per metric × weight the EW mean of the residuals and its variance.
+   */
+  sustainedCount: number;
+  sustained: Float64Array;
+  sustainedVar: Float64Array;
 }
 
 export class SeriesNormalizer {
@@ -92,6 +114,8 @@ export class SeriesNormalizer {
   /** Per metric of the last point: signed (x − mean) / σ and (x − level) / residual σ (0 before `LOCAL_WARMUP`). */
   readonly lastZ: Float64Array;
   readonly lastLocal: Float64Array;
+  /** Per metric of the last point: the sustained residual in its own σ (0 before `SUSTAINED_WARMUP`; ADR 0309). */
+  readonly lastSustained: Float64Array;
   private readonly residualAlpha: number;
 
   constructor(
@@ -104,16 +128,20 @@ export class SeriesNormalizer {
     this.main = this.fresh();
     this.lastZ = new Float64Array(dimensions);
     this.lastLocal = new Float64Array(dimensions);
+    this.lastSustained = new Float64Array(dimensions);
   }
 
   private fresh(): SeriesStats {
     return {
       count: 0,
       localCount: 0,
+      sustainedCount: 0,
       mean: new Float64Array(this.dimensions),
       variance: new Float64Array(this.dimensions),
       level: new Float64Array(this.dimensions),
       residual: new Float64Array(this.dimensions),
+      sustained: new Float64Array(this.dimensions * this.options.sustainedWeights.length),
+      sustainedVar: new Float64Array(this.dimensions * this.options.sustainedWeights.length),
     };
   }
 
@@ -152,6 +180,10 @@ export class SeriesNormalizer {
     const localReady = s.localCount >= LOCAL_WARMUP;
     const lc = s.localCount;
     const ra = lc < RESIDUAL_HORIZONS * this.options.horizon ? 1 / (lc + 1) : this.residualAlpha;
+    const weights = this.options.sustainedWeights;
+    const sc = s.sustainedCount;
+    const sustainedReady = sc >= SUSTAINED_WARMUP;
+    const sa = sc < RESIDUAL_HORIZONS * this.options.horizon ? 1 / (sc + 1) : this.residualAlpha;
     for (let i = 0; i < this.dimensions; i++) {
       const x = point[i];
       const m = s.mean[i];
@@ -187,11 +219,33 @@ export class SeriesNormalizer {
           const lim = this.options.clip * rsd;
           r = r > lim ? lim : r < -lim ? -lim : r;
         }
+        this.lastSustained[i] = 0;
+        if (localReady) {
+          for (let w = 0; w < weights.length; w++) {
+            // Sustained path: an EW mean of the winsorised residuals, judged in its own σ (mean 0 around a level).
+            const j = i * weights.length + w;
+            const sw = weights[w];
+            const m = (1 - sw) * s.sustained[j] + sw * r;
+            s.sustained[j] = m;
+            const ssd = SeriesNormalizer.residualSd(s.sustainedVar[j], s.level[i]);
+            const sz = m / ssd;
+            const az = sz < 0 ? -sz : sz;
+            if (sustainedReady) {
+              if (az > (this.lastSustained[i] < 0 ? -this.lastSustained[i] : this.lastSustained[i]))
+                this.lastSustained[i] = sz;
+              if (az > local) local = az;
+            }
+            const lim = this.options.clip * ssd;
+            const fed = sustainedReady ? (m > lim ? lim : m < -lim ? -lim : m) : m;
+            s.sustainedVar[j] = (1 - sa) * s.sustainedVar[j] + sa * fed * fed;
+          }
+        }
         s.residual[i] = (1 - ra) * (s.residual[i] + ra * r * r);
         s.level[i] += LEVEL_WEIGHT * r;
       }
     }
     s.count++;
+    if (localReady && weights.length > 0) s.sustainedCount++;
     s.localCount++;
     this.lastDeviation = deviation;
     this.lastLocalDeviation = local;

@@ -104,6 +104,9 @@ export class EventSourceMappingEmulator {
   private readonly signalled = new Set<string>();
 
   constructor(private readonly options: EventSourceMappingOptions) {
+    // Declared before any consumer acknowledges: otherwise a faster consumer (the lake writer) trims records this
+    // mapping has not read yet while its first invocation is still running (issue 13: records acknowledged unscored).
+    options.stream.registerConsumer(options.consumerName ?? "default");
     this.clock = options.clock ?? Date.now;
     this.windowMs = options.windowSeconds * 1000;
     this.o = {

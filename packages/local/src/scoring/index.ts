@@ -51,7 +51,8 @@ export interface ScoringServiceOptions {
  * Environment: `DRIFTWATCH_WINDOW_SECONDS` (via config), `DRIFTWATCH_KINESIS_SHARDS` (1),
  * `DRIFTWATCH_KINESIS_MAX_BACKLOG` (50,000 records held unacknowledged before the rule's action waits), `DRIFTWATCH_SCORING_BATCH_SIZE`
  * (500), `DRIFTWATCH_SCORING_BATCHING_WINDOW_MS` (250), `DRIFTWATCH_SCORING_RETRIES` (3),
- * `DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS` (3600), `DRIFTWATCH_SILENCE_WINDOWS` (3).
+ * `DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS` (3600), `DRIFTWATCH_SILENCE_WINDOWS` (3), `THRESHOLDS_CACHE_SECONDS`
+ * (30, as the scoring Lambda).
  */
 export async function startScoring(
   context: LocalContext,
@@ -70,6 +71,8 @@ export async function startScoring(
     DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS: positiveInt(3600),
     DRIFTWATCH_SILENCE_WINDOWS: z.coerce.number().int().nonnegative().default(3),
     DEVICE_NEGATIVE_CACHE_TTL_SECONDS: seconds(5),
+    // As the scoring Lambda (functions/kinesis/deps.ts): 30 s. Edits through the local API clear it at once.
+    THRESHOLDS_CACHE_SECONDS: seconds(30),
   });
 
   const stream = new LocalKinesisStream({
@@ -103,7 +106,9 @@ export async function startScoring(
     storage.tableNames.THRESHOLDS_TABLE,
     (scope) => context.log("scoring", `invalid threshold rule ignored: ${scope}`),
   );
-  const thresholds = new CachedThresholds(thresholdsStore, systemClock, { ttlMs: 5_000 });
+  const thresholds = new CachedThresholds(thresholdsStore, systemClock, {
+    ttlMs: settings.THRESHOLDS_CACHE_SECONDS * 1000,
+  });
   const fallbackStarted = new Set<string>();
   const escalation: EscalationStarter = {
     // Resolved per call: the escalation service may publish its starter after this service started.

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { EventSourceMappingEmulator } from "../../src/scoring/event-source-mapping.ts";
 import { LocalKinesisStream } from "../../src/scoring/local-stream.ts";
 import { createZoneCipher } from "../../src/storage/zone-cipher.ts";
 
@@ -85,6 +86,37 @@ describe("LocalKinesisStream with two consumers (the scorer and the stream-fed l
     expect(stream.read(shard, null, 10).map((r) => r.sequenceNumber)).toEqual([puts[2].sequenceNumber]);
     stream.trim(shard, puts[2].sequenceNumber, "lake");
     expect(stream.read(shard, null, 10)).toEqual([]);
+    stream.close();
+  });
+});
+
+describe("event source mappings declare their consumer when created (issue 13: records trimmed before scoring)", () => {
+  it("keeps records the scorer has not read when the lake writer acknowledges first", () => {
+    const dir = tempDir();
+    const stream = new LocalKinesisStream({
+      dir: path.join(dir, "stream"),
+      streamName: "t",
+      cipher: createZoneCipher(path.join(dir, "keys"), "stream"),
+    });
+    stream.registerConsumer("lake");
+    const options = {
+      stream,
+      handler: async () => ({ state: {} }),
+      createContext: () => ({}) as never,
+      timeoutMs: 1000,
+      stateDir: path.join(dir, "esm"),
+      dlqDir: path.join(dir, "dlq"),
+      windowSeconds: 10,
+    };
+    new EventSourceMappingEmulator(options); // the scorer: never started, so it acknowledges nothing
+    const puts = [1, 2, 3].map((i) => stream.put("device-1", Buffer.from(`r${i}`)));
+    const shard = puts[0].shardId;
+    stream.trim(shard, puts[2].sequenceNumber, "lake");
+    expect(stream.read(shard, null, 10).map((r) => r.sequenceNumber)).toEqual(
+      puts.map((p) => p.sequenceNumber),
+    );
+    stream.trim(shard, puts[1].sequenceNumber);
+    expect(stream.read(shard, null, 10).map((r) => r.sequenceNumber)).toEqual([puts[2].sequenceNumber]);
     stream.close();
   });
 });
