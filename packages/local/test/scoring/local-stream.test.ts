@@ -67,15 +67,21 @@ describe("LocalKinesisStream at rest", () => {
   });
 });
 
+/** A sealed stream with the lake writer declared as a second consumer (the scorer is the default one). */
+function streamWithLakeConsumer(): { dir: string; stream: LocalKinesisStream } {
+  const dir = tempDir();
+  const stream = new LocalKinesisStream({
+    dir: path.join(dir, "stream"),
+    streamName: "t",
+    cipher: createZoneCipher(path.join(dir, "keys"), "stream"),
+  });
+  stream.registerConsumer("lake");
+  return { dir, stream };
+}
+
 describe("LocalKinesisStream with two consumers (the scorer and the stream-fed lake writer)", () => {
   it("keeps records until every declared consumer has acknowledged them", () => {
-    const dir = tempDir();
-    const stream = new LocalKinesisStream({
-      dir: path.join(dir, "stream"),
-      streamName: "t",
-      cipher: createZoneCipher(path.join(dir, "keys"), "stream"),
-    });
-    stream.registerConsumer("lake");
+    const { stream } = streamWithLakeConsumer();
     const puts = [1, 2, 3].map((i) => stream.put("device-1", Buffer.from(`r${i}`)));
     const shard = puts[0].shardId;
     // The scorer (default consumer) has read everything: the lake writer has not, so nothing is dropped.
@@ -92,13 +98,7 @@ describe("LocalKinesisStream with two consumers (the scorer and the stream-fed l
 
 describe("event source mappings declare their consumer when created (issue 13: records trimmed before scoring)", () => {
   it("keeps records the scorer has not read when the lake writer acknowledges first", () => {
-    const dir = tempDir();
-    const stream = new LocalKinesisStream({
-      dir: path.join(dir, "stream"),
-      streamName: "t",
-      cipher: createZoneCipher(path.join(dir, "keys"), "stream"),
-    });
-    stream.registerConsumer("lake");
+    const { dir, stream } = streamWithLakeConsumer();
     const options = {
       stream,
       handler: async () => ({ state: {} }),
