@@ -1,6 +1,7 @@
 import { ByteWriter } from "./binary.ts";
 import {
   CHECKPOINT_VERSION_NO_LOCAL,
+  CHECKPOINT_VERSION_NO_SUSTAINED,
   CHECKPOINT_VERSION_NO_NORMALIZER,
   CHECKPOINT_VERSION_NO_RAW_TAIL,
   CHECKPOINT_VERSION_NO_SERIES,
@@ -229,7 +230,11 @@ export class AnomalyDetector {
         const has = reader.u8() === 1;
         if (has !== (detector.normalizer !== undefined))
           throw new CheckpointFormatError("checkpoint normaliser section does not match its header");
-        detector.normalizer?.read(reader, version > CHECKPOINT_VERSION_NO_LOCAL);
+        detector.normalizer?.read(
+          reader,
+          version > CHECKPOINT_VERSION_NO_LOCAL,
+          version > CHECKPOINT_VERSION_NO_SUSTAINED,
+        );
       }
       if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");
       return detector;

@@ -43,7 +43,7 @@ export interface NormalizerOptions {
    * x − level) with that weight for a new residual; the mean, in its own σ learned on the series (so the wander's
    * autocorrelation is in the unit), is graded against the same `spikeDeviation` bar as a single residual, through
    * `lastLocalDeviation`. A persistent change whose every reading is under the bar adds up here. Default
-   * `[SUSTAINED_WEIGHT]`; `[]` turns it off. Its state is not checkpointed (relearned after `SUSTAINED_WARMUP`).
+   * `[SUSTAINED_WEIGHT]`; `[]` turns it off. Checkpointed from format 7 (older ones re-learn it).
    */
   sustainedWeights: number[];
 }
@@ -92,7 +92,7 @@ interface SeriesStats {
   level: Float64Array;
   residual: Float64Array;
   /**
-   * Sustained path (ADR 0309), not checkpointed (a restored series learns it again from its next points): points
+   * Sustained path (ADR 0309; checkpointed since format 7, learned again after a restore from an older one): points
    * seen, and per metric × weight the EW mean of the residuals and its variance.
    */
   sustainedCount: number;
@@ -274,17 +274,25 @@ export class SeriesNormalizer {
   /**
    * Checkpoint section: the unnamed series, then varint count and per named series id + stats: varint count, then
    * per metric mean and variance (format 5); format 6 (ADR 0306) adds a varint local count after the count and the
-   * short-term level and residual variance after each metric's mean and variance.
+   * short-term level and residual variance after each metric's mean and variance; format 7 (ADR 0309) adds a varint
+   * sustained count after the local count and, after the metrics, per metric × sustained weight the EW mean and its
+   * variance.
    */
   write(w: ByteWriter): void {
     const put = (s: SeriesStats) => {
       w.varint(s.count);
       w.varint(s.localCount);
+      w.varint(s.sustainedCount);
       for (let i = 0; i < this.dimensions; i++) {
         w.f64(s.mean[i]);
         w.f64(s.variance[i]);
         w.f64(s.level[i]);
         w.f64(s.residual[i]);
+      }
+      // Sustained path (format 7, ADR 0309): per metric × weight of the header's `sustainedWeights`.
+      for (let j = 0; j < s.sustained.length; j++) {
+        w.f64(s.sustained[j]);
+        w.f64(s.sustainedVar[j]);
       }
     };
     put(this.main);
@@ -300,12 +308,14 @@ export class SeriesNormalizer {
 
   /**
    * Restores `write`. Format 5 (`local: false`) has no local statistics: each series' level and residual σ are
-   * learned again from its next points (the local path waits `LOCAL_WARMUP` of them).
+   * learned again from its next points (the local path waits `LOCAL_WARMUP` of them). Formats 5 and 6
+   * (`sustained: false`) have no sustained path: it is learned again (`SUSTAINED_WARMUP` points past the local path).
    */
-  read(r: ByteReader, local = true): void {
+  read(r: ByteReader, local = true, sustained = true): void {
     const get = (s: SeriesStats) => {
       s.count = r.varint();
       s.localCount = local ? r.varint() : 0;
+      s.sustainedCount = sustained ? r.varint() : 0;
       for (let i = 0; i < this.dimensions; i++) {
         s.mean[i] = r.f64();
         s.variance[i] = r.f64();
@@ -314,6 +324,11 @@ export class SeriesNormalizer {
           s.residual[i] = r.f64();
         }
       }
+      if (sustained)
+        for (let j = 0; j < s.sustained.length; j++) {
+          s.sustained[j] = r.f64();
+          s.sustainedVar[j] = r.f64();
+        }
     };
     get(this.main);
     const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ByteWriter } from "../../src/rcf/binary.ts";
 import { AnomalyDetector } from "../../src/rcf/index.ts";
 import {
   LOCAL_WARMUP,
@@ -63,6 +64,20 @@ function shifts(sustainedWeights: number[]) {
   return { within60, injected, falseEpisodes };
 }
 
+/** A detector whose fan-0 series has just passed both warm-ups (the sustained path is graded from here on). */
+function warmedFan() {
+  const detector = new AnomalyDetector(1, { forest: { seed: 5 } });
+  const next = fans(77);
+  const n = detector.normalizer!;
+  let firstSustained = -1;
+  for (let r = 0; r < LOCAL_WARMUP + SUSTAINED_WARMUP + 50; r++) {
+    detector.process(next(0), "fan-0");
+    if (firstSustained < 0 && n.lastSustained[0] !== 0) firstSustained = r;
+  }
+  expect(firstSustained).toBe(LOCAL_WARMUP + SUSTAINED_WARMUP);
+  return { detector, next };
+}
+
 describe("sustained path: an EW mean of the residuals in its own σ (ADR 0309)", () => {
   it("catches more 4σ level shifts of a quantised, fast-wandering metric within 60 readings, with no false episode", () => {
     const off = shifts([]);
@@ -81,25 +96,73 @@ describe("sustained path: an EW mean of the residuals in its own σ (ADR 0309)",
     expect(parsed.sustainedWeights).toEqual([SUSTAINED_WEIGHT]);
   });
 
-  it("grades nothing before its own σ is learned, and learns it again after a restore (it is not checkpointed)", () => {
-    const detector = new AnomalyDetector(1, { forest: { seed: 5 } });
-    const next = fans(77);
-    const n = detector.normalizer!;
-    let firstSustained = -1;
-    for (let r = 0; r < LOCAL_WARMUP + SUSTAINED_WARMUP + 50; r++) {
-      detector.process(next(0), "fan-0");
-      if (firstSustained < 0 && n.lastSustained[0] !== 0) firstSustained = r;
+  it("grades nothing before its own σ is learned; a restore continues it exactly (checkpoint format 7)", () => {
+    const { detector, next } = warmedFan();
+    const restored = AnomalyDetector.fromCheckpoint(detector.toCheckpoint({ compress: true }));
+    for (let r = 0; r < 50; r++) {
+      const p = next(0, r === 30 ? 3 : 0);
+      expect(restored.process(p, "fan-0")).toEqual(detector.process(p, "fan-0"));
+      expect(restored.normalizer!.lastSustained[0]).toBe(detector.normalizer!.lastSustained[0]);
     }
-    expect(firstSustained).toBe(LOCAL_WARMUP + SUSTAINED_WARMUP);
-    const restored = AnomalyDetector.fromCheckpoint(detector.toCheckpoint());
+    expect(detector.normalizer!.lastSustained[0]).not.toBe(0);
+    expect(restored.toCheckpoint()).toEqual(detector.toCheckpoint());
+  });
+
+  it("reads a format-6 checkpoint (no sustained statistics): learns the sustained path again, keeps the rest", () => {
+    const { detector, next } = warmedFan();
+    const bytes = detector.toCheckpoint();
+    // Format 7 ends with the normaliser section; rewrite it in the format-6 layout (no sustained count and means).
+    const normalizer = detector.normalizer!;
+    const seven = new ByteWriter();
+    normalizer.write(seven);
+    type Stats = {
+      count: number;
+      localCount: number;
+      mean: Float64Array;
+      variance: Float64Array;
+      level: Float64Array;
+      residual: Float64Array;
+    };
+    const internals = normalizer as unknown as { main: Stats; series: Map<string, Stats> };
+    const six = new ByteWriter();
+    const put = (st: Stats) => {
+      six.varint(st.count);
+      six.varint(st.localCount);
+      six.f64(st.mean[0]);
+      six.f64(st.variance[0]);
+      six.f64(st.level[0]);
+      six.f64(st.residual[0]);
+    };
+    put(internals.main);
+    six.varint(internals.series.size);
+    for (const [id, st] of internals.series) {
+      const b = new TextEncoder().encode(id);
+      six.varint(b.length);
+      six.bytes(b);
+      put(st);
+    }
+    const head = bytes.slice(0, bytes.length - seven.finish().length);
+    const tail = six.finish();
+    const v6 = new Uint8Array(head.length + tail.length);
+    v6.set(head);
+    v6.set(tail, head.length);
+    v6[4] = 6;
+    v6[5] = 0;
+    const restored = AnomalyDetector.fromCheckpoint(v6);
     const p = next(0);
     const a = detector.process(p, "fan-0");
     const b = restored.process(p, "fan-0");
     expect(b.score).toBe(a.score);
     expect(detector.normalizer!.lastSustained[0]).not.toBe(0);
     expect(restored.normalizer!.lastSustained[0]).toBe(0);
-    // The restored series keeps its single-reading local path meanwhile.
+    // The restored series keeps its single-reading local path meanwhile, and learns the sustained one again.
     expect(restored.normalizer!.lastLocal[0]).toBe(detector.normalizer!.lastLocal[0]);
+    let back = -1;
+    for (let r = 1; r <= SUSTAINED_WARMUP + 1 && back < 0; r++) {
+      restored.process(next(0), "fan-0");
+      if (restored.normalizer!.lastSustained[0] !== 0) back = r;
+    }
+    expect(back).toBe(SUSTAINED_WARMUP);
   });
 
   it("off (`sustainedWeights: []`) leaves the local statistic exactly as the single-reading path", () => {
