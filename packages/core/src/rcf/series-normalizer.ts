@@ -82,7 +82,8 @@ export const LOCAL_WARMUP = 100;
 /** Points after `LOCAL_WARMUP` before the σ of a series' sustained residual is trusted (ADR 0309). */
 export const SUSTAINED_WARMUP = 200;
 
-interface SeriesStats {
+/** One series' statistics (exported as a type for the checkpoint-format tests). */
+export interface SeriesStats {
   count: number;
   /** Points seen by the local statistics (fewer than `count` after a restore from format 5). */
   localCount: number;
@@ -191,6 +192,7 @@ export class SeriesNormalizer {
       out[i] = first ? 0 : (x - m) / sd;
       this.lastZ[i] = out[i];
       this.lastLocal[i] = 0;
+      this.lastSustained[i] = 0;
       const dev = out[i] < 0 ? -out[i] : out[i];
       if (dev > deviation) deviation = dev;
       let fed = x;
@@ -219,16 +221,15 @@ export class SeriesNormalizer {
           const lim = this.options.clip * rsd;
           r = r > lim ? lim : r < -lim ? -lim : r;
         }
-        this.lastSustained[i] = 0;
         if (localReady) {
           for (let w = 0; w < weights.length; w++) {
             // Sustained path: an EW mean of the winsorised residuals, judged in its own σ (mean 0 around a level).
             const j = i * weights.length + w;
             const sw = weights[w];
-            const m = (1 - sw) * s.sustained[j] + sw * r;
-            s.sustained[j] = m;
+            const ew = (1 - sw) * s.sustained[j] + sw * r;
+            s.sustained[j] = ew;
             const ssd = SeriesNormalizer.residualSd(s.sustainedVar[j], s.level[i]);
-            const sz = m / ssd;
+            const sz = ew / ssd;
             const az = sz < 0 ? -sz : sz;
             if (sustainedReady) {
               if (az > (this.lastSustained[i] < 0 ? -this.lastSustained[i] : this.lastSustained[i]))
@@ -236,7 +237,7 @@ export class SeriesNormalizer {
               if (az > local) local = az;
             }
             const lim = this.options.clip * ssd;
-            const fed = sustainedReady ? (m > lim ? lim : m < -lim ? -lim : m) : m;
+            const fed = sustainedReady ? (ew > lim ? lim : ew < -lim ? -lim : ew) : ew;
             s.sustainedVar[j] = (1 - sa) * s.sustainedVar[j] + sa * fed * fed;
           }
         }

@@ -1,4 +1,7 @@
+import { ByteWriter } from "../../src/rcf/binary.ts";
+import type { AnomalyDetector } from "../../src/rcf/detector.ts";
 import { PointStore } from "../../src/rcf/point-store.ts";
+import type { SeriesStats } from "../../src/rcf/series-normalizer.ts";
 import { seedRng } from "../../src/rcf/random.ts";
 import { RandomCutTree } from "../../src/rcf/tree.ts";
 
@@ -81,4 +84,39 @@ export function canonical(tree: RandomCutTree, pts: Float32Array): string {
     return `(${tree.cutDimensionOf(ref)}@${tree.cutValueOf(ref)} ${walk(tree.leftOf(ref))} ${walk(tree.rightOf(ref))})`;
   };
   return walk(tree.rootRef);
+}
+
+/**
+ * `detector`'s checkpoint in an older format: its normaliser section (the last one of the body) rewritten with `put`
+ * per series (the unnamed one, then each named one after its id), and the envelope labelled `version`.
+ */
+export function olderNormalizerCheckpoint(
+  detector: AnomalyDetector,
+  version: number,
+  put: (w: ByteWriter, series: SeriesStats) => void,
+): Uint8Array {
+  const bytes = detector.toCheckpoint();
+  const normalizer = detector.normalizer!;
+  const current = new ByteWriter();
+  normalizer.write(current);
+  const internals = normalizer as unknown as {
+    main: SeriesStats;
+    series: Map<string, SeriesStats>;
+  };
+  const older = new ByteWriter();
+  put(older, internals.main);
+  older.varint(internals.series.size);
+  for (const [id, series] of internals.series) {
+    const b = new TextEncoder().encode(id);
+    older.varint(b.length);
+    older.bytes(b);
+    put(older, series);
+  }
+  const head = bytes.slice(0, bytes.length - current.finish().length);
+  const tail = older.finish();
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  new DataView(out.buffer).setUint16(4, version, true);
+  return out;
 }

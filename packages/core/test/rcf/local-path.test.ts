@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ByteWriter } from "../../src/rcf/binary.ts";
 import { AnomalyDetector } from "../../src/rcf/index.ts";
-import { gaussian, lcg } from "./helpers.ts";
+import { gaussian, lcg, olderNormalizerCheckpoint } from "./helpers.ts";
 
 /**
  * The local path (ADR 0306) on fleet-shaped data: six devices of one model at their own levels, two metrics of
@@ -159,38 +158,14 @@ describe("local path: far from the series' own short-term level (ADR 0306, 0308)
     const detector = new AnomalyDetector(2, { forest: { seed: 5 } });
     const next = fleet(11);
     for (let r = 0; r < 400; r++) for (let d = 0; d < DEVICES; d++) detector.process(next(d), `dev-${d}`);
-    const bytes = detector.toCheckpoint();
-    // Format 6 ends with the normaliser section; rewrite it in the format-5 layout (no local count, level, residual).
-    const normalizer = detector.normalizer!;
-    const six = new ByteWriter();
-    normalizer.write(six);
-    const internals = normalizer as unknown as {
-      main: { count: number; mean: Float64Array; variance: Float64Array };
-      series: Map<string, { count: number; mean: Float64Array; variance: Float64Array }>;
-    };
-    const five = new ByteWriter();
-    const put = (st: { count: number; mean: Float64Array; variance: Float64Array }) => {
-      five.varint(st.count);
+    // The normaliser section in the format-5 layout (no local count, level, residual).
+    const v5 = olderNormalizerCheckpoint(detector, 5, (w, st) => {
+      w.varint(st.count);
       for (let i = 0; i < 2; i++) {
-        five.f64(st.mean[i]);
-        five.f64(st.variance[i]);
+        w.f64(st.mean[i]);
+        w.f64(st.variance[i]);
       }
-    };
-    put(internals.main);
-    five.varint(internals.series.size);
-    for (const [id, st] of internals.series) {
-      const b = new TextEncoder().encode(id);
-      five.varint(b.length);
-      five.bytes(b);
-      put(st);
-    }
-    const head = bytes.slice(0, bytes.length - six.finish().length);
-    const tail = five.finish();
-    const v5 = new Uint8Array(head.length + tail.length);
-    v5.set(head);
-    v5.set(tail, head.length);
-    v5[4] = 5;
-    v5[5] = 0;
+    });
     const restored = AnomalyDetector.fromCheckpoint(v5);
     const p = next(0);
     const a = detector.process(p, "dev-0");

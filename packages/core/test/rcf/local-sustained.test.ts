@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { ByteWriter } from "../../src/rcf/binary.ts";
 import { AnomalyDetector } from "../../src/rcf/index.ts";
 import {
   LOCAL_WARMUP,
@@ -9,7 +8,7 @@ import {
   SUSTAINED_WARMUP,
   SUSTAINED_WEIGHT,
 } from "../../src/rcf/series-normalizer.ts";
-import { gaussian, lcg } from "./helpers.ts";
+import { gaussian, lcg, olderNormalizerCheckpoint } from "./helpers.ts";
 
 /**
  * The sustained path (ADR 0309) on fleet-shaped data: devices of one model at their own levels, a fan's `FREQ`
@@ -110,44 +109,15 @@ describe("sustained path: an EW mean of the residuals in its own σ (ADR 0309)",
 
   it("reads a format-6 checkpoint (no sustained statistics): learns the sustained path again, keeps the rest", () => {
     const { detector, next } = warmedFan();
-    const bytes = detector.toCheckpoint();
-    // Format 7 ends with the normaliser section; rewrite it in the format-6 layout (no sustained count and means).
-    const normalizer = detector.normalizer!;
-    const seven = new ByteWriter();
-    normalizer.write(seven);
-    type Stats = {
-      count: number;
-      localCount: number;
-      mean: Float64Array;
-      variance: Float64Array;
-      level: Float64Array;
-      residual: Float64Array;
-    };
-    const internals = normalizer as unknown as { main: Stats; series: Map<string, Stats> };
-    const six = new ByteWriter();
-    const put = (st: Stats) => {
-      six.varint(st.count);
-      six.varint(st.localCount);
-      six.f64(st.mean[0]);
-      six.f64(st.variance[0]);
-      six.f64(st.level[0]);
-      six.f64(st.residual[0]);
-    };
-    put(internals.main);
-    six.varint(internals.series.size);
-    for (const [id, st] of internals.series) {
-      const b = new TextEncoder().encode(id);
-      six.varint(b.length);
-      six.bytes(b);
-      put(st);
-    }
-    const head = bytes.slice(0, bytes.length - seven.finish().length);
-    const tail = six.finish();
-    const v6 = new Uint8Array(head.length + tail.length);
-    v6.set(head);
-    v6.set(tail, head.length);
-    v6[4] = 6;
-    v6[5] = 0;
+    // The normaliser section in the format-6 layout (no sustained count and means).
+    const v6 = olderNormalizerCheckpoint(detector, 6, (w, st) => {
+      w.varint(st.count);
+      w.varint(st.localCount);
+      w.f64(st.mean[0]);
+      w.f64(st.variance[0]);
+      w.f64(st.level[0]);
+      w.f64(st.residual[0]);
+    });
     const restored = AnomalyDetector.fromCheckpoint(v6);
     const p = next(0);
     const a = detector.process(p, "fan-0");
