@@ -69,6 +69,11 @@ export interface Deidentifier {
   isNearMiss(field: string): boolean;
   /** Stable keyed token of an identifier: `tok_` + 22 base64url chars of HMAC-SHA256(key, field ␀ value). */
   tokenize(field: string, value: string): string;
+  /**
+   * The same token as `tokenize`, not memoized: for values that never repeat (a reading's identity, issue 14), which
+   * would only evict the identifiers the memo is for.
+   */
+  tokenizeOnce(field: string, value: string): string;
   /** Finds the catalogued fields at the top level of `payload`. Does not modify it. */
   deidentify(payload: Readonly<Record<string, unknown>>): Deidentified;
   /**
@@ -105,11 +110,14 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
       .update(`${label}\u0000${keyName(field)}\u0000${value}`)
       .digest("base64url");
 
+  const tokenizeOnce = (field: string, value: string): string =>
+    `tok_${hmac("token", field, value).slice(0, 22)}`;
+
   const tokenize = (field: string, value: string): string => {
     const cacheKey = `${keyName(field)}\u0000${value}`;
     let token = tokenCache.get(cacheKey);
     if (token === undefined) {
-      token = `tok_${hmac("token", field, value).slice(0, 22)}`;
+      token = tokenizeOnce(field, value);
       if (tokenCache.size >= TOKEN_CACHE_LIMIT) tokenCache.clear();
       tokenCache.set(cacheKey, token);
     }
@@ -185,7 +193,7 @@ export function createDeidentifier(options: { catalogue: PhiCatalogue; tokenKey:
     return { value: walk(value, []), removed };
   };
 
-  return { catalogue, classify, isNearMiss, tokenize, deidentify, strip };
+  return { catalogue, classify, isNearMiss, tokenize, tokenizeOnce, deidentify, strip };
 }
 
 function asText(value: unknown): string | undefined {

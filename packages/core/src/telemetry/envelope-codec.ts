@@ -45,5 +45,5 @@ export function parseEnvelope(data: Uint8Array | string): Envelope {
 
 /** Reads an envelope from a record's base64 data (Firehose `data`, Kinesis `kinesis.data`). */
 export function parseEnvelopeBase64(data: string): Envelope {
-  return parseEnvelope(Buffer.from(data, "base64"));
+  return parseEnvelope(Buffer.from(data, "base64").toString("utf8"));
 }

@@ -33,10 +33,16 @@ export function decodePayload(
   base64: string,
   limitsOrMaxBytes: number | Partial<PayloadLimits> = defaultPayloadLimits,
 ): DecodedPayload {
-  const limits: PayloadLimits =
+  return decodePayloadWithin(
+    base64,
     typeof limitsOrMaxBytes === "number"
       ? { ...defaultPayloadLimits, maxBytes: limitsOrMaxBytes }
-      : { ...defaultPayloadLimits, ...limitsOrMaxBytes };
+      : { ...defaultPayloadLimits, ...limitsOrMaxBytes },
+  );
+}
+
+/** `decodePayload` with complete limits (the per-record path: no merged copy of the limits per call). */
+export function decodePayloadWithin(base64: string, limits: Readonly<PayloadLimits>): DecodedPayload {
   const maxBytes = limits.maxBytes;
   const estimated = base64DecodedLength(base64);
   if (estimated > maxBytes + 2) throw new PayloadTooLargeError(estimated, maxBytes);

@@ -146,8 +146,10 @@ export function checkMetricValues(
   limits: Readonly<PayloadLimits> = defaultPayloadLimits,
   pathPrefix: readonly string[] = [],
 ): void {
-  const out = Object.keys(metrics).filter((name) => Math.abs(metrics[name]) > limits.maxMetricMagnitude);
-  if (out.length === 0) return;
+  const max = limits.maxMetricMagnitude;
+  let out: string[] | undefined;
+  for (const name of Object.keys(metrics)) if (Math.abs(metrics[name]) > max) (out ??= []).push(name);
+  if (out === undefined) return;
   const paths = out.map((name) => formatPath([...pathPrefix, name]));
   throw new PayloadLimitError(
     "METRIC_OUT_OF_RANGE",

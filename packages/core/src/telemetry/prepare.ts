@@ -11,7 +11,7 @@ import {
   UnknownDeviceError,
   UnknownTopicError,
 } from "./ingest-errors.ts";
-import { decodePayload } from "./payload-decoder.ts";
+import { decodePayloadWithin } from "./payload-decoder.ts";
 import {
   checkMetricCount,
   checkMetricValues,
@@ -92,12 +92,13 @@ export function createReadingPreparer(deps: ReadingPreparerDeps): ReadingPrepare
       const receivedAt = isoTime(envelope.receivedAt);
       const source = resolvePayloadSource(envelope.topic);
       if (source === undefined) throw new UnknownTopicError();
-      const { value: payload } = decodePayload(envelope.payload, limits);
+      const payload = decodePayloadWithin(envelope.payload, limits).value;
       const rawMetrics = payload.metrics;
       if (rawMetrics !== null && typeof rawMetrics === "object" && !Array.isArray(rawMetrics))
         checkMetricCount(rawMetrics as Record<string, unknown>, limits);
       const parsed = source.parse(envelope.topic, payload);
-      checkMetricCount(parsed.metrics, limits);
+      // (A canonical payload's metrics may be the very object just counted, ADR 0204.)
+      if (parsed.metrics !== rawMetrics) checkMetricCount(parsed.metrics, limits);
       checkMetricValues(parsed.metrics, limits, source.source === "canonical" ? ["metrics"] : []);
 
       const found = deidentifier.deidentify(payload);
@@ -107,7 +108,9 @@ export function createReadingPreparer(deps: ReadingPreparerDeps): ReadingPrepare
       }
       const tags = withoutCatalogued(parsed.tags, deidentifier, found);
 
-      const device = await registry.get(parsed.deviceId);
+      // A cached device is answered without a promise turn (one per record on the hot path).
+      const cached = registry instanceof CachedRegistry ? registry.peek(parsed.deviceId) : null;
+      const device = cached !== null ? cached : await registry.get(parsed.deviceId);
       if (device === undefined) throw new UnknownDeviceError(parsed.deviceId);
 
       for (const [field, token] of Object.entries(found.tokens)) tags[field] = token;
@@ -154,9 +157,9 @@ export function readingIdOf(
   deidentifier: Deidentifier,
   envelope: Pick<Envelope, "topic" | "payload">,
 ): string {
-  return deidentifier
-    .tokenize("readingId", `${envelope.topic}\u0000${envelope.payload}`)
-    .replace(/^tok_/, "rd_");
+  // Unique per record, so not memoized (`tokenizeOnce`): a memo entry per reading would evict the identifiers'
+  // tokens and keep ~50,000 payload-sized keys alive for the garbage collector to trace (ADR 0204).
+  return `rd_${deidentifier.tokenizeOnce("readingId", `${envelope.topic}\u0000${envelope.payload}`).slice(4)}`;
 }
 
 function isoTime(ms: number): string {

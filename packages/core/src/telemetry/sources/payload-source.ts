@@ -54,12 +54,56 @@ export function requireDeviceId(value: unknown, field: string): void {
   if (value === undefined || value === null || value === "") throw new MissingDeviceIdError(field);
 }
 
-/** Parses with zod, turning failures into a `SchemaValidationError` whose issues never quote values. */
+/** True when `value` is a device id `deviceIdSchema` accepts (a string of 1-128 characters, no control characters). */
+export function isDeviceId(value: unknown): value is string {
+  return typeof value === "string" && value.length >= 1 && value.length <= 128 && !CONTROL.test(value);
+}
+
+/** True for a number `z.number()` accepts (any number but NaN; infinities are caught later, with their paths). */
+export function isZodNumber(value: unknown): value is number {
+  return typeof value === "number" && !Number.isNaN(value);
+}
+
+/**
+ * True when `value` is a metrics object `z.record(metricNameSchema, z.number())` with 1 to `MAX_METRICS` entries
+ * accepts and outputs unchanged: a plain object whose every own key is a metric name and every value a number. A
+ * `__proto__` key (an own property after `JSON.parse`, which zod leaves out of its output) is left to zod.
+ */
+export function isMetricRecord(value: unknown): value is Record<string, number> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  let count = 0;
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) return false;
+    if (name === "__proto__" || !METRIC_NAME.test(name)) return false;
+    if (!isZodNumber((value as Record<string, unknown>)[name])) return false;
+    count++;
+  }
+  return count > 0 && count <= MAX_METRICS;
+}
+
+/**
+ * A cheap check for the payloads a schema accepts, returning exactly what `schema.parse` would (or the parts of it
+ * the source uses), or undefined to let zod decide. It must never accept what zod rejects; zod stays the source of
+ * truth for every error (ADR 0204).
+ */
+export type FastParse<T> = (value: Record<string, unknown>) => T | undefined;
+
+/**
+ * Parses with zod, turning failures into a `SchemaValidationError` whose issues never quote values. With `fast`,
+ * well-formed payloads skip zod (the per-record cost of the ingest and scoring paths, ADR 0204); anything `fast`
+ * does not accept goes through zod as before, so errors are unchanged.
+ */
 export function parseWithSchema<T extends z.ZodTypeAny>(
   schema: T,
-  value: unknown,
+  value: Record<string, unknown>,
   what: string,
+  fast?: FastParse<z.output<T>>,
 ): z.output<T> {
+  if (fast !== undefined) {
+    const quick = fast(value);
+    if (quick !== undefined) return quick;
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map(describeIssue);
@@ -70,8 +114,8 @@ export function parseWithSchema<T extends z.ZodTypeAny>(
 /** Throws `NonFiniteMetricError` if any metric is not finite (JSON like `1e999` parses to Infinity). */
 export function assertFiniteMetrics(metrics: Record<string, number>, prefix: (string | number)[] = []): void {
   let bad: string[] | undefined;
-  for (const [name, value] of Object.entries(metrics)) {
-    if (!Number.isFinite(value)) (bad ??= []).push(formatPath([...prefix, name]));
+  for (const name of Object.keys(metrics)) {
+    if (!Number.isFinite(metrics[name])) (bad ??= []).push(formatPath([...prefix, name]));
   }
   if (bad) throw new NonFiniteMetricError(bad);
 }
