@@ -247,6 +247,21 @@ function run(v: Variant) {
           .map((x) => x.toFixed(2))
           .join(" ")}`,
       );
+  if (DETAIL)
+    // The innovation path's learned gains (ADR 0310) at the end of the stream: median (min–max) over the devices.
+    cap.keys.forEach((key, ki) => {
+      const names = key.split("|")[2].split(",");
+      const devices = [...new Set(cap.device.filter((_, k) => cap.key[k] === ki))];
+      const parts = names.map((name, m) => {
+        const g = devices
+          .map((d) => norms[ki].innovationGain(cap.devices[d], m))
+          .filter((x): x is number => x !== undefined)
+          .sort((a, b) => a - b);
+        if (g.length === 0) return `${name} -`;
+        return `${name} ${g[g.length >> 1].toFixed(3)} (${g[0].toFixed(3)}–${g[g.length - 1].toFixed(3)})`;
+      });
+      console.log(`  gain ${key.split("|").slice(0, 2).join("|")}: ${parts.join(", ")}`);
+    });
   const deviceDays = (DEVICES * (SECONDS - EVAL_FROM_S)) / 86_400;
   const p = (a: number, b: number) => `${a}/${b}`;
   console.log(

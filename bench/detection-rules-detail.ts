@@ -129,6 +129,26 @@ export interface DropoutDetail {
   siteSilences: number;
 }
 
+/**
+ * A dropout's silence incident may come up to `silenceSpanMs` after the device returns — but not once the same device
+ * has started its next dropout: an incident after that start belongs to the next outage (seed 11 has a device with two
+ * outages 130 s apart, each raising its own incident, which the old span counted twice for the first).
+ */
+export function dropoutSpanEnd(
+  l: GroundTruthLabel,
+  all: readonly GroundTruthLabel[],
+  spanMs: number,
+): number {
+  let end = Date.parse(l.end) + spanMs;
+  const start = Date.parse(l.start);
+  for (const o of all) {
+    if (o === l || o.kind !== "dropout" || o.deviceId !== l.deviceId) continue;
+    const s = Date.parse(o.start);
+    if (s > start && s < end) end = s;
+  }
+  return end;
+}
+
 export function explainDropout(
   label: GroundTruthLabel,
   keeper: SeriesKeeper,
@@ -136,6 +156,7 @@ export function explainDropout(
   executions: readonly { deviceId: string; t: number; rule: string; devices?: string[] }[],
   windowMs: number,
   afterMs: number,
+  labels: readonly GroundTruthLabel[] = [label],
 ): DropoutDetail {
   const start = Date.parse(label.start);
   const end = Date.parse(label.end);
@@ -149,7 +170,8 @@ export function explainDropout(
   const lastBoundary = Math.floor(after / windowMs) * windowMs;
   const wholeQuietWindows = Math.max(0, (lastBoundary - firstBoundary) / windowMs);
   const site = keeper.site(label.deviceId);
-  const near = (e: { t: number }) => e.t >= start && e.t <= end + afterMs;
+  const spanEnd = dropoutSpanEnd(label, labels, afterMs);
+  const near = (e: { t: number }) => e.t >= start && e.t <= spanEnd;
   return {
     deviceId: label.deviceId,
     deviceType: label.deviceType,
@@ -201,6 +223,7 @@ export function rulesDetail(input: {
         input.executions,
         input.windowMs,
         input.silenceSpanMs,
+        input.labels,
       );
       if (d.deviceSilences + d.siteSilences !== 1) dropouts.push(d);
     }
@@ -261,6 +284,18 @@ export function rulesDetail(input: {
           `    ${e.rule} ${e.deviceId} at ${new Date(e.t).toISOString()} ${e.devices ? e.devices.join(",") : ""}`,
         );
     }
+    // The device's labels and its reporting gaps (> 5 s) from a minute before the first to ten minutes after.
+    const mine = input.labels.filter((l) => l.deviceId === d.deviceId);
+    for (const l of mine)
+      console.log(`    label ${l.kind} ${l.start} → ${l.end}${l.truncated ? " (cut short)" : ""}`);
+    const times = [...(input.times.get(d.deviceId) ?? [])].sort((a, b) => a - b);
+    const from = Math.min(...mine.map((l) => Date.parse(l.start))) - 60_000;
+    const to = Math.max(...mine.map((l) => Date.parse(l.end))) + 600_000;
+    for (let i = 1; i < times.length; i++)
+      if (times[i] >= from && times[i - 1] <= to && times[i] - times[i - 1] > 5_000)
+        console.log(
+          `    gap ${new Date(times[i - 1]).toISOString()} → ${new Date(times[i]).toISOString()} (${Math.round((times[i] - times[i - 1]) / 1000)} s)`,
+        );
     console.log(
       `  ${d.deviceType.padEnd(9)} ${d.deviceId.slice(0, 16).padEnd(16)} ${String(d.durationS).padStart(4)} s, gap ${d.gapS} s, whole quiet windows ${d.wholeQuietWindows}, quiet at last window end ${d.quietAtLastWindowEndS} s; silence alerts: device ${d.deviceSilences}, site ${d.siteSilences}`,
     );

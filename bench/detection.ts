@@ -30,7 +30,7 @@ import { WindowScorer, type StreamRecord } from "../packages/core/src/scoring/wi
 import type { ScoreArchive } from "../packages/core/src/ports/score-archive.ts";
 import type { ScoredRecord } from "../packages/core/src/scoring/scored-record.ts";
 import { encodeEnvelope } from "../packages/core/src/telemetry/envelope.ts";
-import { DETAIL, rulesDetail, SeriesKeeper } from "./detection-rules-detail.ts";
+import { DETAIL, dropoutSpanEnd, rulesDetail, SeriesKeeper } from "./detection-rules-detail.ts";
 import { printTrace, TRACE, TraceArchive, TracingPool } from "./detection-trace.ts";
 import { CachedThresholds } from "../packages/core/src/thresholds/cached-thresholds.ts";
 import {
@@ -306,7 +306,7 @@ for (const kind of KINDS) {
   for (const l of ofKind) {
     const start = Date.parse(l.start);
     if (kind === "dropout") {
-      const end = Date.parse(l.end) + silenceSpanMs;
+      const end = dropoutSpanEnd(l, labels, silenceSpanMs);
       // One silence incident per outage: the device's own, or a site incident listing it.
       const silences = executions.filter(
         (e) => subjectsOf(e).includes(l.deviceId) && e.kind === "silence" && e.t >= start && e.t <= end,

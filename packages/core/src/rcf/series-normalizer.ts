@@ -1,6 +1,15 @@
 import { z } from "zod";
 import type { ByteReader, ByteWriter } from "./binary.ts";
 import { CheckpointFormatError } from "./errors.ts";
+import {
+  INNOVATION_ADAPT,
+  INNOVATION_MEAN_FACTOR,
+  INNOVATION_STATE,
+  innovationGainOf,
+  innovationStart,
+  innovationStep,
+  type InnovationSettings,
+} from "./innovation-path.ts";
 
 /**
  * Per-series normalisation before a shared forest (issue 8, ADR 0305): each series (device) keeps an
@@ -46,6 +55,16 @@ export interface NormalizerOptions {
    * `[SUSTAINED_WEIGHT]`; `[]` turns it off. Checkpointed from format 7 (older ones re-learn it).
    */
   sustainedWeights: number[];
+  /**
+   * Innovation path (ADR 0310): per metric a level whose gain K is learned from the series (adapted until its
+   * one-step innovations are uncorrelated: log K moves by `innovationAdapt` × the lag-1 product of the standardised
+   * innovations; 0 keeps K at 0.1), graded through `lastLocalDeviation` against `spikeDeviation`: the EW mean of the
+   * innovations with weight `innovationMean` × K in its own σ (0: none) and, with `innovationSingle`, the single
+   * innovation in its σ. Off when both are off. Checkpointed from format 8 (older ones learn it again).
+   */
+  innovationAdapt: number;
+  innovationMean: number;
+  innovationSingle: boolean;
 }
 
 /** Weight of a new residual in the sustained path's EW mean (≈ the last 5 points; ADR 0309). */
@@ -60,6 +79,9 @@ export const normalizerOptionsSchema = z
     spikeDeviation: z.number().min(0).default(6),
     forestPath: z.boolean().default(false),
     sustainedWeights: z.array(z.number().gt(0).max(1)).max(4).default([SUSTAINED_WEIGHT]),
+    innovationAdapt: z.number().min(0).max(1).default(INNOVATION_ADAPT),
+    innovationMean: z.number().min(0).max(10).default(INNOVATION_MEAN_FACTOR),
+    innovationSingle: z.boolean().default(true),
   })
   .strict();
 
@@ -71,6 +93,9 @@ export const defaultNormalizerOptions: NormalizerOptions = {
   spikeDeviation: 6,
   forestPath: false,
   sustainedWeights: [SUSTAINED_WEIGHT],
+  innovationAdapt: INNOVATION_ADAPT,
+  innovationMean: INNOVATION_MEAN_FACTOR,
+  innovationSingle: true,
 };
 
 /** Weight of a new value in a series' short-term level (≈ the last 10 points). */
@@ -99,6 +124,9 @@ export interface SeriesStats {
   sustainedCount: number;
   sustained: Float64Array;
   sustainedVar: Float64Array;
+  /** Innovation path (ADR 0310): points seen, and per metric `INNOVATION_STATE` numbers. */
+  innovationCount: number;
+  innovation: Float64Array;
 }
 
 export class SeriesNormalizer {
@@ -117,7 +145,11 @@ export class SeriesNormalizer {
   readonly lastLocal: Float64Array;
   /** Per metric of the last point: the sustained residual in its own σ (0 before `SUSTAINED_WARMUP`; ADR 0309). */
   readonly lastSustained: Float64Array;
+  /** Per metric of the last point: the innovation path's statistic in its σ (0 before it is trusted; ADR 0310). */
+  readonly lastInnovation: Float64Array;
   private readonly residualAlpha: number;
+  private readonly innovationOn: boolean;
+  private readonly innovationSettings: InnovationSettings;
 
   constructor(
     readonly dimensions: number,
@@ -126,10 +158,18 @@ export class SeriesNormalizer {
   ) {
     this.alpha = 1 / options.horizon;
     this.residualAlpha = 1 / (RESIDUAL_HORIZONS * options.horizon);
+    this.innovationOn = options.innovationMean > 0 || options.innovationSingle;
+    this.innovationSettings = {
+      adapt: options.innovationAdapt,
+      meanFactor: options.innovationMean,
+      single: options.innovationSingle,
+      clip: options.clip,
+    };
     this.main = this.fresh();
     this.lastZ = new Float64Array(dimensions);
     this.lastLocal = new Float64Array(dimensions);
     this.lastSustained = new Float64Array(dimensions);
+    this.lastInnovation = new Float64Array(dimensions);
   }
 
   private fresh(): SeriesStats {
@@ -143,6 +183,8 @@ export class SeriesNormalizer {
       residual: new Float64Array(this.dimensions),
       sustained: new Float64Array(this.dimensions * this.options.sustainedWeights.length),
       sustainedVar: new Float64Array(this.dimensions * this.options.sustainedWeights.length),
+      innovationCount: 0,
+      innovation: new Float64Array(this.innovationOn ? this.dimensions * INNOVATION_STATE : 0),
     };
   }
 
@@ -185,8 +227,19 @@ export class SeriesNormalizer {
     const sc = s.sustainedCount;
     const sustainedReady = sc >= SUSTAINED_WARMUP;
     const sa = sc < RESIDUAL_HORIZONS * this.options.horizon ? 1 / (sc + 1) : this.residualAlpha;
+    const ic = s.innovationCount;
+    const ia = ic < RESIDUAL_HORIZONS * this.options.horizon ? 1 / (ic + 1) : this.residualAlpha;
     for (let i = 0; i < this.dimensions; i++) {
       const x = point[i];
+      this.lastInnovation[i] = 0;
+      if (this.innovationOn) {
+        if (ic === 0) innovationStart(s.innovation, i * INNOVATION_STATE, x);
+        else {
+          const z = innovationStep(s.innovation, i * INNOVATION_STATE, x, ic, ia, this.innovationSettings);
+          this.lastInnovation[i] = z;
+          if (z > local) local = z;
+        }
+      }
       const m = s.mean[i];
       const sd = SeriesNormalizer.sd(s.variance[i], m);
       out[i] = first ? 0 : (x - m) / sd;
@@ -248,6 +301,7 @@ export class SeriesNormalizer {
     s.count++;
     if (localReady && weights.length > 0) s.sustainedCount++;
     s.localCount++;
+    if (this.innovationOn) s.innovationCount++;
     this.lastDeviation = deviation;
     this.lastLocalDeviation = local;
     return ready;
@@ -258,6 +312,13 @@ export class SeriesNormalizer {
     const sd = Math.sqrt(variance > 0 ? variance : 0);
     const floor = Math.max(1e-4 * Math.abs(level), 1e-9);
     return sd > floor ? sd : floor;
+  }
+
+  /** The innovation path's learned gain of a series' metric (undefined: unknown series or path off; ADR 0310). */
+  innovationGain(seriesId: string | undefined, metric: number): number | undefined {
+    const s = seriesId === undefined ? this.main : this.series.get(seriesId);
+    if (!s || s.innovationCount === 0 || s.innovation.length === 0) return undefined;
+    return innovationGainOf(s.innovation, metric * INNOVATION_STATE);
   }
 
   /** The expected range of each metric of a series: mean ± k·σ in the metric's own units. */
@@ -277,7 +338,8 @@ export class SeriesNormalizer {
    * per metric mean and variance (format 5); format 6 (ADR 0306) adds a varint local count after the count and the
    * short-term level and residual variance after each metric's mean and variance; format 7 (ADR 0309) adds a varint
    * sustained count after the local count and, after the metrics, per metric × sustained weight the EW mean and its
-   * variance.
+   * variance; format 8 (ADR 0310) then adds a varint innovation count and per metric the innovation path's
+   * `INNOVATION_STATE` numbers (none when the path is off).
    */
   write(w: ByteWriter): void {
     const put = (s: SeriesStats) => {
@@ -295,6 +357,9 @@ export class SeriesNormalizer {
         w.f64(s.sustained[j]);
         w.f64(s.sustainedVar[j]);
       }
+      // Innovation path (format 8, ADR 0310): its count, then per metric its state (none when the path is off).
+      w.varint(s.innovationCount);
+      for (let j = 0; j < s.innovation.length; j++) w.f64(s.innovation[j]);
     };
     put(this.main);
     const encoder = new TextEncoder();
@@ -311,8 +376,9 @@ export class SeriesNormalizer {
    * Restores `write`. Format 5 (`local: false`) has no local statistics: each series' level and residual σ are
    * learned again from its next points (the local path waits `LOCAL_WARMUP` of them). Formats 5 and 6
    * (`sustained: false`) have no sustained path: it is learned again (`SUSTAINED_WARMUP` points past the local path).
+   * Formats 5–7 (`innovation: false`) have no innovation path: it starts again at the series' next point.
    */
-  read(r: ByteReader, local = true, sustained = true): void {
+  read(r: ByteReader, local = true, sustained = true, innovation = true): void {
     const get = (s: SeriesStats) => {
       s.count = r.varint();
       s.localCount = local ? r.varint() : 0;
@@ -330,6 +396,10 @@ export class SeriesNormalizer {
           s.sustained[j] = r.f64();
           s.sustainedVar[j] = r.f64();
         }
+      if (innovation) {
+        s.innovationCount = r.varint();
+        for (let j = 0; j < s.innovation.length; j++) s.innovation[j] = r.f64();
+      }
     };
     get(this.main);
     const decoder = new TextDecoder("utf-8", { fatal: true });
