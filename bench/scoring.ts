@@ -17,13 +17,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
-import type { Context } from "aws-lambda";
 import { AnomalyDetector } from "../packages/core/src/rcf/index.ts";
 import { DetectorPool } from "../packages/core/src/scoring/detector-pool.ts";
 import { rcfDetectorFactory } from "../packages/core/src/scoring/rcf-detector-factory.ts";
-import { encodeEnvelope } from "../packages/core/src/telemetry/envelope.ts";
 import { CachedThresholds } from "../packages/core/src/thresholds/cached-thresholds.ts";
-import { createScoreHandler, type ScoreEvent } from "../packages/functions/src/kinesis/score.ts";
+import { createScoreHandler } from "../packages/functions/src/kinesis/score.ts";
 import { configureObservability } from "../packages/functions/src/shared/observability.ts";
 import {
   MemoryArchive,
@@ -33,6 +31,15 @@ import {
   RecordingEscalationStarter,
   testPreparer,
 } from "../packages/core/test/scoring/support.ts";
+import {
+  benchContext,
+  DEVICES_PER_MODEL,
+  makeDevices,
+  makeRecords as makeRecordsOf,
+  METRICS,
+  pointFor,
+  scoreEvent,
+} from "./scoring-fixtures.ts";
 
 const RUNS = Number(process.env.SCORING_BENCH_RUNS ?? 3);
 let RECORDS = Number(process.env.SCORING_BENCH_RECORDS ?? 20_000);
@@ -42,7 +49,6 @@ const MODEL_COUNTS = (process.env.SCORING_BENCH_MODELS ?? "50,500").split(",").m
 const RECORDS_MANY = Number(process.env.SCORING_BENCH_RECORDS_MANY ?? 10_000);
 const RUNS_MANY = Number(process.env.SCORING_BENCH_RUNS_MANY ?? 1);
 let MODELS = 50;
-const DEVICES_PER_MODEL = 4;
 /**
  * Warm-up records per model: with per-series normalisation (ADR 0305) a device's first 30 readings are not learned,
  * so a forest holds WARM − 4 × 30 points after it; 400 leaves 280 > 256 (KDA output after 256): every forest scores
@@ -70,7 +76,6 @@ function manyModelDetector(): AnomalyDetector {
   }
   return factory.restore(template) as AnomalyDetector;
 }
-const METRICS = ["temperature", "pulse", "oxygen_percent", "systolic", "diastolic"];
 
 configureObservability({ logSink: () => {}, metrics: "off", logLevel: "ERROR" });
 const gc: () => void = (() => {
@@ -78,84 +83,15 @@ const gc: () => void = (() => {
   return vm.runInNewContext("gc") as () => void;
 })();
 
-const makeDevices = (models: number) =>
-  Array.from({ length: models * DEVICES_PER_MODEL }, (_, i) => ({
-    deviceId: `dev-${i}`,
-    manufacturer: `mfr-${Math.floor(i / DEVICES_PER_MODEL) % 10}`,
-    model: `model-${Math.floor(i / DEVICES_PER_MODEL)}`,
-  }));
 let devices = makeDevices(MODELS);
 const cpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
 
-function pointFor(i: number): number[] {
-  return METRICS.map((_, k) => 50 + 10 * Math.sin(i / 40 + k) + ((i * 7919 + k * 104729) % 1000) / 250);
-}
-
-/** Records round-robin over devices (so over the 50 model keys), with the canonical payload of 5 metrics. */
-function makeRecords(from: number, n: number, t0: number) {
-  const records = [];
-  for (let i = from; i < from + n; i++) {
-    const device = devices[i % devices.length];
-    const p = pointFor(i);
-    const payload = JSON.stringify({
-      deviceId: device.deviceId,
-      ts: t0 + i,
-      metrics: Object.fromEntries(METRICS.map((m, k) => [m, p[k]])),
-    });
-    const envelope = encodeEnvelope(`dt/site/${device.deviceId}/telemetry`, payload, t0 + i);
-    records.push({
-      device,
-      point: p,
-      data: Buffer.from(JSON.stringify(envelope)).toString("base64"),
-      seq: String(10n ** 40n + BigInt(i)),
-      arrivalMs: t0 + i,
-    });
-  }
-  return records;
-}
-
-const context = {
-  functionName: "bench",
-  awsRequestId: "bench",
-  getRemainingTimeInMillis: () => 300_000,
-} as unknown as Context;
-
-function event(
-  records: ReturnType<typeof makeRecords>,
-  windowStart: number,
-  state: Record<string, unknown>,
-  final = false,
-): ScoreEvent {
-  return {
-    Records: records.map((r) => ({
-      kinesis: {
-        kinesisSchemaVersion: "1.0",
-        partitionKey: r.device.deviceId,
-        sequenceNumber: r.seq,
-        data: r.data,
-        approximateArrivalTimestamp: r.arrivalMs / 1000,
-      },
-      eventSource: "aws:kinesis",
-      eventVersion: "1.0",
-      eventID: `shardId-000000000000:${r.seq}`,
-      eventName: "aws:kinesis:record",
-      invokeIdentityArn: "arn:aws:iam::000000000000:role/bench",
-      awsRegion: "us-east-1",
-      eventSourceARN: "arn:aws:kinesis:us-east-1:000000000000:stream/bench",
-    })),
-    window: {
-      start: new Date(windowStart).toISOString(),
-      end: new Date(windowStart + 3_600_000).toISOString(),
-    },
-    state,
-    shardId: "shardId-000000000000",
-    isFinalInvokeForWindow: final,
-    isWindowTerminatedEarly: false,
-  };
-}
+const makeRecords = (from: number, n: number, t0: number) => makeRecordsOf(devices, from, n, t0);
+const context = benchContext;
+const event = scoreEvent;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

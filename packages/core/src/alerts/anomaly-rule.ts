@@ -32,6 +32,17 @@ export function isCalibrated(detection: Detection, thresholds: EffectiveThreshol
 }
 
 /**
+ * Whether the anomaly rule fires on a detection (what `anomalyRule` checks first): a calibrated model, and the raw
+ * score above an explicit `scoreThreshold`, else the detector's own verdict. Lets a caller skip building the rule's
+ * input for the usual, normal record.
+ */
+export function anomalyFires(detection: Detection, thresholds: EffectiveThresholds): boolean {
+  if (!isCalibrated(detection, thresholds)) return false;
+  const explicit = thresholds.scoreThreshold;
+  return explicit ? detection.score > explicit.value : detection.anomaly;
+}
+
+/**
  * Anomaly rule (pure). Counts every anomalous record of a calibrated model (an explicit `scoreThreshold`, raw score
  * `>`, overrides the detector's grading). Starts an alert only for the first anomaly of an episode (the detector's
  * `newEpisode`), or, with an explicit threshold, for every record above it (repeats fold into the open incident).
@@ -44,10 +55,8 @@ export function anomalyRule(input: {
   rangeOf: (metric: string) => UsualRange | undefined;
 }): RuleFiring | undefined {
   const { detection, thresholds } = input;
-  if (!isCalibrated(detection, thresholds)) return undefined;
+  if (!anomalyFires(detection, thresholds)) return undefined;
   const explicit = thresholds.scoreThreshold;
-  const anomalous = explicit ? detection.score > explicit.value : detection.anomaly;
-  if (!anomalous) return undefined;
   const raise = explicit ? true : detection.newEpisode !== false;
   const causing = causingMetrics(detection.attribution);
   const causes = causing.map((a) => {

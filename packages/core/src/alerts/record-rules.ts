@@ -1,6 +1,6 @@
 import type { StuckTracker, StuckVerdict } from "../scoring/stuck-tracker.ts";
 import { stuckReadingsFor, type EffectiveThresholds } from "../thresholds/resolve.ts";
-import { anomalyRule, type Detection } from "./anomaly-rule.ts";
+import { anomalyFires, anomalyRule, type Detection } from "./anomaly-rule.ts";
 import { boundsRule } from "./bounds-rule.ts";
 import type { RuleFiring } from "./rule-firing.ts";
 import type { SeriesBaseline } from "./series-baseline.ts";
@@ -47,19 +47,28 @@ export interface RecordVerdict {
 export function evaluateRecord(record: PreparedRecordInput, state: SeriesRuleState): RecordVerdict {
   const { deviceId, metricNames, values, thresholds } = record;
   const firings: RuleFiring[] = [];
-  const anomaly = anomalyRule({
-    deviceId,
-    detection: record.detection,
-    thresholds,
-    rangeOf: (metric) => state.baseline.range(deviceId, metric),
-  });
+  // (The rule's input, with its closure, only for a record it fires on.)
+  const anomaly = anomalyFires(record.detection, thresholds)
+    ? anomalyRule({
+        deviceId,
+        detection: record.detection,
+        thresholds,
+        rangeOf: (metric) => state.baseline.range(deviceId, metric),
+      })
+    : undefined;
   if (anomaly) firings.push(anomaly);
-  const metrics: Record<string, number> = {};
-  for (let i = 0; i < metricNames.length; i++) metrics[metricNames[i]] = values[i];
-  firings.push(...boundsRule({ deviceId, metrics, thresholds }));
+  // Only a record with a bounded metric can violate a bound (the usual record has none: no per-record map).
+  if (hasBounds(thresholds, metricNames)) {
+    const metrics: Record<string, number> = {};
+    for (let i = 0; i < metricNames.length; i++) metrics[metricNames[i]] = values[i];
+    firings.push(...boundsRule({ deviceId, metrics, thresholds }));
+  }
   const stuckVerdicts: StuckVerdict[] = [];
   for (let i = 0; i < metricNames.length; i++) {
-    const limit = stuckReadingsFor(thresholds, metricNames[i], state.defaultStuckReadings).value;
+    const limit =
+      thresholds.stuckReadings === undefined
+        ? state.defaultStuckReadings
+        : stuckReadingsFor(thresholds, metricNames[i], state.defaultStuckReadings).value;
     const verdict = state.stuck.evaluate(deviceId, metricNames[i], values[i], record.timeMs, limit);
     if (!verdict) continue;
     stuckVerdicts.push(verdict);
@@ -89,4 +98,10 @@ export function commitRecord(
   for (let i = 0; i < record.metricNames.length; i++) {
     state.baseline.update(record.deviceId, record.metricNames[i], record.values[i]);
   }
+}
+
+/** Whether some metric of the record has bounds (`boundViolations` looks up exactly these). */
+function hasBounds(thresholds: EffectiveThresholds, metricNames: readonly string[]): boolean {
+  for (let i = 0; i < metricNames.length; i++) if (thresholds.bounds[metricNames[i]]) return true;
+  return false;
 }

@@ -20,6 +20,11 @@ interface Moments {
   n: number;
   mean: number;
   variance: number;
+  /** Its series (to forget it from `series`), and its neighbours in least-recently-updated order. */
+  deviceId: string;
+  metric: string;
+  older: Moments | undefined;
+  newer: Moments | undefined;
 }
 
 export interface UsualRange {
@@ -27,8 +32,17 @@ export interface UsualRange {
   max: number;
 }
 
+/**
+ * Series by device, then metric (no key string per reading), and a doubly linked list of them from least to most
+ * recently updated: an update relinks its series at the newest end instead of deleting and re-adding a map entry
+ * (which left a hole per reading and rebuilt the map's table every few dozen readings). Eviction order is the same:
+ * the least recently updated series goes first.
+ */
 export class SeriesBaseline {
-  private readonly series = new Map<string, Moments>();
+  private readonly series = new Map<string, Map<string, Moments>>();
+  private count = 0;
+  private oldest: Moments | undefined;
+  private newest: Moments | undefined;
   private readonly alpha: number;
   private readonly minReadings: number;
   private readonly sigmas: number;
@@ -42,12 +56,12 @@ export class SeriesBaseline {
   }
 
   get size(): number {
-    return this.series.size;
+    return this.count;
   }
 
   /** The usual range of the series before the reading being judged; undefined until it has one. */
   range(deviceId: string, metric: string): UsualRange | undefined {
-    const m = this.series.get(keyOf(deviceId, metric));
+    const m = this.series.get(deviceId)?.get(metric);
     if (!m || m.n < this.minReadings) return undefined;
     const half = this.sigmas * Math.sqrt(m.variance);
     return { min: m.mean - half, max: m.mean + half };
@@ -56,17 +70,24 @@ export class SeriesBaseline {
   /** Adds a reading (after it was judged). Non-finite values are ignored. */
   update(deviceId: string, metric: string, value: number): void {
     if (!Number.isFinite(value)) return;
-    const key = keyOf(deviceId, metric);
-    let m = this.series.get(key);
+    let metrics = this.series.get(deviceId);
+    let m = metrics?.get(metric);
     if (m) {
-      this.series.delete(key);
+      this.unlink(m);
     } else {
-      m = { n: 0, mean: value, variance: 0 };
-      if (this.series.size >= this.maxSeries) {
-        const oldest = this.series.keys().next().value;
-        if (oldest !== undefined) this.series.delete(oldest);
+      if (this.count >= this.maxSeries && this.oldest) {
+        this.forget(this.oldest);
+        metrics = this.series.get(deviceId);
       }
+      m = { n: 0, mean: value, variance: 0, deviceId, metric, older: undefined, newer: undefined };
+      if (!metrics) {
+        metrics = new Map();
+        this.series.set(deviceId, metrics);
+      }
+      metrics.set(metric, m);
+      this.count += 1;
     }
+    this.append(m);
     // Once the series has a range, a reading outside it feeds the moments at the range's edge (winsorized), so a
     // spike does not widen the range the next alerts quote; a lasting change still moves it within ~1/alpha readings.
     let x = value;
@@ -81,10 +102,30 @@ export class SeriesBaseline {
     const d = x - m.mean;
     m.mean += a * d;
     m.variance = (1 - a) * (m.variance + a * d * d);
-    this.series.set(key, m);
   }
-}
 
-function keyOf(deviceId: string, metric: string): string {
-  return `${deviceId}\u0000${metric}`;
+  /** Removes a series altogether (the least recently updated one, beyond `maxSeries`). */
+  private forget(m: Moments): void {
+    this.unlink(m);
+    const metrics = this.series.get(m.deviceId);
+    metrics?.delete(m.metric);
+    if (metrics?.size === 0) this.series.delete(m.deviceId);
+    this.count -= 1;
+  }
+
+  private unlink(m: Moments): void {
+    if (m.older) m.older.newer = m.newer;
+    else this.oldest = m.newer;
+    if (m.newer) m.newer.older = m.older;
+    else this.newest = m.older;
+    m.older = undefined;
+    m.newer = undefined;
+  }
+
+  private append(m: Moments): void {
+    m.older = this.newest;
+    if (this.newest) this.newest.newer = m;
+    else this.oldest = m;
+    this.newest = m;
+  }
 }

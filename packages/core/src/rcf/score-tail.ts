@@ -50,19 +50,28 @@ export class ScoreTail {
       return;
     }
     // Oldest first, so that a restored tail (window stored in that order) sums identically.
-    const w = this.window.length;
+    // The ring's filled part, oldest first, is [oldest, end) then [0, rest): two plain runs, no `%` per value.
+    const window = this.window;
+    const w = window.length;
     const oldest = (this.head - n + w) % w;
-    for (let i = 0; i < n; i++) scratch[i] = this.window[(oldest + i) % w];
+    const end = Math.min(w, oldest + n);
+    const rest = n - (end - oldest);
+    for (let i = oldest; i < end; i++) scratch[i - oldest] = window[i];
+    for (let i = 0; i < rest; i++) scratch[end - oldest + i] = window[i];
     const t = selectKth(scratch, n, Math.floor(quantile * (n - 1)));
     let count = 0;
     let sum = 0;
     let max = t;
-    for (let i = 0; i < n; i++) {
-      const v = this.window[(oldest + i) % w];
-      if (v > t) {
-        count++;
-        sum += v - t;
-        if (v > max) max = v;
+    for (let run = 0; run < 2; run++) {
+      const from = run === 0 ? oldest : 0;
+      const to = run === 0 ? end : rest;
+      for (let i = from; i < to; i++) {
+        const v = window[i];
+        if (v > t) {
+          count++;
+          sum += v - t;
+          if (v > max) max = v;
+        }
       }
     }
     this.threshold = t;
@@ -74,9 +83,13 @@ export class ScoreTail {
     }
     const m = sum / count;
     let squares = 0;
-    for (let i = 0; i < n; i++) {
-      const v = this.window[(oldest + i) % w];
-      if (v > t) squares += (v - t - m) * (v - t - m);
+    for (let run = 0; run < 2; run++) {
+      const from = run === 0 ? oldest : 0;
+      const to = run === 0 ? end : rest;
+      for (let i = from; i < to; i++) {
+        const v = window[i];
+        if (v > t) squares += (v - t - m) * (v - t - m);
+      }
     }
     const variance = squares / count;
     if (!(variance > 0)) {

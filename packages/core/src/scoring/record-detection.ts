@@ -17,21 +17,41 @@ export function detectionOfResult(
   metricNames: readonly string[],
   values: readonly number[],
 ): RecordDetection {
-  const attribution = result.attribution.map((a) => ({
-    metric: metricNames[a.index],
-    value: values[a.index],
-    contribution: a.contribution,
-    direction: a.direction,
-  }));
-  return {
+  const attribution: Detection["attribution"] = [];
+  for (const a of result.attribution) {
+    attribution.push({
+      metric: metricNames[a.index],
+      value: values[a.index],
+      contribution: a.contribution,
+      direction: a.direction,
+    });
+  }
+  let expected: Record<string, { min: number; max: number }> | undefined;
+  if (result.expected) {
+    expected = {};
+    for (let i = 0; i < result.expected.length; i++) {
+      const r = result.expected[i];
+      const range = { min: r.low, max: r.high };
+      // (As `Object.fromEntries` did: an own property even for a metric named `__proto__`.)
+      if (metricNames[i] === "__proto__")
+        Object.defineProperty(expected, metricNames[i], {
+          value: range,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else expected[metricNames[i]] = range;
+    }
+  }
+  // One literal (no spread of the result): the fields a detection has, `undefined` where the detector gave none.
+  const detection: Detection & { grade: number } = {
     score: result.score,
-    grade: Math.min(1, Math.max(0, result.grade)),
-    detection: {
-      ...result,
-      attribution,
-      expected: result.expected
-        ? Object.fromEntries(result.expected.map((r, i) => [metricNames[i], { min: r.low, max: r.high }]))
-        : undefined,
-    },
+    grade: result.grade,
+    anomaly: result.anomaly,
+    newEpisode: result.newEpisode,
+    calibrated: result.calibrated,
+    expected,
+    attribution,
   };
+  return { score: result.score, grade: Math.min(1, Math.max(0, result.grade)), detection };
 }

@@ -67,6 +67,14 @@ export interface StuckVerdict {
   next: SeriesState;
 }
 
+/** A series in the tracker: its state, and its neighbours from least to most recently updated. */
+interface SeriesNode {
+  key: string;
+  state: SeriesState;
+  older: SeriesNode | undefined;
+  newer: SeriesNode | undefined;
+}
+
 const snapshotSchema = z.object({
   v: z.literal(1),
   /** `[key, value, runLength, lastMs, runStartMs, longest, completedRuns, alerted 0|1]`, least recent first. */
@@ -80,7 +88,16 @@ export function stuckKeyOf(shardId: string): string {
 }
 
 export class StuckTracker {
-  private readonly series = new Map<string, SeriesState>();
+  /**
+   * Series by key, and a doubly linked list of them from least to most recently updated (the snapshot's order and
+   * the eviction order): a commit relinks its series at the newest end instead of deleting and re-adding a map entry.
+   */
+  private readonly series = new Map<string, SeriesNode>();
+  private oldest: SeriesNode | undefined;
+  private newest: SeriesNode | undefined;
+  /** The keys of recently evaluated series, by device then metric (no key string built per reading); a cache. */
+  private readonly keys = new Map<string, Map<string, string>>();
+  private keyCount = 0;
   private readonly factor: number;
   private readonly memory: number;
   private readonly maxSeries: number;
@@ -105,7 +122,7 @@ export class StuckTracker {
       const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes);
       const snapshot = snapshotSchema.parse(JSON.parse(raw.toString("utf8")));
       for (const [key, v, n, t, s, l, c, a] of snapshot.series) {
-        tracker.series.set(key, { v, n, t, s, l, c, a: a === 1 });
+        tracker.put(key, { v, n, t, s, l, c, a: a === 1 }, false);
       }
       tracker.evict();
       return { tracker };
@@ -134,8 +151,8 @@ export class StuckTracker {
     minReadings: number,
   ): StuckVerdict | undefined {
     if (!(minReadings > 0)) return undefined;
-    const key = `${deviceId}\u0000${metric}`;
-    const prev = this.series.get(key);
+    const key = this.keyOf(deviceId, metric);
+    const prev = this.series.get(key)?.state;
     let next: SeriesState;
     if (!prev) {
       next = { v: value, n: 1, t: eventMs, s: eventMs, l: 0, c: 0, a: false };
@@ -147,7 +164,7 @@ export class StuckTracker {
       const c = Math.min(this.warmupRuns, prev.c + 1);
       next = { v: value, n: 1, t: eventMs, s: eventMs, l, c, a: false };
     } else {
-      next = { ...prev, n: prev.n + 1, t: eventMs };
+      next = { v: prev.v, n: prev.n + 1, t: eventMs, s: prev.s, l: prev.l, c: prev.c, a: prev.a };
     }
     const limit = Math.max(minReadings, Math.ceil(this.factor * next.l));
     const stuck = next.c >= this.warmupRuns && next.n >= limit;
@@ -169,10 +186,7 @@ export class StuckTracker {
 
   /** Applies verdicts of a record that was processed successfully. */
   commit(verdicts: readonly StuckVerdict[]): void {
-    for (const v of verdicts) {
-      this.series.delete(v.key);
-      this.series.set(v.key, v.next);
-    }
+    for (const v of verdicts) this.put(v.key, v.next, true);
     if (verdicts.length > 0) {
       this.changed = true;
       this.evict();
@@ -182,15 +196,73 @@ export class StuckTracker {
   toBytes(): Uint8Array {
     this.changed = false;
     const series: [string, number, number, number, number, number, number, number][] = [];
-    for (const [key, s] of this.series) series.push([key, s.v, s.n, s.t, s.s, round(s.l), s.c, s.a ? 1 : 0]);
+    for (let node = this.oldest; node; node = node.newer) {
+      const s = node.state;
+      series.push([node.key, s.v, s.n, s.t, s.s, round(s.l), s.c, s.a ? 1 : 0]);
+    }
     return gzipSync(Buffer.from(JSON.stringify({ v: 1, series }), "utf8"));
   }
 
   private evict(): void {
-    while (this.series.size > this.maxSeries) {
-      const oldest = this.series.keys().next().value as string;
-      this.series.delete(oldest);
+    while (this.series.size > this.maxSeries && this.oldest) {
+      const oldest = this.oldest;
+      this.unlink(oldest);
+      this.series.delete(oldest.key);
     }
+  }
+
+  /** `${deviceId}\u0000${metric}`, the same string object again for a series evaluated before (bounded cache). */
+  private keyOf(deviceId: string, metric: string): string {
+    let metrics = this.keys.get(deviceId);
+    const known = metrics?.get(metric);
+    if (known !== undefined) return known;
+    if (this.keyCount >= this.maxSeries) {
+      this.keys.clear();
+      this.keyCount = 0;
+      metrics = undefined;
+    }
+    if (!metrics) {
+      metrics = new Map();
+      this.keys.set(deviceId, metrics);
+    }
+    const key = `${deviceId}\u0000${metric}`;
+    metrics.set(metric, key);
+    this.keyCount += 1;
+    return key;
+  }
+
+  /**
+   * Sets a series' state. `touch`: it becomes the most recently updated (a commit, like deleting and re-adding the
+   * map entry); otherwise a known series keeps its place (like `Map.set` on a key it has: a snapshot's repeat).
+   */
+  private put(key: string, state: SeriesState, touch: boolean): void {
+    const node = this.series.get(key);
+    if (node) {
+      node.state = state;
+      if (!touch || node === this.newest) return;
+      this.unlink(node);
+      this.append(node);
+      return;
+    }
+    const added: SeriesNode = { key, state, older: undefined, newer: undefined };
+    this.series.set(key, added);
+    this.append(added);
+  }
+
+  private unlink(node: SeriesNode): void {
+    if (node.older) node.older.newer = node.newer;
+    else this.oldest = node.newer;
+    if (node.newer) node.newer.older = node.older;
+    else this.newest = node.older;
+    node.older = undefined;
+    node.newer = undefined;
+  }
+
+  private append(node: SeriesNode): void {
+    node.older = this.newest;
+    if (this.newest) this.newest.newer = node;
+    else this.oldest = node;
+    this.newest = node;
   }
 }
 

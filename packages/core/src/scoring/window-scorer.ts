@@ -8,7 +8,6 @@ import { parseEnvelopeBase64 } from "../telemetry/envelope-codec.ts";
 import type { Reading } from "../telemetry/reading.ts";
 import { ReadingTail, RecentReadings } from "../telemetry/recent-readings.ts";
 import type { EffectiveThresholds } from "../thresholds/resolve.ts";
-import type { ScopedDevice } from "../thresholds/threshold-rule.ts";
 import type { PresenceTracker } from "../window/presence.ts";
 import type { AggregatePart } from "../window/stored-part.ts";
 import {
@@ -17,7 +16,8 @@ import {
   stateSizeBytes,
   type WindowSegment,
 } from "../window/window-accumulator.ts";
-import { detectorKeyOf, type ScoringDetector } from "./detector-pool.ts";
+import type { ScoringDetector } from "./detector-pool.ts";
+import { MetricSets } from "./metric-sets.ts";
 import { detectionOfResult } from "./record-detection.ts";
 import { archivedDetectionOf, type ScoredRecord } from "./scored-record.ts";
 import { markRaised, resolveOnReturn, silenceAtWindowEnd } from "./silence-watch.ts";
@@ -51,13 +51,25 @@ interface PreparedRecord {
   record: StreamRecord;
   reading: Reading;
   modelKey: string;
-  metricNames: string[];
+  /** Sorted; shared by the records of a model key with the same metrics (never mutated). */
+  metricNames: readonly string[];
   values: number[];
   detectorKey: string;
-  device: ScopedDevice;
   thresholds: EffectiveThresholds;
   result?: ReturnType<ScoringDetector["process"]>;
 }
+/** What phase 3 needs per batch, computed once per batch instead of once per record. */
+interface BatchContext {
+  batch: WindowBatch;
+  acc: WindowAccumulator;
+  presence: PresenceTracker;
+  summary: BatchSummary;
+  rules: SeriesRuleState;
+  /** `window.startMs` as ISO text (every scored record of the batch carries it). */
+  windowStart: string;
+}
+/** A slot whose record phase 3 has finished with (only its archived record is still needed). */
+const DONE: Slot = { tick: true };
 /** `tick`: a window tick (`window-tick.ts`), skipped: not a reading, not rejected, not archived. */
 type Slot = { prepared: PreparedRecord } | { error: unknown } | { tick: true };
 
@@ -87,6 +99,7 @@ export class WindowScorer {
   /** Per shard, the tail carried into the next window (also saved at window end; loaded at a cold start). */
   private readonly windowEndTails = new Map<string, ReadingTail>();
   private readonly started = new Set<string>();
+  private readonly metricSets = new MetricSets();
   private readonly budget: number;
   /** `options.snapshotState`: per-shard state is written to `checkpoints` (off in a replay). */
   private readonly snapshots: boolean;
@@ -145,14 +158,24 @@ export class WindowScorer {
     // Phase 2 (grouped by detector key, each key's records in sequence order): forests score and update.
     await this.runDetectors(shardId, slots, limit);
     // Phase 3 (sequence order): rules, alerts, window state; stops at the lowest failing record.
+    const context: BatchContext = {
+      batch,
+      acc,
+      presence,
+      summary,
+      rules: this.rulesOf(stuck),
+      windowStart: new Date(window.startMs).toISOString(),
+    };
     for (let i = 0; i < slots.length; i++) {
       const record = batch.records[i];
       const slot = slots[i];
       if ("tick" in slot) continue;
       try {
         if ("error" in slot) throw slot.error;
-        scored.push(await this.scoreRecord(slot.prepared, batch, acc, presence, stuck, summary));
+        scored.push(await this.scoreRecord(slot.prepared, context));
         tail.push(slot.prepared.reading.readingId, record.sequenceNumber);
+        // Done with it: its detector result and prepared state can die young (a batch holds thousands of records).
+        slots[i] = DONE;
       } catch (error) {
         if (error instanceof ValidationError) {
           summary.rejected += 1;
@@ -224,21 +247,13 @@ export class WindowScorer {
     // A resend (MQTT DUP after a reconnect) carries the same readingId under another sequence number (ADR 0203).
     if (this.recentReadings.isDuplicate(reading.readingId, record.sequenceNumber))
       throw new ValidationError("a resend of a reading already scored", { code: "DUPLICATE_READING" });
-    const metricNames = Object.keys(reading.metrics).sort();
+    const { names: metricNames, detectorKey } = this.metricSets.of(modelKey, Object.keys(reading.metrics));
     if (metricNames.length === 0) throw new ValidationError("reading has no metrics", { code: "NO_METRICS" });
-    const values = metricNames.map((m) => reading.metrics[m]);
+    const values: number[] = [];
+    for (let i = 0; i < metricNames.length; i++) values.push(reading.metrics[metricNames[i]]);
     const device = { deviceId: reading.deviceId, manufacturer: reading.manufacturer, model: reading.model };
     const thresholds = await this.deps.thresholds.resolve(device);
-    return {
-      record,
-      reading,
-      modelKey,
-      metricNames,
-      values,
-      detectorKey: detectorKeyOf(modelKey, metricNames),
-      device,
-      thresholds,
-    };
+    return { record, reading, modelKey, metricNames, values, detectorKey, thresholds };
   }
 
   /**
@@ -276,14 +291,8 @@ export class WindowScorer {
   }
 
   /** Phase 3 of a record: rules, alerts, then (only once nothing can fail any more) the window state. */
-  private async scoreRecord(
-    prepared: PreparedRecord,
-    batch: WindowBatch,
-    acc: WindowAccumulator,
-    presence: PresenceTracker,
-    stuck: StuckTracker,
-    summary: BatchSummary,
-  ): Promise<ScoredRecord> {
+  private async scoreRecord(prepared: PreparedRecord, context: BatchContext): Promise<ScoredRecord> {
+    const { batch, acc, presence, summary, rules } = context;
     const { shardId, window } = batch;
     const { record, reading, modelKey, metricNames, values, detectorKey, thresholds } = prepared;
     const result = prepared.result;
@@ -296,7 +305,6 @@ export class WindowScorer {
     const { detection, grade } = detectionOfResult(result, metricNames, values);
     const { attribution } = detection;
     const input = { deviceId: reading.deviceId, timeMs, metricNames, values, detection, thresholds };
-    const rules = this.rulesOf(stuck);
     const verdict = evaluateRecord(input, rules);
     for (const firing of verdict.firings) {
       if (!firing.raise) continue;
@@ -312,7 +320,12 @@ export class WindowScorer {
       await this.start(alert, summary);
       if (firing.rule.startsWith("stuck:")) summary.stuck += 1;
     }
-    if (await resolveOnReturn(this.deps.incidents, presence, reading)) summary.returned += 1;
+    // (Only a device in a quiet spell can resolve one: no promise to await for the others.)
+    if (
+      presence.returning(reading.deviceId) !== undefined &&
+      (await resolveOnReturn(this.deps.incidents, presence, reading))
+    )
+      summary.returned += 1;
 
     if (acc.wouldExceed(reading.deviceId, metricNames)) await this.flush(batch, acc, presence, summary);
     acc.beginRecord(record.sequenceNumber);
@@ -332,31 +345,60 @@ export class WindowScorer {
     });
     summary.scored += 1;
     if (verdict.anomalous) summary.anomalous += 1;
-    return {
-      deviceId: reading.deviceId,
-      ts: reading.ts,
-      receivedAt: reading.receivedAt,
-      arrivedAt: new Date(record.arrivalMs).toISOString(),
-      windowStart: new Date(window.startMs).toISOString(),
-      shardId,
-      sequenceNumber: record.sequenceNumber,
-      modelKey,
-      detectorKey,
-      manufacturer: reading.manufacturer,
-      model: reading.model,
-      ...(reading.site !== undefined ? { site: reading.site } : {}),
-      metrics: reading.metrics,
-      tags: reading.tags ?? {},
-      score: result.score,
-      grade,
-      // Anomalous under any rule, also inside an episode that already alerted (never hidden; issue 8).
-      anomaly: verdict.anomalous,
-      attribution,
-      rules: verdict.firings.map((f) => f.rule),
-      latencyMs: Math.max(0, this.deps.clock.now() - record.arrivalMs),
-      // The detector's own verdict, so a backtest can reuse it under another rule set (ADR 0903).
-      detection: archivedDetectionOf(input.detection),
-    };
+    const arrivedAt = new Date(record.arrivalMs).toISOString();
+    const tags = reading.tags ?? {};
+    const rulesFired = verdict.firings.map((f) => f.rule);
+    const latencyMs = Math.max(0, this.deps.clock.now() - record.arrivalMs);
+    // The detector's own verdict, so a backtest can reuse it under another rule set (ADR 0903).
+    const archived = archivedDetectionOf(input.detection);
+    // Two whole literals (no spread, no field added later), keys in the archived order; `site` only when the reading
+    // has one. `anomaly`: under any rule, also inside an episode that already alerted (never hidden; issue 8).
+    return reading.site !== undefined
+      ? {
+          deviceId: reading.deviceId,
+          ts: reading.ts,
+          receivedAt: reading.receivedAt,
+          arrivedAt,
+          windowStart: context.windowStart,
+          shardId,
+          sequenceNumber: record.sequenceNumber,
+          modelKey,
+          detectorKey,
+          manufacturer: reading.manufacturer,
+          model: reading.model,
+          site: reading.site,
+          metrics: reading.metrics,
+          tags,
+          score: result.score,
+          grade,
+          anomaly: verdict.anomalous,
+          attribution,
+          rules: rulesFired,
+          latencyMs,
+          detection: archived,
+        }
+      : {
+          deviceId: reading.deviceId,
+          ts: reading.ts,
+          receivedAt: reading.receivedAt,
+          arrivedAt,
+          windowStart: context.windowStart,
+          shardId,
+          sequenceNumber: record.sequenceNumber,
+          modelKey,
+          detectorKey,
+          manufacturer: reading.manufacturer,
+          model: reading.model,
+          metrics: reading.metrics,
+          tags,
+          score: result.score,
+          grade,
+          anomaly: verdict.anomalous,
+          attribution,
+          rules: rulesFired,
+          latencyMs,
+          detection: archived,
+        };
   }
 
   private rulesOf(stuck: StuckTracker): SeriesRuleState {

@@ -126,20 +126,23 @@ export class PresenceTracker {
     info: Pick<PresenceEntry, "manufacturer" | "model" | "site"> = {},
   ): void {
     const current = this.devices.get(deviceId);
-    const entry: PresenceEntry = current
-      ? { ...current, ...stripUndefined(info) }
-      : { lastSeenMs: windowStartMs, ...stripUndefined(info) };
+    // A fresh entry (entries handed out stay unchanged), as `{ ...current, ...stripUndefined(info) }` without the
+    // intermediate objects; `delete` only when the spell's fields are there (a delete turns an object slow).
+    const entry: PresenceEntry = current ? { ...current } : { lastSeenMs: windowStartMs };
+    assignDefined(entry, info);
     if (entry.lastArrivalMs === undefined || arrivalMs > entry.lastArrivalMs) {
       if (entry.lastArrivalMs !== undefined) {
-        entry.intervals = [...(entry.intervals ?? []), arrivalMs - entry.lastArrivalMs].slice(
-          -CADENCE_SAMPLES,
-        );
+        const previous = entry.intervals ?? [];
+        // The latest `CADENCE_SAMPLES` of previous + this interval.
+        const intervals = previous.slice(Math.max(0, previous.length + 1 - CADENCE_SAMPLES));
+        intervals.push(arrivalMs - entry.lastArrivalMs);
+        entry.intervals = intervals;
       }
       entry.lastArrivalMs = arrivalMs;
     }
     if (windowStartMs > entry.lastSeenMs) entry.lastSeenMs = windowStartMs;
-    delete entry.silenced;
-    delete entry.silencedBy;
+    if ("silenced" in entry) delete entry.silenced;
+    if ("silencedBy" in entry) delete entry.silencedBy;
     this.devices.set(deviceId, entry);
     this.changed = true;
   }
@@ -219,6 +222,15 @@ export class PresenceTracker {
     this.changed = false;
     const snapshot: PresenceSnapshot = { v: 1, devices: Object.fromEntries(this.devices) };
     return Buffer.from(JSON.stringify(snapshot), "utf8");
+  }
+}
+
+/** `Object.assign(target, stripUndefined(source))`, without the intermediate arrays and object. */
+function assignDefined<T extends object>(target: T, source: Partial<T>): void {
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
+    const value = source[key];
+    if (value !== undefined) target[key] = value as T[typeof key];
   }
 }
 

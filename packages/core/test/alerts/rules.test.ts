@@ -234,4 +234,25 @@ describe("series baseline (the usual range in alert text)", () => {
     expect(moved.max).toBeGreaterThan(80);
     expect(moved.max).toBeLessThan(100);
   });
+
+  it("forgets the least recently updated series beyond maxSeries (an update makes a series recent)", () => {
+    const b = new SeriesBaseline({ minReadings: 1, maxSeries: 3 });
+    b.update("a", "x", 1);
+    b.update("b", "x", 1);
+    b.update("a", "y", 1);
+    b.update("a", "x", 2); // a/x is now the most recent
+    b.update("b", "x", Number.NaN); // ignored: no update, b/x stays the least recent
+    b.update("c", "x", 1); // a fourth series: b/x goes
+    expect(b.size).toBe(3);
+    expect(b.range("b", "x")).toBeUndefined();
+    expect(b.range("a", "x")).toBeDefined();
+    b.update("d", "x", 1); // then a/y, the least recent now
+    expect(b.range("a", "y")).toBeUndefined();
+    expect([b.range("a", "x"), b.range("c", "x"), b.range("d", "x")].every((r) => r !== undefined)).toBe(
+      true,
+    );
+    b.update("b", "x", 5); // a forgotten series starts again from its first reading
+    expect(b.range("b", "x")).toEqual({ min: 5, max: 5 });
+    expect(b.size).toBe(3);
+  });
 });

@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { StuckTracker, type StuckVerdict } from "../../src/scoring/stuck-tracker.ts";
 import { createPrng } from "../../src/simulator/prng.ts";
@@ -116,5 +117,36 @@ describe("stuck tracker", () => {
     const corrupt = StuckTracker.fromBytes(new Uint8Array([1, 2, 3]));
     expect(corrupt.error).toBeDefined();
     expect(corrupt.tracker.size).toBe(0);
+  });
+
+  it("keeps series least recently updated first: in the snapshot, in eviction, and across a restore", () => {
+    const keysOf = (t: StuckTracker) =>
+      (JSON.parse(gunzipSync(t.toBytes()).toString("utf8")) as { series: [string][] }).series.map(([k]) =>
+        k.split("\u0000").join("/"),
+      );
+    const tracker = new StuckTracker({ maxSeries: 3 });
+    const step = (id: string, metric: string, value: number, i: number) => {
+      const v = tracker.evaluate(id, metric, value, T0 + i * 1000, 10);
+      if (v) tracker.commit([v]);
+    };
+    step("a", "x", 1, 0);
+    step("b", "x", 1, 1);
+    step("a", "y", 1, 2);
+    expect(keysOf(tracker)).toEqual(["a/x", "b/x", "a/y"]);
+    step("a", "x", 2, 3); // a/x updated: now the most recent
+    expect(keysOf(tracker)).toEqual(["b/x", "a/y", "a/x"]);
+    step("a", "x", 2, 3); // a duplicate: no verdict, no change of order
+    step("c", "x", 1, 4); // a fourth series: b/x (least recently updated) goes
+    expect(keysOf(tracker)).toEqual(["a/y", "a/x", "c/x"]);
+    // One record's verdicts commit in order; the restore keeps the order, and evicts the oldest beyond its bound.
+    const y = tracker.evaluate("a", "y", 3, T0 + 5000, 10)!;
+    const x = tracker.evaluate("c", "x", 3, T0 + 5000, 10)!;
+    tracker.commit([y, x]);
+    expect(keysOf(tracker)).toEqual(["a/x", "a/y", "c/x"]);
+    const restored = StuckTracker.fromBytes(tracker.toBytes(), { maxSeries: 2 }).tracker;
+    expect(keysOf(restored)).toEqual(["a/y", "c/x"]);
+    const again = restored.evaluate("a", "y", 4, T0 + 6000, 10)!;
+    restored.commit([again]);
+    expect(keysOf(restored)).toEqual(["c/x", "a/y"]);
   });
 });
