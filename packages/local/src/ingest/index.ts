@@ -18,7 +18,7 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
   const storage = context.storage;
   if (!storage)
     throw new ConfigurationError("the ingest service needs the storage service to be started first");
-  const { processor, deps } = createLocalTransform(storage);
+  const { processor, deps, registry } = createLocalTransform(storage);
 
   const firehose = new FirehoseEmulator({
     streamName: "ingest",
@@ -51,7 +51,7 @@ export async function startIngest(context: LocalContext): Promise<LocalService> 
     : firehose;
   context.ruleTargets.push(firehoseTarget);
   const lakeWriter = streamFed
-    ? await startStreamLake(context, { stream, deps, rawCipher: storage.rawCipher })
+    ? await startStreamLake(context, { stream, deps, registry, rawCipher: storage.rawCipher })
     : undefined;
   if (feed === "stream" && !streamFed)
     context.log("ingest", "lake feed `stream` needs the scoring service's stream; using the Firehose feed");

@@ -1,10 +1,10 @@
 import { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
 import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
-import { DynamoDeviceRegistry } from "@driftwatch/functions/adapters/dynamo-device-registry";
 import { DynamoPhiVaultStore } from "@driftwatch/functions/adapters/dynamo-phi-vault";
 import { createTransformHandler, type TransformDeps } from "@driftwatch/functions/firehose/transform";
 import { readConfig, seconds } from "@driftwatch/functions/shared/config";
 import { createPrivacy, readPhiCatalogue } from "@driftwatch/functions/shared/privacy";
+import { BatchingDeviceRegistry } from "../storage/batching-readers.ts";
 import type { LocalStorage } from "../storage/local-storage.ts";
 import type { TransformationProcessor } from "./firehose-emulator.ts";
 
@@ -31,8 +31,9 @@ export function createLocalTransform(
     vaultStore: new DynamoPhiVaultStore(storage.dynamo, storage.tableNames.VAULT_TABLE),
     keyProvider: storage.vaultKeys,
   });
+  // The Lambda's cache, over a reader that merges concurrent lookups into BatchGetItem (`batching-readers.ts`).
   const registry = new CachedRegistry(
-    new DynamoDeviceRegistry(storage.dynamo, storage.tableNames.DEVICES_TABLE),
+    new BatchingDeviceRegistry(storage.dynamo, storage.tableNames.DEVICES_TABLE),
     {
       ttlMs: cache.DEVICE_CACHE_TTL_SECONDS * 1000,
       negativeTtlMs: cache.DEVICE_NEGATIVE_CACHE_TTL_SECONDS * 1000,

@@ -6,7 +6,9 @@ import type { TransformDeps } from "@driftwatch/functions/firehose/transform";
 import { readConfig } from "@driftwatch/functions/shared/config";
 import type { LocalContext } from "../runtime/context.ts";
 import { createLambdaContext } from "../runtime/lambda-context.ts";
+import type { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
 import { EventSourceMappingEmulator } from "../scoring/event-source-mapping.ts";
+import { warmCaches } from "../scoring/score-deps.ts";
 import type { LocalKinesisStream } from "../scoring/local-stream.ts";
 import type { ZoneCipher } from "../storage/zone-cipher.ts";
 import { LakeWriter } from "./lake-writer.ts";
@@ -48,7 +50,12 @@ export class LocalLakeObjects implements LakeObjectStore {
  */
 export async function startStreamLake(
   context: LocalContext,
-  options: { stream: LocalKinesisStream; deps: TransformDeps; rawCipher: ZoneCipher },
+  options: {
+    stream: LocalKinesisStream;
+    deps: TransformDeps;
+    registry?: CachedRegistry;
+    rawCipher: ZoneCipher;
+  },
 ): Promise<{ mapping: EventSourceMappingEmulator; stop(): Promise<void> }> {
   const { config, status } = context;
   const lakeDir = path.join(config.dataDir, "lake");
@@ -66,6 +73,8 @@ export async function startStreamLake(
       const records = (event.Records as unknown[] | undefined) ?? [];
       if (records.length > 0) {
         const before = Date.now();
+        // The batch's devices are looked up together first (the handler then finds them cached), issue 13.
+        if (options.registry) await warmCaches(event, options.registry);
         const result = await handler(event as never, lambdaContext);
         status.inc("lake.readings", result.readings);
         status.inc("lake.errors", result.rejected);

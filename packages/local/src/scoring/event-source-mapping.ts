@@ -251,11 +251,10 @@ export class EventSourceMappingEmulator {
         const failures = result.response.batchItemFailures ?? [];
         const state = result.response.state ?? {};
         if (failures.length === 0) {
-          this.acknowledge(shardId, pending[pending.length - 1].sequenceNumber, state);
+          const stateBytes = this.acknowledge(shardId, pending[pending.length - 1].sequenceNumber, state);
           // State over Lambda's 1 MB: the window is terminated early (final invoke with that state), then the
           // same window continues with a fresh state.
-          if (Buffer.byteLength(JSON.stringify(state)) > WINDOW_STATE_LIMIT_BYTES)
-            await this.finalInvoke(shardId, true);
+          if (stateBytes > WINDOW_STATE_LIMIT_BYTES) await this.finalInvoke(shardId, true);
           return;
         }
         const index = lowestFailedIndex(pending, failures);
@@ -392,12 +391,14 @@ export class EventSourceMappingEmulator {
     }
   }
 
-  private acknowledge(shardId: string, sequenceNumber: string, state: Record<string, unknown>): void {
+  /** Checkpoints the shard at `sequenceNumber` with `state`; returns the state's size as JSON, bytes. */
+  private acknowledge(shardId: string, sequenceNumber: string, state: Record<string, unknown>): number {
     const cp = this.checkpoints.get(shardId)!;
     cp.lastSequenceNumber = sequenceNumber;
     if (cp.window) cp.window.state = state;
-    this.saveCheckpoint(shardId);
+    const stateBytes = this.saveCheckpoint(shardId);
     this.options.stream.trim(shardId, sequenceNumber, this.options.consumerName);
+    return stateBytes;
   }
 
   private toDlq(
@@ -447,8 +448,24 @@ export class EventSourceMappingEmulator {
     }
   }
 
-  private saveCheckpoint(shardId: string): void {
-    writeAtomic(this.checkpointFile(shardId), JSON.stringify(this.checkpoints.get(shardId)));
+  /**
+   * Writes the shard's checkpoint; returns the window state's size as JSON, bytes (the state is serialized once
+   * per invocation, for both the file and Lambda's 1 MB limit).
+   */
+  private saveCheckpoint(shardId: string): number {
+    const cp = this.checkpoints.get(shardId)!;
+    if (!cp.window) {
+      writeAtomic(this.checkpointFile(shardId), JSON.stringify(cp));
+      return 2;
+    }
+    const stateJson = JSON.stringify(cp.window.state);
+    const { startMs, endMs } = cp.window;
+    // Same document as JSON.stringify(cp), with the state's JSON spliced in.
+    writeAtomic(
+      this.checkpointFile(shardId),
+      `{"lastSequenceNumber":${JSON.stringify(cp.lastSequenceNumber)},"window":{"startMs":${startMs},"endMs":${endMs},"state":${stateJson}}}`,
+    );
+    return Buffer.byteLength(stateJson);
   }
 
   private checkpointFile(shardId: string): string {

@@ -1,31 +1,20 @@
+import os from "node:os";
 import path from "node:path";
 import type { Alert } from "@driftwatch/core/alerts/alert";
 import { incidentResolver, type IncidentResolver } from "@driftwatch/core/incidents/resolve-on-return";
 import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starter";
 import { systemClock } from "@driftwatch/core/ports/clock";
-import { DetectorPool } from "@driftwatch/core/scoring/detector-pool";
-import { rcfDetectorFactory } from "@driftwatch/core/scoring/rcf-detector-factory";
-import type { ScoringObserver } from "@driftwatch/core/scoring/window-scorer";
 import { windowTickEnvelope } from "@driftwatch/core/scoring/window-tick";
 import { ConfigurationError } from "@driftwatch/core/shared/errors";
-import { SCORING_METRICS } from "@driftwatch/core/shared/metric-names";
-import { CachedRegistry } from "@driftwatch/core/telemetry/cached-registry";
-import { createReadingPreparer } from "@driftwatch/core/telemetry/prepare";
-import { CachedThresholds } from "@driftwatch/core/thresholds/cached-thresholds";
-import { DynamoDeviceRegistry } from "@driftwatch/functions/adapters/dynamo-device-registry";
-import { DynamoMetricsStore } from "@driftwatch/functions/adapters/dynamo-metrics-store";
-import { DynamoThresholdsStore } from "@driftwatch/functions/adapters/dynamo-thresholds-store";
-import { createScoreHandler, type ScoreHandlerDeps } from "@driftwatch/functions/kinesis/score";
 import { readConfig, seconds, positiveInt } from "@driftwatch/functions/shared/config";
-import { createPrivacy, readPhiCatalogue } from "@driftwatch/functions/shared/privacy";
 import { z } from "zod";
 import type { LocalContext, LocalService } from "../runtime/context.ts";
-import { createLambdaContext } from "../runtime/lambda-context.ts";
+import { createLambdaContext, LOCAL_REGION } from "../runtime/lambda-context.ts";
 import { EventSourceMappingEmulator, type KinesisWindowHandler } from "./event-source-mapping.ts";
-import { FileCheckpointStore } from "./file-checkpoint-store.ts";
-import { FileScoreArchive } from "./file-score-archive.ts";
 import { removeTemporaryFiles } from "./write-retry.ts";
 import { LocalKinesisStream } from "./local-stream.ts";
+import { createLocalScoreHandler, type LocalScoreSettings } from "./score-deps.ts";
+import { startScoreWorkers, type ScoreWorkerPool } from "./score-worker-client.ts";
 import { createZoneCipher } from "../storage/zone-cipher.ts";
 import { LAKE_CONSUMER, localLakeFeed } from "../ingest/stream-lake.ts";
 
@@ -52,7 +41,9 @@ export interface ScoringServiceOptions {
  * `DRIFTWATCH_KINESIS_MAX_BACKLOG` (50,000 records held unacknowledged before the rule's action waits), `DRIFTWATCH_SCORING_BATCH_SIZE`
  * (500), `DRIFTWATCH_SCORING_BATCHING_WINDOW_MS` (250), `DRIFTWATCH_SCORING_RETRIES` (3),
  * `DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS` (3600), `DRIFTWATCH_SILENCE_WINDOWS` (3), `THRESHOLDS_CACHE_SECONDS`
- * (30, as the scoring Lambda).
+ * (30, as the scoring Lambda), `DRIFTWATCH_SCORING_THREAD` (`worker`, the default: the handler runs in scoring
+ * worker threads, ADR 0604; `main`: on the main thread — better only when other work already fills the cores),
+ * `DRIFTWATCH_SCORING_WORKERS` (at most this many workers, shard i in worker i mod n; default: CPUs − 1, at least 1).
  */
 export async function startScoring(
   context: LocalContext,
@@ -73,6 +64,8 @@ export async function startScoring(
     DEVICE_NEGATIVE_CACHE_TTL_SECONDS: seconds(5),
     // As the scoring Lambda (functions/kinesis/deps.ts): 30 s. Edits through the local API clear it at once.
     THRESHOLDS_CACHE_SECONDS: seconds(30),
+    DRIFTWATCH_SCORING_THREAD: z.enum(["worker", "main"]).default("worker"),
+    DRIFTWATCH_SCORING_WORKERS: positiveInt(Math.max(1, os.availableParallelism() - 1)),
   });
 
   const stream = new LocalKinesisStream({
@@ -88,27 +81,17 @@ export async function startScoring(
   context.telemetryStream = stream;
   // Failed writes are retried while running (status line: "N batches waiting (retrying)"); temporary files a
   // killed process left are removed first.
-  const writeRetry = { status, log: (message: string) => context.log("scoring", message) };
   await removeTemporaryFiles(path.join(config.dataDir, "checkpoints"));
   await removeTemporaryFiles(path.join(config.dataDir, "lake", "scores"));
-  const checkpoints = new FileCheckpointStore(path.join(config.dataDir, "checkpoints"), writeRetry);
-  const privacy = createPrivacy({ catalogue: readPhiCatalogue(), tokenKey: storage.tokenKey });
-  const registry = new CachedRegistry(
-    new DynamoDeviceRegistry(storage.dynamo, storage.tableNames.DEVICES_TABLE),
-    {
-      negativeTtlMs: settings.DEVICE_NEGATIVE_CACHE_TTL_SECONDS * 1000,
-    },
-  );
-  storage.onDevicesImported((ids) => ids.forEach((id) => registry.invalidate(id)));
-  const metricsStore = new DynamoMetricsStore(storage.dynamo, storage.tableNames.METRICS_TABLE);
-  const thresholdsStore = new DynamoThresholdsStore(
-    storage.dynamo,
-    storage.tableNames.THRESHOLDS_TABLE,
-    (scope) => context.log("scoring", `invalid threshold rule ignored: ${scope}`),
-  );
-  const thresholds = new CachedThresholds(thresholdsStore, systemClock, {
-    ttlMs: settings.THRESHOLDS_CACHE_SECONDS * 1000,
-  });
+  const scoreSettings: LocalScoreSettings = {
+    dataDir: config.dataDir,
+    windowSeconds: config.windowSeconds,
+    silenceWindows: settings.DRIFTWATCH_SILENCE_WINDOWS,
+    deviceNegativeCacheTtlSeconds: settings.DEVICE_NEGATIVE_CACHE_TTL_SECONDS,
+    thresholdsCacheSeconds: settings.THRESHOLDS_CACHE_SECONDS,
+    tableNames: storage.tableNames,
+    tokenKey: storage.tokenKey,
+  };
   const fallbackStarted = new Set<string>();
   const escalation: EscalationStarter = {
     // Resolved per call: the escalation service may publish its starter after this service started.
@@ -130,49 +113,57 @@ export async function startScoring(
         ? incidentResolver({ ...context.incidents, clock: systemClock }).resolveActive(subject, rule, detail)
         : { resolved: false },
   };
-  const deps: ScoreHandlerDeps = {
-    preparer: createReadingPreparer({ registry, deidentifier: privacy.deidentifier }),
-    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, (key, error) =>
-      context.log(
-        "scoring",
-        `checkpoint of ${key} unreadable (${(error as Error).name}); starting a fresh model`,
-      ),
-    ),
-    thresholds,
-    escalation,
-    metrics: metricsStore,
-    archive: new FileScoreArchive(path.join(config.dataDir, "lake"), writeRetry),
-    checkpoints,
-    clock: systemClock,
-    incidents,
-    options: { windowMs: config.windowSeconds * 1000, silenceWindows: settings.DRIFTWATCH_SILENCE_WINDOWS },
-  };
-  const observer: ScoringObserver = {
-    metric(name, value) {
-      if (name === SCORING_METRICS.recordsScored) status.inc("scoring.records", value);
-      else if (name === SCORING_METRICS.anomalousRecords) status.inc("scoring.anomalies", value);
-      else if (name === SCORING_METRICS.recordsSkippedInvalid) status.inc("scoring.rejected", value);
-      else if (name === SCORING_METRICS.escalationsStarted) status.inc("scoring.escalations", value);
-      else if (name === SCORING_METRICS.partialFlushes) status.inc("scoring.flushes", value);
-    },
-    warn: (message, fields) => context.log("scoring", `${message} ${JSON.stringify(fields ?? {})}`),
-  };
-  // The same handler as the Lambda; only the event source and the adapters are local.
-  const lambdaHandler = createScoreHandler(async () => deps, { observer });
-  const base: KinesisWindowHandler = async (event, lambdaContext) =>
-    lambdaHandler(event as never, lambdaContext);
+  const lambda = { functionName: "driftwatch-local-score", timeoutMs: 300_000, memoryLimitInMB: 1769 };
+  // Where the handler runs (ADR 0604): in scoring worker threads (default), so the scorer uses another core than
+  // the rule routing, the stream, the lake writer and dynalite; or on the main thread.
+  const workers =
+    settings.DRIFTWATCH_SCORING_THREAD === "worker"
+      ? startScoreWorkers({
+          workers: Math.min(stream.shardIds.length, settings.DRIFTWATCH_SCORING_WORKERS),
+          shardIds: stream.shardIds,
+          data: {
+            settings: scoreSettings,
+            dynamoEndpoint: storage.dynamoEndpoint,
+            region: LOCAL_REGION,
+            lambda,
+            logLevel: process.env.POWERTOOLS_LOG_LEVEL || "INFO",
+            metrics: process.env.DRIFTWATCH_LOCAL_METRICS === "log" ? "sink" : "off",
+          },
+          escalation,
+          incidents,
+          status,
+          log: (component, message) => context.log(component, message),
+        })
+      : undefined;
+  // Local mode is up once the scorer is: the workers' module loading is not left to the first records.
+  if (workers) {
+    try {
+      await workers.ready;
+    } catch (error) {
+      await workers.stop();
+      stream.close();
+      throw error;
+    }
+  }
+  const scoring: Omit<ScoreWorkerPool, "stop" | "ready"> =
+    workers ??
+    createLocalScoreHandler({
+      settings: scoreSettings,
+      dynamo: storage.dynamo,
+      escalation,
+      incidents,
+      status,
+      log: (message) => context.log("scoring", message),
+    });
+  storage.onDevicesImported((ids) => scoring.invalidateDevices(ids));
+  const base: KinesisWindowHandler = scoring.handler;
   const handler = options.wrapHandler ? options.wrapHandler(base) : base;
 
   const mapping = new EventSourceMappingEmulator({
     stream,
     handler,
-    createContext: () =>
-      createLambdaContext({
-        functionName: "driftwatch-local-score",
-        timeoutMs: 300_000,
-        memoryLimitInMB: 1769,
-      }),
-    timeoutMs: 300_000,
+    createContext: () => createLambdaContext(lambda),
+    timeoutMs: lambda.timeoutMs,
     stateDir: path.join(config.dataDir, "checkpoints", "esm"),
     dlqDir: path.join(config.dataDir, "dlq"),
     windowSeconds: config.windowSeconds,
@@ -200,7 +191,7 @@ export async function startScoring(
     },
   });
   // Threshold edits through the API apply at once (the mounted thresholds handler calls this).
-  (context.thresholdsChanged ??= []).push(() => thresholds.clear());
+  (context.thresholdsChanged ??= []).push(() => scoring.clearThresholds());
   status.inc("scoring.records", 0);
   status.inc("scoring.anomalies", 0);
   mapping.start();
@@ -218,6 +209,7 @@ export async function startScoring(
     async stop() {
       stopTicks();
       await mapping.stop();
+      await workers?.stop();
       stream.close();
     },
   };

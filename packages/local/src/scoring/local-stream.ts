@@ -174,7 +174,11 @@ export class LocalKinesisStream {
       sequenceNumber: (SEQ_PREFIX + BigInt(shard.index) * 10n ** 30n + shard.counter).toString(),
       partitionKey,
       arrivalMs,
-      data: typeof data === "string" ? data : Buffer.from(data).toString("base64"),
+      data:
+        typeof data === "string"
+          ? data
+          : // A view, not a copy (Buffer.from(Uint8Array) copies the bytes).
+            Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"),
     };
     return { shard, record };
   }

@@ -3,6 +3,9 @@ import fs from "node:fs";
 import path from "node:path";
 import type { StatusBoard } from "../runtime/status-board.ts";
 
+/** Where scoring reports counters and gauges: the status board, or (in the scoring worker) a relay to it. */
+export type StatusSink = Pick<StatusBoard, "inc" | "set">;
+
 /** How the scoring path's file writes (scores archive, checkpoints) retry while the runtime runs. */
 export interface WriteRetryOptions {
   /** First delay (default 100 ms), doubling up to `maxDelayMs` (default 5 s). */
@@ -11,7 +14,7 @@ export interface WriteRetryOptions {
   /** Give up (the invocation fails and the event source mapping retries it) after this long (default 120 s). */
   maxWaitMs?: number;
   /** Shows `scoring.waiting` (writes being retried) on the status line. */
-  status?: StatusBoard;
+  status?: StatusSink;
   log?: (message: string) => void;
 }
 
