@@ -113,6 +113,16 @@ function event(windowStartMs: number, values: number[], final = false): Record<s
 const lambdaContext = () => createLambdaContext({ functionName: "score", timeoutMs: 60_000 });
 
 describe("the scoring handler in a worker thread", () => {
+  /** What a score worker is started with here: this file's settings and dynalite, quiet logs, no metrics. */
+  const workerData = () => ({
+    settings: settings(),
+    dynamoEndpoint: dynalite.endpoint,
+    region: LOCAL_REGION,
+    lambda: { functionName: "score", timeoutMs: 60_000, memoryLimitInMB: 1769 },
+    logLevel: "SILENT" as const,
+    metrics: "off" as const,
+  });
+
   it("answers an invocation as the handler on the main thread does, and reports to the main thread", async () => {
     const windowStartMs = Math.floor(Date.now() / (WINDOW_S * 1000)) * WINDOW_S * 1000 - WINDOW_S * 1000;
     const values = [20, 21, 22, 21.5, 20.5];
@@ -134,14 +144,7 @@ describe("the scoring handler in a worker thread", () => {
     const pool = startScoreWorkers({
       workers: 1,
       shardIds: ["shardId-000000000000"],
-      data: {
-        settings: settings(),
-        dynamoEndpoint: dynalite.endpoint,
-        region: LOCAL_REGION,
-        lambda: { functionName: "score", timeoutMs: 60_000, memoryLimitInMB: 1769 },
-        logLevel: "SILENT",
-        metrics: "off",
-      },
+      data: workerData(),
       escalation: noEscalation,
       incidents: noIncidents,
       status,
@@ -164,14 +167,7 @@ describe("the scoring handler in a worker thread", () => {
     const pool = startScoreWorkers({
       workers: 1,
       shardIds: ["shardId-000000000000"],
-      data: {
-        settings: settings(),
-        dynamoEndpoint: dynalite.endpoint,
-        region: LOCAL_REGION,
-        lambda: { functionName: "score", timeoutMs: 60_000, memoryLimitInMB: 1769 },
-        logLevel: "SILENT",
-        metrics: "off",
-      },
+      data: workerData(),
       escalation: {
         start: async (alert, name) => {
           started.push({ alert, name });

@@ -1,3 +1,5 @@
+import { RecencyList } from "../shared/recency-list.ts";
+
 /**
  * The usual range of each (device, metric) series, for alert text ("expected 48.2..51.9"): an exponentially
  * weighted mean and variance over the series' recent readings (about the last `1 / alpha` readings). Kept in
@@ -41,8 +43,7 @@ export interface UsualRange {
 export class SeriesBaseline {
   private readonly series = new Map<string, Map<string, Moments>>();
   private count = 0;
-  private oldest: Moments | undefined;
-  private newest: Moments | undefined;
+  private readonly recency = new RecencyList<Moments>();
   private readonly alpha: number;
   private readonly minReadings: number;
   private readonly sigmas: number;
@@ -73,10 +74,10 @@ export class SeriesBaseline {
     let metrics = this.series.get(deviceId);
     let m = metrics?.get(metric);
     if (m) {
-      this.unlink(m);
+      this.recency.unlink(m);
     } else {
-      if (this.count >= this.maxSeries && this.oldest) {
-        this.forget(this.oldest);
+      if (this.count >= this.maxSeries && this.recency.oldest) {
+        this.forget(this.recency.oldest);
         metrics = this.series.get(deviceId);
       }
       m = { n: 0, mean: value, variance: 0, deviceId, metric, older: undefined, newer: undefined };
@@ -87,7 +88,7 @@ export class SeriesBaseline {
       metrics.set(metric, m);
       this.count += 1;
     }
-    this.append(m);
+    this.recency.append(m);
     // Once the series has a range, a reading outside it feeds the moments at the range's edge (winsorized), so a
     // spike does not widen the range the next alerts quote; a lasting change still moves it within ~1/alpha readings.
     let x = value;
@@ -106,26 +107,10 @@ export class SeriesBaseline {
 
   /** Removes a series altogether (the least recently updated one, beyond `maxSeries`). */
   private forget(m: Moments): void {
-    this.unlink(m);
+    this.recency.unlink(m);
     const metrics = this.series.get(m.deviceId);
     metrics?.delete(m.metric);
     if (metrics?.size === 0) this.series.delete(m.deviceId);
     this.count -= 1;
-  }
-
-  private unlink(m: Moments): void {
-    if (m.older) m.older.newer = m.newer;
-    else this.oldest = m.newer;
-    if (m.newer) m.newer.older = m.older;
-    else this.newest = m.older;
-    m.older = undefined;
-    m.newer = undefined;
-  }
-
-  private append(m: Moments): void {
-    m.older = this.newest;
-    if (this.newest) this.newest.newer = m;
-    else this.oldest = m;
-    this.newest = m;
   }
 }

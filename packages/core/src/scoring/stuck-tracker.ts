@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { z } from "zod";
+import { RecencyList } from "../shared/recency-list.ts";
 
 /**
  * Stuck-sensor runs per (device, metric) of one shard: the last value, how many consecutive readings repeated it,
@@ -93,8 +94,7 @@ export class StuckTracker {
    * the eviction order): a commit relinks its series at the newest end instead of deleting and re-adding a map entry.
    */
   private readonly series = new Map<string, SeriesNode>();
-  private oldest: SeriesNode | undefined;
-  private newest: SeriesNode | undefined;
+  private readonly recency = new RecencyList<SeriesNode>();
   /** The keys of recently evaluated series, by device then metric (no key string built per reading); a cache. */
   private readonly keys = new Map<string, Map<string, string>>();
   private keyCount = 0;
@@ -196,7 +196,7 @@ export class StuckTracker {
   toBytes(): Uint8Array {
     this.changed = false;
     const series: [string, number, number, number, number, number, number, number][] = [];
-    for (let node = this.oldest; node; node = node.newer) {
+    for (let node = this.recency.oldest; node; node = node.newer) {
       const s = node.state;
       series.push([node.key, s.v, s.n, s.t, s.s, round(s.l), s.c, s.a ? 1 : 0]);
     }
@@ -204,9 +204,9 @@ export class StuckTracker {
   }
 
   private evict(): void {
-    while (this.series.size > this.maxSeries && this.oldest) {
-      const oldest = this.oldest;
-      this.unlink(oldest);
+    while (this.series.size > this.maxSeries && this.recency.oldest) {
+      const oldest = this.recency.oldest;
+      this.recency.unlink(oldest);
       this.series.delete(oldest.key);
     }
   }
@@ -239,30 +239,12 @@ export class StuckTracker {
     const node = this.series.get(key);
     if (node) {
       node.state = state;
-      if (!touch || node === this.newest) return;
-      this.unlink(node);
-      this.append(node);
+      if (touch) this.recency.touch(node);
       return;
     }
     const added: SeriesNode = { key, state, older: undefined, newer: undefined };
     this.series.set(key, added);
-    this.append(added);
-  }
-
-  private unlink(node: SeriesNode): void {
-    if (node.older) node.older.newer = node.newer;
-    else this.oldest = node.newer;
-    if (node.newer) node.newer.older = node.older;
-    else this.newest = node.older;
-    node.older = undefined;
-    node.newer = undefined;
-  }
-
-  private append(node: SeriesNode): void {
-    node.older = this.newest;
-    if (this.newest) this.newest.newer = node;
-    else this.oldest = node;
-    this.newest = node;
+    this.recency.append(added);
   }
 }
 

@@ -351,54 +351,32 @@ export class WindowScorer {
     const latencyMs = Math.max(0, this.deps.clock.now() - record.arrivalMs);
     // The detector's own verdict, so a backtest can reuse it under another rule set (ADR 0903).
     const archived = archivedDetectionOf(input.detection);
-    // Two whole literals (no spread, no field added later), keys in the archived order; `site` only when the reading
-    // has one. `anomaly`: under any rule, also inside an episode that already alerted (never hidden; issue 8).
-    return reading.site !== undefined
-      ? {
-          deviceId: reading.deviceId,
-          ts: reading.ts,
-          receivedAt: reading.receivedAt,
-          arrivedAt,
-          windowStart: context.windowStart,
-          shardId,
-          sequenceNumber: record.sequenceNumber,
-          modelKey,
-          detectorKey,
-          manufacturer: reading.manufacturer,
-          model: reading.model,
-          site: reading.site,
-          metrics: reading.metrics,
-          tags,
-          score: result.score,
-          grade,
-          anomaly: verdict.anomalous,
-          attribution,
-          rules: rulesFired,
-          latencyMs,
-          detection: archived,
-        }
-      : {
-          deviceId: reading.deviceId,
-          ts: reading.ts,
-          receivedAt: reading.receivedAt,
-          arrivedAt,
-          windowStart: context.windowStart,
-          shardId,
-          sequenceNumber: record.sequenceNumber,
-          modelKey,
-          detectorKey,
-          manufacturer: reading.manufacturer,
-          model: reading.model,
-          metrics: reading.metrics,
-          tags,
-          score: result.score,
-          grade,
-          anomaly: verdict.anomalous,
-          attribution,
-          rules: rulesFired,
-          latencyMs,
-          detection: archived,
-        };
+    // One whole literal (no spread, no field added later), keys in the archived order. `site` is undefined when the
+    // reading has none: JSON (the archive) leaves it out, as it did the absent key. `anomaly`: under any rule, also
+    // inside an episode that already alerted (never hidden; issue 8).
+    return {
+      deviceId: reading.deviceId,
+      ts: reading.ts,
+      receivedAt: reading.receivedAt,
+      arrivedAt,
+      windowStart: context.windowStart,
+      shardId,
+      sequenceNumber: record.sequenceNumber,
+      modelKey,
+      detectorKey,
+      manufacturer: reading.manufacturer,
+      model: reading.model,
+      site: reading.site,
+      metrics: reading.metrics,
+      tags,
+      score: result.score,
+      grade,
+      anomaly: verdict.anomalous,
+      attribution,
+      rules: rulesFired,
+      latencyMs,
+      detection: archived,
+    };
   }
 
   private rulesOf(stuck: StuckTracker): SeriesRuleState {

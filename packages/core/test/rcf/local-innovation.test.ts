@@ -12,58 +12,14 @@ import {
   SeriesNormalizer,
   type NormalizerOptions,
 } from "../../src/rcf/series-normalizer.ts";
+import { FAN_NOISE, FAN_PHI, FAN_WANDER, fans, fanShifts } from "./fan-shifts.ts";
 import { gaussian, lcg, olderNormalizerCheckpoint } from "./helpers.ts";
 
 /**
  * The innovation path (ADR 0310) on fleet-shaped data: fans of one model at their own levels, `FREQ` with wander
- * σ 0.6 (τ = 60 points), noise σ 0.3, published in whole Hz; anomalies in σ = √(wander² + noise²).
+ * σ 0.6 (τ = 60 points), noise σ 0.3, published in whole Hz; anomalies in σ = √(wander² + noise²) (`fan-shifts.ts`).
  */
-const DEVICES = 6;
-const WANDER = 0.6;
-const NOISE = 0.3;
-const SIGMA = Math.hypot(WANDER, NOISE);
-const PHI = Math.exp(-1 / 60);
 const OFF: Partial<NormalizerOptions> = { innovationMean: 0, innovationSingle: false };
-
-function fans(seed: number) {
-  const noise = gaussian(lcg(seed));
-  const wander = new Array<number>(DEVICES).fill(0);
-  return (d: number, offset = 0) => {
-    wander[d] = wander[d] * PHI + WANDER * Math.sqrt(1 - PHI * PHI) * noise();
-    return [Math.round(40 + 3 * d + wander[d] + NOISE * noise() + offset * SIGMA)];
-  };
-}
-
-/** 4σ shifts (300 points each) caught within 60 readings, and episodes started on healthy points. */
-function shifts(normalize: Partial<NormalizerOptions>) {
-  let within60 = 0;
-  let injected = 0;
-  let falseEpisodes = 0;
-  for (const seed of [31, 32, 33]) {
-    const detector = new AnomalyDetector(1, { forest: { seed }, normalize });
-    const next = fans(seed + 50);
-    for (let r = 0; r < 800; r++) for (let d = 0; d < DEVICES; d++) detector.process(next(d), `fan-${d}`);
-    const caught = new Array<boolean>(DEVICES).fill(false);
-    for (let r = 0; r < 2400; r++) {
-      for (let d = 0; d < DEVICES; d++) {
-        const phase = (r + 200 * d) % 1200;
-        const inShift = phase < 300;
-        const sign = (Math.floor((r + 200 * d) / 1200) + d) % 2 === 0 ? 1 : -1;
-        if (phase === 0) {
-          injected++;
-          caught[d] = false;
-        }
-        const result = detector.process(next(d, inShift ? 4 * sign : 0), `fan-${d}`);
-        if (inShift && phase <= 60 && result.anomaly && !caught[d]) {
-          caught[d] = true;
-          within60++;
-        }
-        if (!inShift && phase > 360 && result.newEpisode) falseEpisodes++;
-      }
-    }
-  }
-  return { within60, injected, falseEpisodes };
-}
 
 /** A detector whose fan-0 series has passed the innovation path's warm-ups. */
 function warmedFan() {
@@ -84,8 +40,8 @@ function learnedGain(value: (r: number) => number, n = 6000): number {
 
 describe("innovation path: a learned-gain level and the EW mean of its innovations (ADR 0310)", () => {
   it("catches more 4σ level shifts of a quantised, wandering metric within 60 readings, with no false episode", () => {
-    const off = shifts(OFF);
-    const on = shifts({});
+    const off = fanShifts(OFF);
+    const on = fanShifts({});
     expect(on.injected).toBe(off.injected);
     // Measured (seeds 31–33): 22 of 36 with the sustained path alone (ADR 0309), 33 of 36 with the innovation path.
     expect(on.within60).toBeGreaterThan(off.within60);
@@ -99,8 +55,8 @@ describe("innovation path: a learned-gain level and the EW mean of its innovatio
     let w = 0;
     // Fan FREQ: steady-state Kalman gain of a local level with q = 0.6²(1 − φ²), r = 0.3² + 1/12 is ≈ 0.23.
     const fan = learnedGain(() => {
-      w = w * PHI + WANDER * Math.sqrt(1 - PHI * PHI) * noise();
-      return Math.round(40 + w + NOISE * noise());
+      w = w * FAN_PHI + FAN_WANDER * Math.sqrt(1 - FAN_PHI * FAN_PHI) * noise();
+      return Math.round(40 + w + FAN_NOISE * noise());
     });
     expect(fan).toBeGreaterThan(0.15);
     expect(fan).toBeLessThan(0.35);

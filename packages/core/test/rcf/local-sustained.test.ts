@@ -8,64 +8,14 @@ import {
   SUSTAINED_WARMUP,
   SUSTAINED_WEIGHT,
 } from "../../src/rcf/series-normalizer.ts";
-import { gaussian, lcg, olderNormalizerCheckpoint } from "./helpers.ts";
+import { fans, fanShifts } from "./fan-shifts.ts";
+import { olderNormalizerCheckpoint } from "./helpers.ts";
 
 /**
  * The sustained path (ADR 0309) on fleet-shaped data: devices of one model at their own levels, a fan's `FREQ`
  * (wander σ 0.6 with τ = 60 points, noise σ 0.3, published in whole Hz), where a 4σ level shift is only ≈ 4.5–5
- * residual σ at its onset, under the single-reading bar of 6. Anomalies in σ = √(wander² + noise²).
+ * residual σ at its onset, under the single-reading bar of 6. Anomalies in σ = √(wander² + noise²) (`fan-shifts.ts`).
  */
-const DEVICES = 6;
-const WANDER = 0.6;
-const NOISE = 0.3;
-const SIGMA = Math.hypot(WANDER, NOISE);
-const PHI = Math.exp(-1 / 60);
-
-function fans(seed: number) {
-  const noise = gaussian(lcg(seed));
-  const wander = new Array<number>(DEVICES).fill(0);
-  return (d: number, offset = 0) => {
-    wander[d] = wander[d] * PHI + WANDER * Math.sqrt(1 - PHI * PHI) * noise();
-    return [Math.round(40 + 3 * d + wander[d] + NOISE * noise() + offset * SIGMA)];
-  };
-}
-
-/** Per variant: 4σ shifts (300 points each) caught within 60 readings, and episodes started on healthy points. */
-function shifts(sustainedWeights: number[]) {
-  let within60 = 0;
-  let injected = 0;
-  let falseEpisodes = 0;
-  for (const seed of [31, 32, 33]) {
-    // The innovation path (ADR 0310) off: this pins the sustained path's own effect.
-    const detector = new AnomalyDetector(1, {
-      forest: { seed },
-      normalize: { sustainedWeights, innovationMean: 0, innovationSingle: false },
-    });
-    const next = fans(seed + 50);
-    for (let r = 0; r < 800; r++) for (let d = 0; d < DEVICES; d++) detector.process(next(d), `fan-${d}`);
-    // Each device: a shift from its own start point, 300 points long, then 900 healthy points; sign alternates.
-    const delay = new Array<number>(DEVICES).fill(-1);
-    for (let r = 0; r < 2400; r++) {
-      for (let d = 0; d < DEVICES; d++) {
-        const phase = (r + 200 * d) % 1200;
-        const inShift = phase < 300;
-        const sign = (Math.floor((r + 200 * d) / 1200) + d) % 2 === 0 ? 1 : -1;
-        if (phase === 0) {
-          injected++;
-          delay[d] = -1;
-        }
-        const result = detector.process(next(d, inShift ? 4 * sign : 0), `fan-${d}`);
-        if (inShift && phase <= 60 && result.anomaly && delay[d] < 0) {
-          delay[d] = phase;
-          within60++;
-        }
-        // Healthy: not in a shift nor within 60 points of its end (the step back is a shift too).
-        if (!inShift && phase > 360 && result.newEpisode) falseEpisodes++;
-      }
-    }
-  }
-  return { within60, injected, falseEpisodes };
-}
 
 /** A detector whose fan-0 series has just passed both warm-ups (the sustained path is graded from here on). */
 function warmedFan() {
@@ -83,8 +33,12 @@ function warmedFan() {
 
 describe("sustained path: an EW mean of the residuals in its own σ (ADR 0309)", () => {
   it("catches more 4σ level shifts of a quantised, fast-wandering metric within 60 readings, with no false episode", () => {
-    const off = shifts([]);
-    const on = shifts([SUSTAINED_WEIGHT]);
+    const off = fanShifts({ sustainedWeights: [], innovationMean: 0, innovationSingle: false });
+    const on = fanShifts({
+      sustainedWeights: [SUSTAINED_WEIGHT],
+      innovationMean: 0,
+      innovationSingle: false,
+    });
     expect(on.injected).toBe(off.injected);
     expect(on.within60).toBeGreaterThan(off.within60);
     // Measured (seeds 31–33): 14 of 36 without the sustained path, 22 of 36 with it.
