@@ -421,7 +421,12 @@ process.stdout.write(
   `Scoring benchmark (kda, ${METRICS.length} metrics, ${MODELS} model keys, ${RECORDS} records, ${RUNS} runs)\n`,
 );
 for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
-const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "scoring.json");
+/** `SCORING_BENCH_OUT` names the results file (default `scoring.json`; the old-forest runs keep their own). */
+const out = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "results",
+  process.env.SCORING_BENCH_OUT ?? "scoring.json",
+);
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(`wrote ${path.relative(process.cwd(), out)}\n`);

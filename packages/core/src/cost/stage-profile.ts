@@ -5,8 +5,8 @@ import { z } from "zod";
  * writer's over it, measured in one process on the same records (bench/results/lake-writer.json,
  * `cpuRatioWriterOverTransform`: the writer runs the same batch logic and also gzips the readings and raw objects).
  */
-const TRANSFORM_MICROS_PER_RECORD = 20.09;
-const LAKE_WRITER_OVER_TRANSFORM = 1.263;
+const TRANSFORM_MICROS_PER_RECORD = 30.92;
+const LAKE_WRITER_OVER_TRANSFORM = 1.477;
 
 const architecture = z.enum(["arm64", "x86_64"]);
 
@@ -127,8 +127,8 @@ export const stageProfileSchema = z
       .object({
         memoryMiB: z.number().int().min(128).default(1769),
         architecture: architecture.default("arm64"),
-        /** CPU time per record on one vCPU, 50 models (bench/results/scoring.json: 3,232 records per CPU-second). */
-        microsPerRecord: z.number().positive().default(309.4),
+        /** CPU time per record on one vCPU, 50 models (bench/results/scoring.json: 4,544 records per CPU-second). */
+        microsPerRecord: z.number().positive().default(220.1),
         batchSize: z.number().int().positive().default(1000),
         batchingWindowSeconds: z.number().nonnegative().default(5),
         overheadMsPerInvocation: z.number().nonnegative().default(60),
