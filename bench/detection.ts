@@ -235,6 +235,8 @@ const executions = [...escalation.executions.values()]
     kind: a.kind,
     /** `silence:site`: the site's quiet devices (its subject is `site:<site>`). */
     devices: a.devices,
+    /** The metrics that caused it, with values and expected ranges (for the detail of false alerts). */
+    causes: a.causes,
   }));
 /** Devices an alert is about: a site silence is about every device it lists. */
 const subjectsOf = (e: { deviceId: string; devices?: string[] }) =>
@@ -364,6 +366,12 @@ for (const a of executions) {
   const spans = subjectsOf(a).flatMap((d) => spansByDevice.get(d) ?? []);
   if (!spans.some(([s, e]) => a.t >= s && a.t <= e)) {
     falseAlerts += 1;
+    if (DETAIL)
+      console.log(
+        `false alert ${new Date(a.t).toISOString()} ${a.deviceId} ${a.rule}: ${(a.causes ?? [])
+          .map((c) => `${c.metric}=${c.value}${c.expected ? ` expected ${JSON.stringify(c.expected)}` : ""}`)
+          .join(", ")}`,
+      );
     if (rule === "anomaly") falseAnomalyAlerts.push({ deviceId: a.deviceId, t: a.t });
     falseByRule[rule] = (falseByRule[rule] ?? 0) + 1;
   }
