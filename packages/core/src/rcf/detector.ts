@@ -143,64 +143,37 @@ export class AnomalyDetector {
       if (local >= k) localGrade = Math.max(Number.MIN_VALUE, Math.min(1, 1 - Math.exp(-(local - k) / k)));
     }
     const decision = this.thresholder.decide(score, point, series, eligible, localGrade);
-    const attribution = this.attributionOf(point, decision.boundsViolations);
-    const calibrated = ready && score > 0 && this.thresholder.calibrated;
-    // Two literal shapes (`expected` only on anomalies), keys in the order the result always had.
-    return decision.anomaly && normalizer
-      ? {
-          score,
-          grade: decision.grade,
-          anomaly: decision.anomaly,
-          newEpisode: decision.newEpisode,
-          calibrated,
-          expected: normalizer.expectedRange(series, normalizer.options.alertDeviation || 4),
-          attribution,
-        }
-      : {
-          score,
-          grade: decision.grade,
-          anomaly: decision.anomaly,
-          newEpisode: decision.newEpisode,
-          calibrated,
-          attribution,
-        };
-  }
-
-  /**
-   * Per metric, from the last scored point's high/low shares: metrics outside static bounds first, then by
-   * contribution (descending), then by index. An insertion sort on the few metrics of a point, without a comparator
-   * closure or `includes` per comparison; the order is total, so it is the order `Array.prototype.sort` gave.
-   */
-  private attributionOf(point: ArrayLike<number>, violated: readonly number[]): MetricAttribution[] {
-    const d = this.dimensions;
     const attribution: MetricAttribution[] = [];
-    for (let i = 0; i < d; i++) {
+    for (let i = 0; i < this.dimensions; i++) {
       const h = this.high[i];
       const l = this.low[i];
-      const entry: MetricAttribution = { index: i, contribution: h + l, direction: h >= l ? "HIGH" : "LOW" };
-      attribution.push(entry);
-      let j = i;
-      if (violated.length === 0) {
-        while (j > 0 && before(entry, attribution[j - 1])) {
-          attribution[j] = attribution[j - 1];
-          j--;
-        }
-      } else {
-        const v = violated.includes(i);
-        while (j > 0 && beforeWithBounds(entry, v, attribution[j - 1], violated)) {
-          attribution[j] = attribution[j - 1];
-          j--;
-        }
-      }
-      attribution[j] = entry;
+      attribution.push({ index: i, contribution: h + l, direction: h >= l ? "HIGH" : "LOW" });
     }
+    const violated = decision.boundsViolations;
+    attribution.sort((a, b) => {
+      const va = violated.includes(a.index) ? 1 : 0;
+      const vb = violated.includes(b.index) ? 1 : 0;
+      return vb - va || b.contribution - a.contribution || a.index - b.index;
+    });
     for (const i of violated) {
       const entry = attribution.find((a) => a.index === i);
       const b = this.thresholder.options.bounds[i];
       if (entry && b && b.max !== undefined && point[i] > b.max) entry.direction = "HIGH";
       else if (entry && b && b.min !== undefined && point[i] < b.min) entry.direction = "LOW";
     }
-    return attribution;
+    // One literal (no spread); `expected` only on anomalies, undefined otherwise.
+    return {
+      score,
+      grade: decision.grade,
+      anomaly: decision.anomaly,
+      newEpisode: decision.newEpisode,
+      calibrated: ready && score > 0 && this.thresholder.calibrated,
+      expected:
+        decision.anomaly && normalizer
+          ? normalizer.expectedRange(series, normalizer.options.alertDeviation || 4)
+          : undefined,
+      attribution,
+    };
   }
 
   /** Versioned binary state (format in checkpoint.ts / forest-state.ts); `compress` deflates the body. */
@@ -274,24 +247,4 @@ export class AnomalyDetector {
       throw new CheckpointFormatError("checkpoint content is malformed", { cause });
     }
   }
-}
-
-/**
- * `a` sorts strictly before `b` (neither outside bounds): the comparator the attribution always had,
- * `b.contribution - a.contribution || a.index - b.index`, is negative. `a` is the later index, so a tie keeps `b` first.
- */
-function before(a: MetricAttribution, b: MetricAttribution): boolean {
-  return (b.contribution - a.contribution || a.index - b.index) < 0;
-}
-
-/** As `before`, metrics outside static bounds (`violated`) first. */
-function beforeWithBounds(
-  a: MetricAttribution,
-  aViolated: boolean,
-  b: MetricAttribution,
-  violated: readonly number[],
-): boolean {
-  const va = aViolated ? 1 : 0;
-  const vb = violated.includes(b.index) ? 1 : 0;
-  return (vb - va || b.contribution - a.contribution || a.index - b.index) < 0;
 }
