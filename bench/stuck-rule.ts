@@ -4,7 +4,11 @@
  * without injection. The rule only sees each metric's values and event times, so this runs the simulator's
  * published metrics straight into `StuckTracker` (no forest): seconds, not the full benchmark's half hour.
  *
- *   npx tsx bench/stuck-rule.ts     (STUCK_DEVICES=100, STUCK_SECONDS=7200, STUCK_SEEDS=7,1,3, STUCK_FACTORS=3,2.5,2)
+ *   npx tsx bench/stuck-rule.ts     (STUCK_DEVICES=100, STUCK_SECONDS=7200, STUCK_SEEDS=7,1,3, STUCK_FACTORS=3,2.5,2,
+ *                                    STUCK_VARIANTS=bounds,v1: the tracker with floor/ceiling classes, and without)
+ *
+ * Each row is one (variant, factor); STUCK_DETAIL=1 prints every false alert (device type, metric, value, run) and
+ * the missed labels per metric.
  *
  * Counted like bench/detection.ts: a label is caught by an alert of its device on one of its metrics in
  * [start, end + 10 s], labels and alerts before 600 s are not evaluated; false = alerts outside every stuck label
@@ -13,7 +17,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_STUCK_READINGS, StuckTracker } from "../packages/core/src/scoring/stuck-tracker.ts";
+import {
+  DEFAULT_STUCK_READINGS,
+  StuckTracker,
+  type StuckTrackerOptions,
+  type StuckVerdict,
+} from "../packages/core/src/scoring/stuck-tracker.ts";
 import { simulatedDevices } from "../packages/core/src/simulator/devices.ts";
 import type { GroundTruthLabel } from "../packages/core/src/simulator/ground-truth.ts";
 import { createSimulation } from "../packages/core/src/simulator/simulation.ts";
@@ -22,6 +31,24 @@ const DEVICES = Number(process.env.STUCK_DEVICES ?? 100);
 const SECONDS = Number(process.env.STUCK_SECONDS ?? 7200);
 const SEEDS = (process.env.STUCK_SEEDS ?? "7,1,3").split(",").map(Number);
 const FACTORS = (process.env.STUCK_FACTORS ?? "3,2.5,2").split(",").map(Number);
+const DETAIL = process.env.STUCK_DETAIL === "1";
+/**
+ * Tracker variants: `tail` (the default: floor/ceiling runs learn their own bar, the interior bar from the run-length
+ * tail at 0.01 false alerts per series-day), `tail-<rate>` (another rate), `bounds` (floor/ceiling classes, interior
+ * bar 3 × longest), `v1` (neither).
+ */
+const VARIANTS: Record<string, StuckTrackerOptions> = {
+  tail: {},
+  "tail-0.05": { falseAlertsPerDay: 0.05 },
+  "tail-0.0025": { falseAlertsPerDay: 0.0025 },
+  bounds: { falseAlertsPerDay: false },
+  v1: { boundWarmupMs: false, falseAlertsPerDay: false },
+};
+const VARIANT_NAMES = (process.env.STUCK_VARIANTS ?? "tail,bounds,v1").split(",");
+const CONFIGS = VARIANT_NAMES.flatMap((variant) => {
+  if (!VARIANTS[variant]) throw new Error(`unknown variant ${variant}`);
+  return FACTORS.map((factor) => ({ variant, factor, options: { ...VARIANTS[variant], factor } }));
+});
 const EVAL_FROM_MS = 600_000;
 const GRACE_MS = 10_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -29,6 +56,7 @@ const T0 = Date.UTC(2024, 0, 1);
 interface Row {
   seed: number;
   injected: boolean;
+  variant: string;
   factor: number;
   labels: number;
   caught: number;
@@ -45,8 +73,11 @@ function run(seed: number, inject: boolean): Row[] {
       ? { kinds: ["stuck"], rate: 0.0005, durationsSeconds: { stuck: [30, 180] } }
       : { kinds: [], rate: 0 },
   });
-  const trackers = FACTORS.map((factor) => new StuckTracker({ factor }));
-  const alerts: { deviceId: string; metric: string; t: number }[][] = FACTORS.map(() => []);
+  const trackers = CONFIGS.map((config) => new StuckTracker(config.options));
+  const alerts: { deviceId: string; metric: string; t: number; verdict: StuckVerdict }[][] = CONFIGS.map(
+    () => [],
+  );
+  const typeOf = new Map(devices.map((d) => [d.deviceId, d.type]));
   const labels: GroundTruthLabel[] = [];
   for (let k = 0; k < DEVICES * SECONDS; k++) {
     const t = Math.round(T0 + (k * 1000) / DEVICES);
@@ -58,7 +89,7 @@ function run(seed: number, inject: boolean): Row[] {
         const v = tracker.evaluate(step.message!.deviceId, metric, value, t, DEFAULT_STUCK_READINGS);
         if (!v) return;
         tracker.commit([v]);
-        if (v.raise) alerts[i].push({ deviceId: v.deviceId, metric, t });
+        if (v.raise) alerts[i].push({ deviceId: v.deviceId, metric, t, verdict: v });
       });
     }
   }
@@ -66,15 +97,40 @@ function run(seed: number, inject: boolean): Row[] {
   const stuck = labels.filter((l) => l.kind === "stuck" && Date.parse(l.start) >= T0 + EVAL_FROM_MS);
   const within = (l: GroundTruthLabel, a: { deviceId: string; t: number }) =>
     a.deviceId === l.deviceId && a.t >= Date.parse(l.start) && a.t <= Date.parse(l.end) + GRACE_MS;
-  return FACTORS.map((factor, i) => {
+  return CONFIGS.map(({ variant, factor }, i) => {
     const evaluated = alerts[i].filter((a) => a.t >= T0 + EVAL_FROM_MS);
+    const missed = stuck.filter((l) => !evaluated.some((a) => l.metrics.includes(a.metric) && within(l, a)));
+    const falseAlerts = evaluated.filter((a) => !labels.some((l) => l.kind === "stuck" && within(l, a)));
+    if (DETAIL) {
+      const tag = `seed ${seed} ${inject ? "injected" : "clean"} ${variant} ×${factor}`;
+      for (const a of falseAlerts) {
+        const clock = new Date(a.t).toISOString().slice(11, 19);
+        console.log(
+          `  ${tag} false: ${typeOf.get(a.deviceId)} ${a.deviceId} ${a.metric}=${a.verdict.value} at ${clock}, run ${a.verdict.runLength} ≥ limit ${a.verdict.limit}${a.verdict.atBound ? " (at bound)" : ""}`,
+        );
+      }
+      const byMetric = new Map<string, number>();
+      for (const l of missed) {
+        const k = `${typeOf.get(l.deviceId)}:${l.metrics[0]}`;
+        byMetric.set(k, (byMetric.get(k) ?? 0) + 1);
+      }
+      if (missed.length > 0)
+        console.log(`  ${tag} missed: ${[...byMetric].map(([k, n]) => `${k} ${n}`).join(", ")}`);
+      for (const l of missed) {
+        const seconds = (Date.parse(l.end) - Date.parse(l.start)) / 1000;
+        console.log(
+          `  ${tag} missed label: ${typeOf.get(l.deviceId)} ${l.deviceId} ${l.metrics[0]} at ${l.start.slice(11, 19)}, ${seconds} s`,
+        );
+      }
+    }
     return {
       seed,
       injected: inject,
+      variant,
       factor,
       labels: stuck.length,
-      caught: stuck.filter((l) => evaluated.some((a) => l.metrics.includes(a.metric) && within(l, a))).length,
-      falseAlerts: evaluated.filter((a) => !labels.some((l) => l.kind === "stuck" && within(l, a))).length,
+      caught: stuck.length - missed.length,
+      falseAlerts: falseAlerts.length,
       deviceDays: (DEVICES * (SECONDS - EVAL_FROM_MS / 1000)) / 86_400,
     };
   });
@@ -85,15 +141,17 @@ for (const seed of SEEDS) for (const inject of [true, false]) rows.push(...run(s
 console.log(
   `stuck rule: ${DEVICES} devices × ${SECONDS} s, seeds ${SEEDS.join(",")}, stuckReadings ${DEFAULT_STUCK_READINGS}`,
 );
-for (const factor of FACTORS) {
-  const of = rows.filter((r) => r.factor === factor);
+for (const { variant, factor } of CONFIGS) {
+  const of = rows.filter((r) => r.variant === variant && r.factor === factor);
   const inj = of.filter((r) => r.injected);
   const clean = of.filter((r) => !r.injected);
   const sum = (xs: Row[], f: (r: Row) => number) => xs.reduce((a, r) => a + f(r), 0);
   console.log(
-    `factor ${factor}: caught ${sum(inj, (r) => r.caught)}/${sum(inj, (r) => r.labels)} (${inj.map((r) => `${r.caught}/${r.labels}`).join(", ")}); false alerts with injection ${sum(inj, (r) => r.falseAlerts)}, without ${sum(clean, (r) => r.falseAlerts)} in ${sum(clean, (r) => r.deviceDays).toFixed(2)} device-days`,
+    `${variant} factor ${factor}: caught ${sum(inj, (r) => r.caught)}/${sum(inj, (r) => r.labels)} (${inj.map((r) => `${r.caught}/${r.labels}`).join(", ")}); false alerts with injection ${sum(inj, (r) => r.falseAlerts)}, without ${sum(clean, (r) => r.falseAlerts)} in ${sum(clean, (r) => r.deviceDays).toFixed(2)} device-days`,
   );
 }
-const out = path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "stuck-rule.json");
+const out =
+  process.env.STUCK_OUT ??
+  path.join(path.dirname(fileURLToPath(import.meta.url)), "results", "stuck-rule.json");
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);

@@ -21,7 +21,7 @@ export function stuckRule(deviceId: string, verdict: StuckVerdict): RuleFiring |
       rule,
       subject: deviceId,
       causes,
-      detail: `unchanged for ${verdict.runLength} readings since ${new Date(verdict.runStartMs).toISOString()} (stuck sensor, limit ${verdict.limit})`,
+      detail: `unchanged for ${verdict.runLength} readings since ${new Date(verdict.runStartMs).toISOString()} (stuck sensor${verdict.atBound ? " at the series' floor or ceiling" : ""}, limit ${verdict.limit})`,
     }),
   };
 }

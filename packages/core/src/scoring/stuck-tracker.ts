@@ -6,10 +6,14 @@ import { RecencyList } from "../shared/recency-list.ts";
  * Stuck-sensor runs per (device, metric) of one shard: the last value, how many consecutive readings repeated it,
  * and how long this metric's repeats normally are. ADR 0605.
  *
- * A run is *stuck* once it is at least `minReadings` long (the threshold rule's `stuckReadings`) AND longer than
- * `factor` × the longest normal run seen recently on the same series. The second condition keeps quantized
- * metrics (a fan's integer FREQ repeats 30–50 times in a row when nothing is wrong) and constant ones (never a
- * change seen → never stuck) quiet; on continuous metrics it reduces to `minReadings`.
+ * A run is *stuck* once it is at least `minReadings` long (the threshold rule's `stuckReadings`) AND at least the
+ * series' learned bar. The interior bar is the run length the series' own runs reach `falseAlertsPerDay` times a
+ * day (a geometric tail fitted to its runs of at least `minReadings`; before there are enough of them, `factor` ×
+ * the longest recent run): it keeps quantized metrics (a fan's integer FREQ repeats 30–50 times in a row when
+ * nothing is wrong) and constant ones (never a change seen → never stuck) quiet; on continuous metrics it reduces
+ * to `minReadings`. On a continuous series, a run at a floor or ceiling it has held before (calm air at 0 m/s) is
+ * judged by its own class: `factor` × the longest such run, and only after a day of the series at that bound.
+ * Schema v2 snapshot (reads v1). ADR 0605, "Issue 8: floors, ceilings and the tail bar".
  *
  * Idempotent under at-least-once delivery: a reading only extends a run when its event time is later than the
  * last counted one, so a retried batch, a redelivered record or a duplicate cannot count twice. Updates are two
@@ -28,9 +32,27 @@ export interface StuckTrackerOptions {
   warmupRuns?: number;
   /** Series kept; least recently updated ones beyond it are forgotten. Default 50,000. */
   maxSeries?: number;
+  /**
+   * Runs at the series' floor or ceiling (a value equal to the lowest or highest one an earlier run held) learn
+   * their own bar, and may be stuck only once this much event time has passed since the series' first completed
+   * run there (their lengths follow the measured process's daily cycle, so a full cycle must be seen). Default one
+   * day. `false` (experiments only): judge them like every other run, as schema v1 did.
+   */
+  boundWarmupMs?: number | false;
+  /**
+   * False stuck alerts per series per day the learned interior bar is set for, once the series' runs of at least
+   * `minReadings` are known (`TAIL_RUNS` of them): the bar is the run length the series' own run-length tail
+   * (geometric above `minReadings`, fitted to its runs) reaches this often. Default 0.01 (a fifth of issue 8's
+   * 0.05 per device per day for all rules). `false` (experiments only): `factor` × the longest run, as in v1.
+   */
+  falseAlertsPerDay?: number | false;
 }
 
 export const DEFAULT_STUCK_READINGS = 10;
+
+const DAY_MS = 86_400_000;
+/** Decayed count of completed runs of at least `minReadings` before the tail fit replaces `factor` × longest. */
+const TAIL_RUNS = 10;
 
 interface SeriesState {
   /** Last value. */
@@ -47,6 +69,17 @@ interface SeriesState {
   c: number;
   /** The current run has raised its alert. */
   a: boolean;
+  /** Lowest and highest value of a completed run (the series' floor and ceiling so far); NaN before the first. */
+  lo: number;
+  hi: number;
+  /** Longest normal completed run at the floor or ceiling, decayed (`l` is then the longest interior one). */
+  bl: number;
+  /** Event time (ms) the first run at the floor or ceiling completed; NaN before. */
+  bf: number;
+  /** Interior tail, decayed per completed run: runs of at least `minReadings`, their readings beyond it, and ms. */
+  k: number;
+  e: number;
+  d: number;
 }
 
 /** What one reading of one metric does to its series; apply it with `commit` once the record succeeded. */
@@ -61,6 +94,8 @@ export interface StuckVerdict {
   runStartMs: number;
   /** Run length at which this series counts as stuck now. */
   limit: number;
+  /** The run holds the series' floor or ceiling (judged against that class's own bar). */
+  atBound: boolean;
   /** This reading makes the run stuck for the first time: raise `stuck:<metric>`. */
   raise: boolean;
   /** The run is (still) stuck after this reading. */
@@ -76,13 +111,44 @@ interface SeriesNode {
   newer: SeriesNode | undefined;
 }
 
-const snapshotSchema = z.object({
+const snapshotV1Schema = z.object({
   v: z.literal(1),
   /** `[key, value, runLength, lastMs, runStartMs, longest, completedRuns, alerted 0|1]`, least recent first. */
   series: z.array(
     z.tuple([z.string(), z.number(), z.number(), z.number(), z.number(), z.number(), z.number(), z.number()]),
   ),
 });
+
+/** v2 adds the floor and ceiling (null before the first completed run) and their runs' own bar and count. */
+const snapshotV2Schema = z.object({
+  v: z.literal(2),
+  /**
+   * v1's tuple, then `floor, ceiling, longestAtBound, firstAtBoundMs` (null: none yet), then the interior tail:
+   * `longRuns, readingsBeyond, runMs`.
+   */
+  series: z.array(
+    z.tuple([
+      z.string(),
+      z.number(),
+      z.number(),
+      z.number(),
+      z.number(),
+      z.number(),
+      z.number(),
+      z.number(),
+      z.number().nullable(),
+      z.number().nullable(),
+      z.number(),
+      z.number().nullable(),
+      z.number(),
+      z.number(),
+      z.number(),
+    ]),
+  ),
+});
+
+const snapshotSchema = z.discriminatedUnion("v", [snapshotV1Schema, snapshotV2Schema]);
+type SnapshotRow = z.infer<typeof snapshotV2Schema>["series"][number];
 
 export function stuckKeyOf(shardId: string): string {
   return `stuck/${encodeURIComponent(shardId)}.json.gz`;
@@ -102,6 +168,10 @@ export class StuckTracker {
   private readonly memory: number;
   private readonly maxSeries: number;
   private readonly warmupRuns: number;
+  private readonly boundWarmupMs: number;
+  /** NaN: the v1 bar (`factor` × longest). */
+  private readonly falseAlertsPerDay: number;
+  private readonly bounds: boolean;
   private changed = false;
 
   constructor(options: StuckTrackerOptions = {}) {
@@ -109,6 +179,9 @@ export class StuckTracker {
     this.memory = options.memory ?? 0.999;
     this.maxSeries = options.maxSeries ?? 50_000;
     this.warmupRuns = Math.max(1, options.warmupRuns ?? 50);
+    this.bounds = options.boundWarmupMs !== false;
+    this.boundWarmupMs = options.boundWarmupMs === false ? 0 : (options.boundWarmupMs ?? DAY_MS);
+    this.falseAlertsPerDay = options.falseAlertsPerDay === false ? NaN : (options.falseAlertsPerDay ?? 0.01);
   }
 
   /** Restores a snapshot; unreadable bytes give an empty tracker and the error to report (never fatal). */
@@ -121,8 +194,28 @@ export class StuckTracker {
     try {
       const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes);
       const snapshot = snapshotSchema.parse(JSON.parse(raw.toString("utf8")));
-      for (const [key, v, n, t, s, l, c, a] of snapshot.series) {
-        tracker.put(key, { v, n, t, s, l, c, a: a === 1 }, false);
+      for (const row of snapshot.series) {
+        // A v1 row knows no floor or ceiling yet: the next completed run starts them.
+        const [key, v, n, t, s, l, c, a, lo, hi, bl, bf, k, e, d] = (
+          row.length === 8 ? [...row, null, null, 0, null, 0, 0, 0] : row
+        ) as SnapshotRow;
+        const state = {
+          v,
+          n,
+          t,
+          s,
+          l,
+          c,
+          a: a === 1,
+          lo: lo ?? NaN,
+          hi: hi ?? NaN,
+          bl,
+          bf: bf ?? NaN,
+          k,
+          e,
+          d,
+        };
+        tracker.put(key, state, false);
       }
       tracker.evict();
       return { tracker };
@@ -155,19 +248,43 @@ export class StuckTracker {
     const prev = this.series.get(key)?.state;
     let next: SeriesState;
     if (!prev) {
-      next = { v: value, n: 1, t: eventMs, s: eventMs, l: 0, c: 0, a: false };
+      // prettier-ignore
+      next = { v: value, n: 1, t: eventMs, s: eventMs, l: 0, c: 0, a: false,
+        lo: NaN, hi: NaN, bl: 0, bf: NaN, k: 0, e: 0, d: 0 };
     } else if (eventMs < prev.t || (eventMs === prev.t && Object.is(value, prev.v))) {
       return undefined; // redelivered, duplicated or late: already counted (or older than what we know)
     } else if (!Object.is(value, prev.v)) {
-      // The run ended. Learn its length unless it was an alerted (stuck) run.
-      const l = prev.a ? prev.l : Math.max(prev.n, prev.l * this.memory);
+      // The run ended. Learn its length in its class unless it was an alerted run: on a clamped series, a run at
+      // or beyond the floor or ceiling so far is a bound run (not an interior one), whether held before or new.
+      let { l, bl, bf } = prev;
+      let k = prev.k * this.memory;
+      let e = prev.e * this.memory;
+      const d = prev.d * this.memory + (eventMs - prev.s);
+      if (this.clamped(prev, minReadings) && !(prev.v > prev.lo && prev.v < prev.hi)) {
+        if (!prev.a) bl = Math.max(prev.n, bl * this.memory);
+        if (Number.isNaN(bf) && (prev.v === prev.lo || prev.v === prev.hi)) bf = prev.t;
+      } else if (!prev.a) {
+        l = Math.max(prev.n, l * this.memory);
+        if (prev.n >= minReadings) {
+          k += 1;
+          e += prev.n - minReadings;
+        }
+      }
       const c = Math.min(this.warmupRuns, prev.c + 1);
-      next = { v: value, n: 1, t: eventMs, s: eventMs, l, c, a: false };
+      const lo = Number.isNaN(prev.lo) ? prev.v : Math.min(prev.lo, prev.v);
+      const hi = Number.isNaN(prev.hi) ? prev.v : Math.max(prev.hi, prev.v);
+      next = { v: value, n: 1, t: eventMs, s: eventMs, l, c, a: false, lo, hi, bl, bf, k, e, d };
     } else {
-      next = { v: prev.v, n: prev.n + 1, t: eventMs, s: prev.s, l: prev.l, c: prev.c, a: prev.a };
+      // prettier-ignore
+      next = { v: prev.v, n: prev.n + 1, t: eventMs, s: prev.s, l: prev.l, c: prev.c, a: prev.a,
+        lo: prev.lo, hi: prev.hi, bl: prev.bl, bf: prev.bf, k: prev.k, e: prev.e, d: prev.d };
     }
-    const limit = Math.max(minReadings, Math.ceil(this.factor * next.l));
-    const stuck = next.c >= this.warmupRuns && next.n >= limit;
+    const atBound = this.atBound(next, minReadings);
+    const limit = atBound
+      ? Math.max(minReadings, Math.ceil(this.factor * next.bl))
+      : this.interiorLimit(next, minReadings);
+    const stuck =
+      next.c >= this.warmupRuns && (!atBound || eventMs - next.bf >= this.boundWarmupMs) && next.n >= limit;
     const raise = stuck && !next.a;
     if (raise) next.a = true;
     return {
@@ -178,6 +295,7 @@ export class StuckTracker {
       runLength: next.n,
       runStartMs: next.s,
       limit,
+      atBound,
       raise,
       stuck,
       next,
@@ -195,12 +313,62 @@ export class StuckTracker {
 
   toBytes(): Uint8Array {
     this.changed = false;
-    const series: [string, number, number, number, number, number, number, number][] = [];
+    const series: SnapshotRow[] = [];
     for (let node = this.recency.oldest; node; node = node.newer) {
       const s = node.state;
-      series.push([node.key, s.v, s.n, s.t, s.s, round(s.l), s.c, s.a ? 1 : 0]);
+      series.push([
+        node.key,
+        s.v,
+        s.n,
+        s.t,
+        s.s,
+        round(s.l),
+        s.c,
+        s.a ? 1 : 0,
+        Number.isNaN(s.lo) ? null : s.lo,
+        Number.isNaN(s.hi) ? null : s.hi,
+        round(s.bl),
+        Number.isNaN(s.bf) ? null : s.bf,
+        round(s.k),
+        round(s.e),
+        Math.round(s.d),
+      ]);
     }
-    return gzipSync(Buffer.from(JSON.stringify({ v: 1, series }), "utf8"));
+    return gzipSync(Buffer.from(JSON.stringify({ v: 2, series }), "utf8"));
+  }
+
+  /**
+   * The run holds the lowest or highest value an earlier run held, on a series whose other values hardly repeat
+   * (its learned interior bar is the threshold rule's own N): the series is clamped there — the quantity went
+   * beyond the sensor's range (calm air at 0 m/s, a closed valve, a full tank) and can rest there for as long as
+   * the process does. A quantized series (every value repeats; its extremes are just its rarest levels) keeps one
+   * bar for all its runs.
+   */
+  private atBound(state: SeriesState, minReadings: number): boolean {
+    return this.clamped(state, minReadings) && (state.v === state.lo || state.v === state.hi);
+  }
+
+  /**
+   * The interior bar. Once the series has shown `TAIL_RUNS` (decayed) runs of at least `minReadings`: the length its
+   * own runs exceed `falseAlertsPerDay` times a day, from a geometric tail fitted to them (continuation probability
+   * q = e / (e + k), the maximum-likelihood fit to the readings beyond `minReadings`) and their rate per day
+   * (k over the decayed time the runs took). A series whose runs rarely reach `minReadings` is at the threshold
+   * rule's N; before the fit, `factor` × the longest recent run.
+   */
+  private interiorLimit(state: SeriesState, minReadings: number): number {
+    if (Number.isNaN(this.falseAlertsPerDay) || state.k < TAIL_RUNS) {
+      return Math.max(minReadings, Math.ceil(this.factor * state.l));
+    }
+    const perDay = (state.k * DAY_MS) / state.d;
+    if (perDay <= this.falseAlertsPerDay) return minReadings;
+    if (state.e === 0) return minReadings + 1;
+    const q = state.e / (state.e + state.k);
+    return minReadings + Math.ceil(Math.log(this.falseAlertsPerDay / perDay) / Math.log(q));
+  }
+
+  /** Bounds are told apart on this series: its interior runs are short (its interior bar is the rule's own N). */
+  private clamped(state: SeriesState, minReadings: number): boolean {
+    return this.bounds && Math.ceil(this.factor * state.l) <= minReadings;
   }
 
   private evict(): void {

@@ -1,4 +1,4 @@
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { StuckTracker, type StuckVerdict } from "../../src/scoring/stuck-tracker.ts";
 import { createPrng } from "../../src/simulator/prng.ts";
@@ -150,3 +150,157 @@ describe("stuck tracker", () => {
     expect(keysOf(restored)).toEqual(["c/x", "a/y"]);
   });
 });
+
+/**
+ * Wind-like readings every 4 s, clamped at 0 m/s: a noisy level that wanders slowly (OU, τ = 300 s), and calm
+ * stretches `[fromHour, hours]` where the air stays still (the reading holds 0 for hours).
+ */
+function calmWind(seed: number, hours: number, calms: readonly (readonly [number, number])[]): number[] {
+  const prng = createPrng(seed);
+  const values: number[] = [];
+  let wander = 0;
+  const phi = Math.exp(-4 / 300);
+  for (let i = 0; i < (hours * 3600) / 4; i++) {
+    const hour = (i * 4) / 3600;
+    wander = wander * phi + 1.2 * Math.sqrt(1 - phi * phi) * prng.normal();
+    const calm = calms.some(([from, length]) => hour >= from && hour < from + length);
+    const level = calm ? -3 : 2 + wander;
+    values.push(Math.max(0, level + 0.4 * prng.normal()));
+  }
+  return values;
+}
+
+/** Feeds readings `step` ms apart from `startMs`; returns the raising verdicts. */
+function feedEvery(tracker: StuckTracker, values: readonly number[], startMs: number, stepMs: number) {
+  const raised: StuckVerdict[] = [];
+  values.forEach((value, i) => {
+    const v = tracker.evaluate("station-1", "wind", value, startMs + i * stepMs, 10);
+    if (!v) return;
+    if (v.raise) raised.push(v);
+    tracker.commit([v]);
+  });
+  return raised;
+}
+
+describe("stuck tracker at a series' floor or ceiling", () => {
+  it("raises nothing for a series that rests at its floor for hours (calm air at 0 m/s)", () => {
+    const tracker = new StuckTracker();
+    const values = calmWind(21, 30, [[8, 4]]);
+    // Calm air also reads 0 now and then outside the calm stretch: the floor is held before the long rest.
+    expect(values.slice(0, 7_200).filter((x) => x === 0).length).toBeGreaterThan(50);
+    expect(feedEvery(tracker, values, T0, 4_000)).toEqual([]);
+    const v = tracker.evaluate("station-1", "wind", 0, T0 + values.length * 4_000, 10);
+    expect(v?.atBound).toBe(true);
+  });
+
+  it("still raises for a run at an interior value, at the threshold rule's length", () => {
+    const tracker = new StuckTracker();
+    const values = calmWind(22, 6, [[2, 1]]);
+    expect(feedEvery(tracker, values, T0, 4_000)).toEqual([]);
+    const interior = values.filter((x) => x > 0).at(-1)!;
+    const raised = feedEvery(
+      tracker,
+      new Array<number>(30).fill(interior),
+      T0 + values.length * 4_000,
+      4_000,
+    );
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({ atBound: false, runLength: 10, limit: 10 });
+  });
+
+  it("judges a floor run by the series' own floor runs once it has seen a full day there", () => {
+    const tracker = new StuckTracker();
+    // Day 1: calm for 4 h. Day 2: calm again for 2 h (after the warm-up day, and shorter than day 1's): nothing.
+    const days = calmWind(23, 48, [
+      [8, 4],
+      [32, 2],
+    ]);
+    expect(feedEvery(tracker, days, T0, 4_000)).toEqual([]);
+    const longest = tracker.evaluate("station-1", "wind", 0, T0 + days.length * 4_000, 10)!.limit;
+    // The bar comes from day 1's 4-hour calm (3,600 readings), decayed a little by the floor runs since.
+    expect(longest).toBeGreaterThan(3 * 1_800);
+    // A dead anemometer reading 0 from then on: raised once the run is three times the longest calm seen.
+    const dead = feedEvery(tracker, new Array<number>(longest + 10).fill(0), T0 + days.length * 4_000, 4_000);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ atBound: true, runLength: longest });
+  });
+
+  it("reads a v1 snapshot (no floor or ceiling yet) and writes v2", () => {
+    const key = "dev-1\u0000temp";
+    // v1: 60 completed runs, longest normal run 2, a run of 6 at 8 going on.
+    const v1 = { v: 1, series: [[key, 8, 6, T0 + 99_000, T0 + 94_000, 2, 50, 0]] };
+    const { tracker, error } = StuckTracker.fromBytes(gzipSync(Buffer.from(JSON.stringify(v1))));
+    expect(error).toBeUndefined();
+    const more = feed(tracker, new Array<number>(4).fill(8), 10, 100);
+    expect(more.map((r) => [r.verdict.runLength, r.verdict.atBound])).toEqual([[10, false]]);
+    const saved = JSON.parse(gunzipSync(tracker.toBytes()).toString("utf8")) as {
+      v: number;
+      series: unknown[][];
+    };
+    expect(saved.v).toBe(2);
+    expect(saved.series[0]).toEqual([
+      key,
+      8,
+      10,
+      T0 + 103_000,
+      T0 + 94_000,
+      2,
+      50,
+      1,
+      null,
+      null,
+      0,
+      null,
+      0,
+      0,
+      0,
+    ]);
+    // A run ends: the restored series starts learning its floor and ceiling from there, and v2 round-trips them.
+    // 9 and then 7 are new extremes; the second run of 9 holds a ceiling held before: the warm-up day starts.
+    feed(tracker, [9, 7, 7, 9, 9, 7], 10, 104);
+    const restored = StuckTracker.fromBytes(tracker.toBytes()).tracker;
+    const row = (JSON.parse(gunzipSync(restored.toBytes()).toString("utf8")) as { series: unknown[][] })
+      .series[0];
+    expect(row.slice(8, 12)).toEqual([7, 9, 2, T0 + 108_000]);
+  });
+});
+
+describe("stuck tracker's tail bar on a quantized series", () => {
+  /** A fan's whole-Hz frequency at 1 Hz: OU wander (σ 0.6, τ 60 s) plus noise 0.3, rounded (long normal runs). */
+  function fanFreq(seed: number, n: number): number[] {
+    const prng = createPrng(seed);
+    const phi = Math.exp(-1 / 60);
+    let wander = 0;
+    return Array.from({ length: n }, () => {
+      wander = wander * phi + 0.6 * Math.sqrt(1 - phi * phi) * prng.normal();
+      return Math.round(50 + wander + 0.3 * prng.normal());
+    });
+  }
+
+  it("sets the bar from the series' own run lengths: quiet for a day, lower than 3 × the longest, still raises", () => {
+    const values = fanFreq(31, 86_400);
+    const tail = new StuckTracker();
+    const v1 = new StuckTracker({ falseAlertsPerDay: false, boundWarmupMs: false });
+    expect(feed(tail, values)).toEqual([]);
+    feed(v1, values);
+    const at = T0 + 86_400_000;
+    const tailLimit = tail.evaluate("dev-1", "temp", 99, at, 10)!.limit;
+    const v1Limit = v1.evaluate("dev-1", "temp", 99, at, 10)!.limit;
+    const longest = Math.max(...runLengths(values));
+    // The tail bar sits above every normal run of the day, but below 3 × the longest recent one.
+    expect(tailLimit).toBeGreaterThan(longest);
+    expect(tailLimit).toBeLessThan(v1Limit);
+    const stuck = feed(tail, new Array<number>(tailLimit + 5).fill(99), 10, 86_400);
+    expect(stuck.map((r) => r.verdict.runLength)).toEqual([tailLimit]);
+  });
+});
+
+function runLengths(values: readonly number[]): number[] {
+  const runs: number[] = [];
+  let n = 0;
+  values.forEach((x, i) => {
+    n = i > 0 && x === values[i - 1] ? n + 1 : 1;
+    if (i === values.length - 1 || values[i + 1] !== x) runs.push(n);
+  });
+  return runs;
+}
