@@ -5,7 +5,7 @@ import { CheckpointFormatError, CheckpointVersionError } from "./errors.ts";
 /** "DWRC": Driftwatch random cut forest checkpoint. */
 const MAGIC = [0x44, 0x57, 0x52, 0x43];
 /** The newest format this build writes and reads. Bump on any layout change; readers refuse newer ones. */
-export const CHECKPOINT_VERSION = 8;
+export const CHECKPOINT_VERSION = 9;
 /** Version 1: no tail state in the thresholder (read, and migrated; see ADR 0302). */
 export const CHECKPOINT_VERSION_NO_TAIL = 1;
 /** Version 2: no per-series thresholder state after the thresholder state (read; see ADR 0303). */
@@ -20,6 +20,8 @@ export const CHECKPOINT_VERSION_NO_LOCAL = 5;
 export const CHECKPOINT_VERSION_NO_SUSTAINED = 6;
 /** Version 7: no innovation-path statistics in the normaliser section (read; see ADR 0310). */
 export const CHECKPOINT_VERSION_NO_INNOVATION = 7;
+/** Version 8: no follow states of the normaliser's levels (read; see ADR 0311). */
+export const CHECKPOINT_VERSION_NO_FOLLOW = 8;
 const FLAG_DEFLATE = 1;
 
 /** Wraps a body in the versioned envelope: magic, version (u16), flags (u16), body (optionally deflated). */

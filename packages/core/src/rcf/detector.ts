@@ -1,5 +1,6 @@
 import { ByteWriter } from "./binary.ts";
 import {
+  CHECKPOINT_VERSION_NO_FOLLOW,
   CHECKPOINT_VERSION_NO_INNOVATION,
   CHECKPOINT_VERSION_NO_LOCAL,
   CHECKPOINT_VERSION_NO_SUSTAINED,
@@ -58,6 +59,10 @@ export interface DetectorResult {
   /** Per metric, sorted by contribution (descending); metrics outside static bounds come first. */
   attribution: MetricAttribution[];
 }
+
+/** Attribution order: larger contribution first, then lower metric index. */
+const byContribution = (a: MetricAttribution, b: MetricAttribution): number =>
+  b.contribution - a.contribution || a.index - b.index;
 
 export interface AnomalyDetectorOptions {
   forest?: ForestOptionsInput;
@@ -150,11 +155,14 @@ export class AnomalyDetector {
       attribution.push({ index: i, contribution: h + l, direction: h >= l ? "HIGH" : "LOW" });
     }
     const violated = decision.boundsViolations;
-    attribution.sort((a, b) => {
-      const va = violated.includes(a.index) ? 1 : 0;
-      const vb = violated.includes(b.index) ? 1 : 0;
-      return vb - va || b.contribution - a.contribution || a.index - b.index;
-    });
+    // Without bounds violations (nearly every point) the same order without a closure per point.
+    if (violated.length === 0) attribution.sort(byContribution);
+    else
+      attribution.sort((a, b) => {
+        const va = violated.includes(a.index) ? 1 : 0;
+        const vb = violated.includes(b.index) ? 1 : 0;
+        return vb - va || b.contribution - a.contribution || a.index - b.index;
+      });
     for (const i of violated) {
       const entry = attribution.find((a) => a.index === i);
       const b = this.thresholder.options.bounds[i];
@@ -238,6 +246,7 @@ export class AnomalyDetector {
           version > CHECKPOINT_VERSION_NO_LOCAL,
           version > CHECKPOINT_VERSION_NO_SUSTAINED,
           version > CHECKPOINT_VERSION_NO_INNOVATION,
+          version > CHECKPOINT_VERSION_NO_FOLLOW,
         );
       }
       if (reader.remaining !== 0) throw new CheckpointFormatError("checkpoint has trailing bytes");

@@ -19,8 +19,10 @@
 export const INNOVATION_ADAPT = 0.005;
 /** The EW mean of the innovations has weight 2K (ADR 0310: measured; K itself reacted later within 60 readings). */
 export const INNOVATION_MEAN_FACTOR = 2;
-/** Numbers of state per metric. */
-export const INNOVATION_STATE = 6;
+/** Numbers of state per metric (format 9; ADR 0311 added the follow state). */
+export const INNOVATION_STATE = 7;
+/** Numbers of state per metric in format 8 (no follow state). */
+export const INNOVATION_STATE_V8 = 6;
 /** Gain before the series has taught one (the fixed short-term level's weight, ADR 0306). */
 export const INITIAL_GAIN = 0.1;
 /** Bounds of the learned gain. */
@@ -37,6 +39,8 @@ const VAR = 2;
 const PREV = 3;
 const MEAN = 4;
 const MEAN_VAR = 5;
+/** The level's `followState` (ADR 0311). */
+const FOLLOW = 6;
 
 export interface InnovationSettings {
   /** Step of the gain's log per reading, times the lag-1 product of standardised innovations. 0: gain fixed. */
@@ -47,12 +51,34 @@ export interface InnovationSettings {
   single: boolean;
   /** Winsorising limit, in σ (the normaliser's `clip`). */
   clip: number;
+  /** Whether the level follows a flagged change (`followState`, ADR 0311). */
+  follow: boolean;
+  /** The bar of `followState`, in σ (the normaliser's `spikeDeviation`, at least `clip`). */
+  followAt: number;
 }
 
 function sd(variance: number, level: number): number {
   const s = Math.sqrt(variance > 0 ? variance : 0);
   const floor = Math.max(1e-4 * Math.abs(level), 1e-9);
   return s > floor ? s : floor;
+}
+
+/** `followState` value (times the change's sign) while a level follows a change. */
+export const FOLLOWING = 2;
+
+/**
+ * Following a flagged change (ADR 0311), for a level and its residual r = x − level: `state` 0 = the last residual
+ * was inside the bar `at`; ±1 = it passed the bar on that side; ±`FOLLOWING` = the level is following a change on
+ * that side. Returns the next state: ±`FOLLOWING` when this residual passes the bar on the side the previous one
+ * did (two flagged readings in a row: the series has moved, not spiked) or when the level already follows and the
+ * series goes on moving that way; the caller then sets the level to the value. A single outlier only yields ±1.
+ */
+export function followState(state: number, r: number, at: number): number {
+  const side = r > at ? 1 : r < -at ? -1 : 0;
+  const dir = r > 0 ? 1 : r < 0 ? -1 : 0;
+  if (dir !== 0 && state === FOLLOWING * dir) return state;
+  if (side !== 0 && state === side) return FOLLOWING * side;
+  return side;
 }
 
 /** The learned gain K of the metric whose state starts at `o`. */
@@ -68,6 +94,7 @@ export function innovationStart(st: Float64Array, o: number, x: number): void {
   st[o + PREV] = 0;
   st[o + MEAN] = 0;
   st[o + MEAN_VAR] = 0;
+  st[o + FOLLOW] = 0;
 }
 
 /**
@@ -89,10 +116,16 @@ export function innovationStep(
   let v = x - level;
   const ready = n >= INNOVATION_WARMUP;
   let out = 0;
+  let moved = false;
   if (ready) {
     const z = v / isd;
     if (s.single) out = z < 0 ? -z : z;
     const lim = s.clip * isd;
+    if (s.follow) {
+      const next = followState(st[o + FOLLOW], v, s.followAt * isd);
+      st[o + FOLLOW] = next;
+      moved = next === FOLLOWING || next === -FOLLOWING;
+    }
     v = v > lim ? lim : v < -lim ? -lim : v;
   }
   const u = v / isd;
@@ -121,6 +154,8 @@ export function innovationStep(
     st[o + MEAN_VAR] = (1 - va) * st[o + MEAN_VAR] + va * fed * fed;
   }
   st[o + VAR] = (1 - va) * st[o + VAR] + va * v * v;
-  st[o + LEVEL] = level + k * v;
+  // ADR 0311: a followed change moves the level to the value; the EW mean measured the old level's offset.
+  st[o + LEVEL] = moved ? x : level + k * v;
+  if (moved) st[o + MEAN] = 0;
   return out;
 }

@@ -5,6 +5,9 @@ import {
   INNOVATION_ADAPT,
   INNOVATION_MEAN_FACTOR,
   INNOVATION_STATE,
+  FOLLOWING,
+  followState,
+  INNOVATION_STATE_V8,
   innovationGainOf,
   innovationStart,
   innovationStep,
@@ -65,6 +68,16 @@ export interface NormalizerOptions {
   innovationAdapt: number;
   innovationMean: number;
   innovationSingle: boolean;
+  /**
+   * Levels follow a flagged change (ADR 0311): once two readings in a row sit past the bar (`spikeDeviation`, at
+   * least `clip`) on the same side of a level — the short-term level and the innovation path's level, per metric —
+   * that level moves to the value, and keeps moving to each next value while the series goes on in the change's
+   * direction; the EW means measured against it (sustained path, innovation mean) restart at 0. Without it a
+   * winsorised level crawls after a step by at most `clip` σ × its weight per reading, and every reading until it
+   * has caught up (minutes on a 4-s weather series) reads as anomalous although it sits inside the series' range.
+   * A single outlier still moves the level by its winsorised value only. Checkpointed from format 9.
+   */
+  followSteps: boolean;
 }
 
 /** Weight of a new residual in the sustained path's EW mean (≈ the last 5 points; ADR 0309). */
@@ -82,6 +95,7 @@ export const normalizerOptionsSchema = z
     innovationAdapt: z.number().min(0).max(1).default(INNOVATION_ADAPT),
     innovationMean: z.number().min(0).max(10).default(INNOVATION_MEAN_FACTOR),
     innovationSingle: z.boolean().default(true),
+    followSteps: z.boolean().default(true),
   })
   .strict();
 
@@ -96,6 +110,7 @@ export const defaultNormalizerOptions: NormalizerOptions = {
   innovationAdapt: INNOVATION_ADAPT,
   innovationMean: INNOVATION_MEAN_FACTOR,
   innovationSingle: true,
+  followSteps: true,
 };
 
 /** Weight of a new value in a series' short-term level (≈ the last 10 points). */
@@ -127,6 +142,8 @@ export interface SeriesStats {
   /** Innovation path (ADR 0310): points seen, and per metric `INNOVATION_STATE` numbers. */
   innovationCount: number;
   innovation: Float64Array;
+  /** Per metric: the short-term level's `followState` (ADR 0311; checkpointed since format 9). */
+  follow: Int8Array;
 }
 
 export class SeriesNormalizer {
@@ -164,6 +181,8 @@ export class SeriesNormalizer {
       meanFactor: options.innovationMean,
       single: options.innovationSingle,
       clip: options.clip,
+      follow: options.followSteps,
+      followAt: Math.max(options.clip, options.spikeDeviation),
     };
     this.main = this.fresh();
     this.lastZ = new Float64Array(dimensions);
@@ -185,6 +204,7 @@ export class SeriesNormalizer {
       sustainedVar: new Float64Array(this.dimensions * this.options.sustainedWeights.length),
       innovationCount: 0,
       innovation: new Float64Array(this.innovationOn ? this.dimensions * INNOVATION_STATE : 0),
+      follow: new Int8Array(this.dimensions),
     };
   }
 
@@ -266,11 +286,16 @@ export class SeriesNormalizer {
         const rsd = SeriesNormalizer.residualSd(s.residual[i], s.level[i]);
         let r = x - s.level[i];
         const lz = r < 0 ? -r / rsd : r / rsd;
+        let moved = false;
         if (localReady) {
           this.lastLocal[i] = r / rsd;
           if (lz > local) local = lz;
-        }
-        if (localReady) {
+          if (this.options.followSteps) {
+            // ADR 0311: a change flagged on two readings in a row is followed, not crawled after.
+            const next = followState(s.follow[i], r, this.innovationSettings.followAt * rsd);
+            s.follow[i] = next;
+            moved = next === FOLLOWING || next === -FOLLOWING;
+          }
           const lim = this.options.clip * rsd;
           r = r > lim ? lim : r < -lim ? -lim : r;
         }
@@ -295,7 +320,11 @@ export class SeriesNormalizer {
           }
         }
         s.residual[i] = (1 - ra) * (s.residual[i] + ra * r * r);
-        s.level[i] += LEVEL_WEIGHT * r;
+        if (moved) {
+          // The level is where the series now is; the sustained means measured the old level's offset.
+          s.level[i] = x;
+          for (let w = 0; w < weights.length; w++) s.sustained[i * weights.length + w] = 0;
+        } else s.level[i] += LEVEL_WEIGHT * r;
       }
     }
     s.count++;
@@ -339,7 +368,8 @@ export class SeriesNormalizer {
    * short-term level and residual variance after each metric's mean and variance; format 7 (ADR 0309) adds a varint
    * sustained count after the local count and, after the metrics, per metric × sustained weight the EW mean and its
    * variance; format 8 (ADR 0310) then adds a varint innovation count and per metric the innovation path's
-   * `INNOVATION_STATE` numbers (none when the path is off).
+   * 6 numbers (none when the path is off); format 9 (ADR 0311) has 7 there (the level's follow state) and then
+   * per metric the short-term level's follow state (one byte).
    */
   write(w: ByteWriter): void {
     const put = (s: SeriesStats) => {
@@ -357,9 +387,12 @@ export class SeriesNormalizer {
         w.f64(s.sustained[j]);
         w.f64(s.sustainedVar[j]);
       }
-      // Innovation path (format 8, ADR 0310): its count, then per metric its state (none when the path is off).
+      // Innovation path (format 8, ADR 0310): its count, then per metric its state (none when the path is off);
+      // format 9 (ADR 0311): 7 numbers per metric (the last its level's follow state), then per metric the short-term
+      // level's follow state as one byte (state + 2).
       w.varint(s.innovationCount);
       for (let j = 0; j < s.innovation.length; j++) w.f64(s.innovation[j]);
+      for (let i = 0; i < this.dimensions; i++) w.u8(s.follow[i] + FOLLOWING);
     };
     put(this.main);
     const encoder = new TextEncoder();
@@ -377,8 +410,9 @@ export class SeriesNormalizer {
    * learned again from its next points (the local path waits `LOCAL_WARMUP` of them). Formats 5 and 6
    * (`sustained: false`) have no sustained path: it is learned again (`SUSTAINED_WARMUP` points past the local path).
    * Formats 5–7 (`innovation: false`) have no innovation path: it starts again at the series' next point.
+   * Formats 5–8 (`follow: false`) have no follow states: every level starts as not following (ADR 0311).
    */
-  read(r: ByteReader, local = true, sustained = true, innovation = true): void {
+  read(r: ByteReader, local = true, sustained = true, innovation = true, follow = true): void {
     const get = (s: SeriesStats) => {
       s.count = r.varint();
       s.localCount = local ? r.varint() : 0;
@@ -398,8 +432,18 @@ export class SeriesNormalizer {
         }
       if (innovation) {
         s.innovationCount = r.varint();
-        for (let j = 0; j < s.innovation.length; j++) s.innovation[j] = r.f64();
+        // Format 8 has `INNOVATION_STATE_V8` numbers per metric: no follow state (0, not following).
+        const per = follow ? INNOVATION_STATE : INNOVATION_STATE_V8;
+        for (let j = 0; j < s.innovation.length; j++)
+          s.innovation[j] = j % INNOVATION_STATE < per ? r.f64() : 0;
       }
+      if (follow)
+        for (let i = 0; i < this.dimensions; i++) {
+          const v = r.u8() - FOLLOWING;
+          if (v < -FOLLOWING || v > FOLLOWING)
+            throw new CheckpointFormatError("checkpoint holds a bad follow state");
+          s.follow[i] = v;
+        }
     };
     get(this.main);
     const decoder = new TextDecoder("utf-8", { fatal: true });

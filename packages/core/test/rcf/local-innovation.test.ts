@@ -87,7 +87,7 @@ describe("innovation path: a learned-gain level and the EW mean of its innovatio
     expect(parsed.innovationSingle).toBe(true);
   });
 
-  it("a restore continues it exactly (checkpoint format 8)", () => {
+  it("a restore continues it exactly (checkpoint format 8; 9 since ADR 0311)", () => {
     const { detector, next } = warmedFan();
     const restored = AnomalyDetector.fromCheckpoint(detector.toCheckpoint({ compress: true }));
     for (let r = 0; r < 50; r++) {
