@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/scoring-profile.ts
  *   SCORING_PROFILE_MODELS=50 SCORING_PROFILE_RECORDS=20000 SCORING_PROFILE_ALLOC=1 npx tsx bench/scoring-profile.ts
+ *   SCORING_PROFILE_MODELS=500 SCORING_PROFILE_WARM=130 SCORING_PROFILE_RECORDS=10000 npx tsx bench/scoring-profile.ts
  *
  * Output: `SCORING_PROFILE_OUT` (default `bench/results/profiles/scoring-<models>.cpuprofile` or `.heapprofile`,
  * not committed). The profiler costs time: the rate printed is below `bench/scoring.ts`'s.
@@ -41,6 +42,11 @@ const MODELS = Number(process.env.SCORING_PROFILE_MODELS ?? 1);
 const RECORDS = Number(process.env.SCORING_PROFILE_RECORDS ?? 20_000);
 const ALLOC = process.env.SCORING_PROFILE_ALLOC === "1";
 const TOP = Number(process.env.SCORING_PROFILE_TOP ?? 30);
+/**
+ * Warm-up records per model key (default 400, as `bench/scoring.ts`). With 500 keys 400 means 200,000 handler calls
+ * before the profile starts; 130 (≥ 31 readings per device: every series' baseline is known) is enough to profile.
+ */
+const WARM_PER_MODEL = Number(process.env.SCORING_PROFILE_WARM ?? 400);
 const BATCH = 1_000;
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const out =
@@ -77,7 +83,7 @@ const run = async (records: ReturnType<typeof makeRecords>) => {
   for (let i = 0; i < records.length; i += BATCH)
     state = (await handler(scoreEvent(records.slice(i, i + BATCH), t0, state), benchContext)).state;
 };
-const warm = makeRecords(devices, 0, MODELS * 400 + 5_000, t0);
+const warm = makeRecords(devices, 0, MODELS * WARM_PER_MODEL + 5_000, t0);
 await run(warm);
 const measured = makeRecords(devices, warm.length, RECORDS, t0);
 

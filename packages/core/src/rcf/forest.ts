@@ -12,6 +12,9 @@ const BOUND_SPAN = 256;
 /** `boundUntil` mark: the tree's last draw was accepted (its bound is stale; compute the next key first). */
 const JUST_ACCEPTED = -2;
 
+/** The running sum of a score's trees (one per process: nothing re-enters a walk). */
+const SUM = new Float64Array(1);
+
 export interface Attribution {
   /** Per input metric: part of the score due to the point lying above what the forest has seen. */
   high: Float64Array;
@@ -230,7 +233,9 @@ export class RandomCutForest {
     const s3 = 3 * stride;
     const D = this.shingledDimensions;
     const descend = descendFour;
-    let sum = 0;
+    // The trees' scores are added up in `acc[0]`, in tree order (a double returned per tree would be a heap number).
+    const acc = SUM;
+    acc[0] = 0;
     let t = 0;
     // Trees four at a time: their walks down overlap in the memory system; then each walks back up.
     for (; t + 4 <= n; t += 4) {
@@ -246,11 +251,12 @@ export class RandomCutForest {
         pts[b.leafPoint[~leaves[1]] * D] +
         pts[c.leafPoint[~leaves[2]] * D] +
         pts[d.leafPoint[~leaves[3]] * D];
-      sum += a.attributeAlong(q, pts, paths, 0, leaves[4], leaves[0], metricOf, hi, lo, high, low, w);
-      sum += b.attributeAlong(q, pts, paths, s1, leaves[5], leaves[1], metricOf, hi, lo, high, low, w);
-      sum += c.attributeAlong(q, pts, paths, s2, leaves[6], leaves[2], metricOf, hi, lo, high, low, w);
-      sum += d.attributeAlong(q, pts, paths, s3, leaves[7], leaves[3], metricOf, hi, lo, high, low, w);
+      a.attributeAlong(q, pts, paths, 0, leaves[4], leaves[0], metricOf, hi, lo, high, low, w, acc);
+      b.attributeAlong(q, pts, paths, s1, leaves[5], leaves[1], metricOf, hi, lo, high, low, w, acc);
+      c.attributeAlong(q, pts, paths, s2, leaves[6], leaves[2], metricOf, hi, lo, high, low, w, acc);
+      d.attributeAlong(q, pts, paths, s3, leaves[7], leaves[3], metricOf, hi, lo, high, low, w, acc);
     }
+    let sum = acc[0];
     for (; t < n; t++) sum += trees[t].attribute(q, pts, this.path, metricOf, hi, lo, high, low, w);
     return sum / n;
   }

@@ -433,7 +433,10 @@ export class RandomCutTree {
   ): number {
     if (this.totalMass === 0) return 0;
     const leaf = this.descend(q, path, 0);
-    return this.attributeAlong(q, pts, path, 0, this.lastDepth, leaf, metricOf, hi, lo, high, low, weight);
+    const acc = ATTRIBUTE_SCRATCH;
+    acc[0] = 0;
+    this.attributeAlong(q, pts, path, 0, this.lastDepth, leaf, metricOf, hi, lo, high, low, weight, acc);
+    return acc[0];
   }
 
   /** Depth reached by the last `descend` (internal nodes on the path). */
@@ -461,7 +464,8 @@ export class RandomCutTree {
 
   /**
    * `attribute` for a path already found by `descend`: `path[offset .. offset + depth)` are the internal nodes
-   * from the root, `leafRef` the leaf reached.
+   * from the root, `leafRef` the leaf reached. Adds the tree's normalized score to `acc[0]` instead of returning it
+   * (a double returned from a call that is not inlined is a heap number: 100 of them per point; issue 14).
    */
   attributeAlong(
     q: Float64Array,
@@ -476,7 +480,8 @@ export class RandomCutTree {
     high: Float64Array,
     low: Float64Array,
     weight: number,
-  ): number {
+    acc: Float64Array,
+  ): void {
     const total = this.totalMass;
     const D = this.dimensions;
     const M = hi.length;
@@ -497,7 +502,8 @@ export class RandomCutTree {
         high[j] += share;
         low[j] += share;
       }
-      return s * scale;
+      acc[0] += s * scale;
+      return;
     }
     let s = 1 / (depth + 1);
     if (M === 1) {
@@ -540,7 +546,8 @@ export class RandomCutTree {
       }
       high[0] += h * f;
       low[0] += lw * f;
-      return s * scale;
+      acc[0] += s * scale;
+      return;
     }
     for (let j = 0; j < M; j++) {
       hi[j] = 0;
@@ -595,7 +602,7 @@ export class RandomCutTree {
       high[j] += hi[j] * fk;
       low[j] += lo[j] * fk;
     }
-    return s * scale;
+    acc[0] += s * scale;
   }
 
   /** Number of internal nodes in use. */
@@ -761,6 +768,9 @@ export function descendFour(
   out[7] = id - 3 * stride;
   out[8] = touch;
 }
+
+/** `attribute`'s sum (one per process: nothing re-enters it). */
+const ATTRIBUTE_SCRATCH = new Float64Array(1);
 
 /** log2(n + 1) for tree masses, from a table up to 65536. */
 const LOG2_TABLE = new Float64Array(65537);

@@ -16,8 +16,14 @@ export interface CachedThresholdsOptions {
  */
 export class CachedThresholds {
   private readonly cache = new Map<string, { rule: ThresholdRule | undefined; expiresAt: number }>();
-  /** Resolutions per device (the hot path asks once per record), valid while all their scopes are. */
-  private readonly resolved = new Map<string, { value: EffectiveThresholds; expiresAt: number }>();
+  /**
+   * Resolutions per device id (the hot path asks once per record), valid while all their scopes are and for the
+   * manufacturer and model they were resolved for (compared, not joined into a key: no string per record).
+   */
+  private readonly resolved = new Map<
+    string,
+    { manufacturer: string; model: string; value: EffectiveThresholds; expiresAt: number }
+  >();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
 
@@ -32,9 +38,14 @@ export class CachedThresholds {
 
   async resolve(device: ScopedDevice): Promise<EffectiveThresholds> {
     const now = this.clock.now();
-    const deviceKey = `${device.deviceId}\u0000${device.manufacturer}\u0000${device.model}`;
-    const hit = this.resolved.get(deviceKey);
-    if (hit && hit.expiresAt > now) return hit.value;
+    const hit = this.resolved.get(device.deviceId);
+    if (
+      hit !== undefined &&
+      hit.expiresAt > now &&
+      hit.manufacturer === device.manufacturer &&
+      hit.model === device.model
+    )
+      return hit.value;
     const scopes = scopeKeysOf(device);
     const missing = scopes.filter((scope) => {
       const hit = this.cache.get(scope);
@@ -61,7 +72,8 @@ export class CachedThresholds {
     }
     const value = resolveThresholds(device, rules);
     if (this.resolved.size >= this.maxEntries) this.resolved.clear();
-    this.resolved.set(deviceKey, { value, expiresAt });
+    const { manufacturer, model } = device;
+    this.resolved.set(device.deviceId, { manufacturer, model, value, expiresAt });
     return value;
   }
 

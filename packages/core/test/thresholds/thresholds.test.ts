@@ -119,4 +119,23 @@ describe("thresholds", () => {
     expect((await cached.resolve(device)).scoreThreshold?.value).toBe(9);
     expect(store.calls).toHaveLength(3);
   });
+
+  it("resolves a device id again when it comes with another manufacturer or model (cached per id)", async () => {
+    const cached = new CachedThresholds(new CountingStore(rules), { now: () => 0 });
+    expect((await cached.resolve(device)).bounds.RPM).toEqual({
+      min: 100,
+      max: 3000,
+      scope: "model#acme#f100",
+    });
+    const moved = { ...device, model: "f200" };
+    expect((await cached.resolve(moved)).bounds.RPM).toEqual({ max: 4000, scope: "manufacturer#acme" });
+    expect((await cached.resolve(device)).bounds.RPM).toEqual({
+      min: 100,
+      max: 3000,
+      scope: "model#acme#f100",
+    });
+    const other = { ...device, manufacturer: "zeta" };
+    expect((await cached.resolve(other)).bounds.RPM).toEqual({ min: 0, max: 5000, scope: "global" });
+    expect((await cached.resolve(other)).scoreThreshold).toEqual({ value: 4.5, scope: "device#fan-7" });
+  });
 });
