@@ -3,7 +3,8 @@
  * through local mode; every reading must be scored and aggregated (zero loss); latency from publish to score.
  *
  *   npx tsx bench/local-e2e.ts [--rate 1000] [--duration 60] [--devices 200] [--window 10] [--clients N]
- *                              [--out bench/results/local-e2e.json] [--cpu-prof DIR]
+ *                              [--out bench/results/local-e2e.json] [--cpu-prof DIR] [--shards N]
+ *                              [--scoring-workers N]
  *
  * `--clients`: MQTT connections the devices share (the simulator's default: one per device, at most 100); issue 13's
  * Large run is `--rate 5000 --duration 300 --devices 500 --clients 500`.
@@ -47,11 +48,15 @@ function stringArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : undefined;
 }
+// Local mode's telemetry stream shards and scoring worker threads (DRIFTWATCH_KINESIS_SHARDS /
+// DRIFTWATCH_SCORING_WORKERS; unset: local mode's defaults, 1 shard and CPUs − 1 workers).
+const SHARDS = stringArg("shards");
+const SCORING_WORKERS = stringArg("scoring-workers");
 const OUT = path.resolve(stringArg("out") ?? path.join(here, "results", "local-e2e.json"));
 const CPU_PROF = stringArg("cpu-prof");
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dw-e2e-"));
-const env = {
+const env: NodeJS.ProcessEnv = {
   ...process.env,
   DRIFTWATCH_DATA_DIR: dataDir,
   MQTT_PORT: "0",
@@ -59,6 +64,8 @@ const env = {
   DRIFTWATCH_WINDOW_SECONDS: String(WINDOW),
   DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "10",
   NODE_ENV: "production",
+  ...(SHARDS ? { DRIFTWATCH_KINESIS_SHARDS: SHARDS } : {}),
+  ...(SCORING_WORKERS ? { DRIFTWATCH_SCORING_WORKERS: SCORING_WORKERS } : {}),
 };
 
 async function startInstance(): Promise<{
@@ -100,6 +107,28 @@ function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+/**
+ * CPU-seconds per thread of a process (Linux: /proc/<pid>/task/<tid>/stat), keyed by thread id. Node does not name
+ * its worker threads, so the main thread is the one whose id is the pid and the workers are told apart by start
+ * order (lower id = started first: the scoring worker starts before the MQTT broker's worker).
+ */
+function threadCpuSeconds(pid: number | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // not Linux, or exited
+  }
+  return out;
 }
 const load1 = () => Number(os.loadavg()[0].toFixed(2));
 
@@ -164,8 +193,44 @@ const pct = (xs: number[], p: number) => {
 const loadAtStart = load1();
 const instance = await startInstance();
 const cpuAtStart = cpuSeconds(instance.child.pid);
+const threadsAtStart = threadCpuSeconds(instance.child.pid);
 let simulatorCpu = 0;
 let peakRssMiB = 0;
+// The operator API is authenticated (docs/api.md): a viewer token signed with this instance's local key.
+const token = await run(["token", "--role", "viewer", "--user", "bench"]);
+if (token.code !== 0) throw new Error(`token failed: ${token.stderr}`);
+const authorization = `Bearer ${token.stdout.trim()}`;
+/** Every 10 s: RSS and the status board's counters — which stage falls behind, what grows (issue 13). */
+const TIMELINE_COUNTERS = [
+  "kinesis.records",
+  "scoring.records",
+  "lake.streamRecords",
+  "scoring.anomalies",
+  "escalation.incidents",
+  "escalation.notifications",
+] as const;
+const timeline: ({ second: number; rssMiB: number } & Record<string, number>)[] = [];
+const timelineStarted = Date.now();
+const timelineTimer = setInterval(() => {
+  void (async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${instance.httpPort}/api/status`, {
+        headers: { authorization },
+      });
+      if (res.status !== 200) return;
+      const counters = ((await res.json()) as { counters: Record<string, number | string> }).counters;
+      const status = fs.readFileSync(`/proc/${instance.child.pid}/status`, "utf8");
+      const row: { second: number; rssMiB: number } & Record<string, number> = {
+        second: Math.round((Date.now() - timelineStarted) / 1000),
+        rssMiB: Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024),
+      };
+      for (const name of TIMELINE_COUNTERS) row[name] = Number(counters[name] ?? 0);
+      timeline.push(row);
+    } catch {
+      // not Linux, exited, or the API busy: a gap in the timeline
+    }
+  })();
+}, 10_000);
 const rssTimer = setInterval(() => {
   try {
     const status = fs.readFileSync(`/proc/${instance.child.pid}/status`, "utf8");
@@ -224,15 +289,20 @@ try {
   }
   const drainMs = Date.now() - publishedAt;
   const localCpu = cpuSeconds(instance.child.pid) - cpuAtStart;
+  const threadCpu = [...threadCpuSeconds(instance.child.pid)]
+    .map(([tid, seconds]) => ({
+      tid,
+      main: tid === instance.child.pid,
+      seconds: seconds - (threadsAtStart.get(tid) ?? 0),
+    }))
+    .filter((t) => t.seconds >= 0.5)
+    .sort((a, b) => a.tid - b.tid);
   const wallSeconds = (Date.now() - publishStarted) / 1000;
   await new Promise((r) => setTimeout(r, (WINDOW + 3) * 1000)); // the last window closes and writes its aggregates
   scores = readScores();
 
   const devices = [...new Set([...scores.values()].map((s) => s.deviceId))];
-  // The operator API is authenticated (docs/api.md): a viewer token signed with this instance's local key.
-  const token = await run(["token", "--role", "viewer", "--user", "bench"]);
-  if (token.code !== 0) throw new Error(`token failed: ${token.stderr}`);
-  const authorization = `Bearer ${token.stdout.trim()}`;
+  clearInterval(timelineTimer);
   let aggregated = 0;
   for (const deviceId of devices) {
     const res = await fetch(
@@ -243,10 +313,35 @@ try {
       throw new Error(`GET metrics of ${deviceId}: HTTP ${res.status} ${await res.text()}`);
     for (const row of (await res.json()) as { count: number }[]) aggregated += row.count;
   }
+  // The status board's counters (the slowest scoring invocations, final and not).
+  const statusRes = await fetch(`http://127.0.0.1:${instance.httpPort}/api/status`, {
+    headers: { authorization },
+  });
+  const counters =
+    statusRes.status === 200
+      ? ((await statusRes.json()) as { counters: Record<string, number | string> }).counters
+      : {};
   const expectedPairs = [...scores.values()].reduce((a, s) => a + Object.keys(s.metrics).length, 0);
   const latencies = [...scores.values()].map(
     (s) => Date.parse(s.arrivedAt) + s.latencyMs - Date.parse(s.receivedAt),
   );
+  // p50 / p99 per 10 s of publishing (by broker receive time): where in the run the slow records were.
+  const t0 = [...scores.values()].reduce((a, s) => Math.min(a, Date.parse(s.receivedAt)), Infinity);
+  const buckets = new Map<number, number[]>();
+  for (const s of scores.values()) {
+    const b = Math.floor((Date.parse(s.receivedAt) - t0) / 10_000);
+    let list = buckets.get(b);
+    if (!list) buckets.set(b, (list = []));
+    list.push(Date.parse(s.arrivedAt) + s.latencyMs - Date.parse(s.receivedAt));
+  }
+  const latencyBy10s = [...buckets.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([b, list]) => ({
+      fromSecond: b * 10,
+      records: list.length,
+      p50: pct(list, 50),
+      p99: pct(list, 99),
+    }));
   const dlq = fs.existsSync(path.join(dataDir, "dlq")) ? fs.readdirSync(path.join(dataDir, "dlq")).length : 0;
 
   const result = {
@@ -257,6 +352,20 @@ try {
       windowSeconds: WINDOW,
       clients: CLIENTS || Math.min(DEVICES, 100),
       machineCpus: os.cpus().length,
+      // Local-mode settings from the environment that change what runs where (unset: the defaults).
+      env: Object.fromEntries(
+        [
+          "DRIFTWATCH_KINESIS_SHARDS",
+          "DRIFTWATCH_SCORING_WORKERS",
+          "DRIFTWATCH_SCORING_BATCH_SIZE",
+          "DRIFTWATCH_SCORING_THREAD",
+          "DRIFTWATCH_DYNALITE_THREAD",
+          "DRIFTWATCH_LAKE_FEED",
+          "NODE_OPTIONS",
+        ]
+          .filter((name) => env[name] !== undefined)
+          .map((name) => [name, env[name]]),
+      ),
       node: process.version,
     },
     sent: summary.sent,
@@ -275,7 +384,13 @@ try {
       // A loop, not Math.max(...latencies): 180,000+ arguments overflow the stack.
       max: latencies.reduce((a, b) => Math.max(a, b), -Infinity),
     },
+    latencyBy10sMs: latencyBy10s,
+    timeline,
     drainAfterPublishMs: drainMs,
+    slowestInvocationMs: {
+      scoring: Number(counters["scoring.invokeMaxMs"] ?? NaN),
+      scoringFinal: Number(counters["scoring.finalInvokeMaxMs"] ?? NaN),
+    },
     peakRssMiB: Math.round(peakRssMiB),
     cpu: {
       // From the first publish until everything was scored (before the final window wait).
@@ -283,6 +398,13 @@ try {
       localModeCores: Number((localCpu / wallSeconds).toFixed(2)),
       localModeMicrosPerMessage: Math.round((localCpu * 1e6) / Math.max(1, summary.sent)),
       simulatorSeconds: Number(simulatorCpu.toFixed(1)),
+      // Threads with ≥ 0.5 CPU-s over the same span, in start order (main first; then the workers and V8/libuv
+      // helpers), each with its share of one core.
+      threads: threadCpu.map((t) => ({
+        thread: t.main ? "main" : `tid ${t.tid}`,
+        seconds: Number(t.seconds.toFixed(1)),
+        cores: Number((t.seconds / wallSeconds).toFixed(2)),
+      })),
     },
     loadAverage1m: { start: loadAtStart, end: load1() },
   };
@@ -299,11 +421,32 @@ try {
       "publish → score latency p50 / p90 / p99",
       `${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} ms (max ${result.latencyMs.max})`,
     ],
+    [
+      "p50 / p99 per 10 s of publishing",
+      result.latencyBy10sMs.map((b) => `${b.p50}/${b.p99}`).join("  ") + " ms",
+    ],
+    [
+      "every 10 s: RSS MiB, stream / scored / lake backlog",
+      timeline
+        .map(
+          (r) =>
+            `${r.rssMiB}:${r["kinesis.records"] - r["scoring.records"]}/${r["kinesis.records"] - r["lake.streamRecords"]}`,
+        )
+        .join(" "),
+    ],
     ["scored all after publishing ended", `${(drainMs / 1000).toFixed(1)} s`],
+    [
+      "slowest scoring invocation / final invoke",
+      `${result.slowestInvocationMs.scoring} / ${result.slowestInvocationMs.scoringFinal} ms`,
+    ],
     ["peak RSS of local mode", `${result.peakRssMiB} MiB`],
     [
       "CPU of local mode (publish → scored)",
       `${result.cpu.localModeSeconds} s = ${result.cpu.localModeCores} cores, ${result.cpu.localModeMicrosPerMessage} µs per message`,
+    ],
+    [
+      "CPU per thread (cores)",
+      result.cpu.threads.map((t) => `${t.thread} ${t.seconds} s (${t.cores})`).join(", "),
     ],
     ["CPU of the simulator", `${result.cpu.simulatorSeconds} s`],
     ["load average (1 min) at start / end", `${result.loadAverage1m.start} / ${result.loadAverage1m.end}`],
@@ -318,6 +461,7 @@ try {
   process.stdout.write(`wrote ${path.relative(process.cwd(), OUT)}\n`);
 } finally {
   clearInterval(rssTimer);
+  clearInterval(timelineTimer);
   instance.child.kill("SIGINT");
   await new Promise((r) => instance.child.once("exit", r));
   fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,5 +1,9 @@
 import type { CheckpointStore } from "../ports/checkpoint-store.ts";
 import type { Clock } from "../ports/clock.ts";
+import { mapBounded } from "../shared/map-bounded.ts";
+
+/** Checkpoint puts in flight at a window's end (issue 13). */
+const CHECKPOINT_WRITES = 4;
 
 /** What the scoring path needs from a detector (structurally `AnomalyDetector` from `rcf/index.ts`). */
 export interface ScoringDetector {
@@ -114,14 +118,15 @@ export class DetectorPool {
     const started = this.clock.now();
     let written = 0;
     let bytes = 0;
-    for (const entry of this.detectors.values()) {
-      if (entry.shardId !== shardId || !entry.dirty) continue;
+    const dirty = [...this.detectors.values()].filter((e) => e.shardId === shardId && e.dirty);
+    // Up to CHECKPOINT_WRITES puts in flight: the next model serializes while the previous ones are written.
+    await mapBounded(dirty, CHECKPOINT_WRITES, async (entry) => {
       const data = entry.detector.toCheckpoint({ compress: true });
       await this.checkpoints.put(checkpointKeyOf(shardId, entry.key), data);
       entry.dirty = false;
       written += 1;
       bytes += data.length;
-    }
+    });
     return { written, bytes, ms: this.clock.now() - started };
   }
 }

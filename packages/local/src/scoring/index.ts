@@ -39,7 +39,7 @@ export interface ScoringServiceOptions {
  *
  * Environment: `DRIFTWATCH_WINDOW_SECONDS` (via config), `DRIFTWATCH_KINESIS_SHARDS` (1),
  * `DRIFTWATCH_KINESIS_MAX_BACKLOG` (50,000 records held unacknowledged before the rule's action waits), `DRIFTWATCH_SCORING_BATCH_SIZE`
- * (500), `DRIFTWATCH_SCORING_BATCHING_WINDOW_MS` (250), `DRIFTWATCH_SCORING_RETRIES` (3),
+ * (1,000, as the stage), `DRIFTWATCH_SCORING_BATCHING_WINDOW_MS` (250), `DRIFTWATCH_SCORING_RETRIES` (3),
  * `DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS` (3600), `DRIFTWATCH_SILENCE_WINDOWS` (3), `THRESHOLDS_CACHE_SECONDS`
  * (30, as the scoring Lambda), `DRIFTWATCH_SCORING_THREAD` (`worker`, the default: the handler runs in scoring
  * worker threads, ADR 0604; `main`: on the main thread — better only when other work already fills the cores),
@@ -56,7 +56,9 @@ export async function startScoring(
   const settings = readConfig({
     DRIFTWATCH_KINESIS_SHARDS: positiveInt(1),
     DRIFTWATCH_KINESIS_MAX_BACKLOG: positiveInt(50_000),
-    DRIFTWATCH_SCORING_BATCH_SIZE: positiveInt(500),
+    // The stage's batch size (stacks/constructs/scoring-config.ts: 1,000; issue 13: was 500 locally, which doubled
+    // the per-invocation work — window state across the thread boundary and into the checkpoint — at high rates).
+    DRIFTWATCH_SCORING_BATCH_SIZE: positiveInt(1000),
     DRIFTWATCH_SCORING_BATCHING_WINDOW_MS: seconds(250),
     DRIFTWATCH_SCORING_RETRIES: z.coerce.number().int().nonnegative().default(3),
     DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS: positiveInt(3600),
@@ -159,6 +161,7 @@ export async function startScoring(
   const base: KinesisWindowHandler = scoring.handler;
   const handler = options.wrapHandler ? options.wrapHandler(base) : base;
 
+  const slowestMs = new Map<string, number>();
   const mapping = new EventSourceMappingEmulator({
     stream,
     handler,
@@ -176,6 +179,12 @@ export async function startScoring(
     onInvoke: (info) => {
       if (info.final && info.ok) status.inc("scoring.windows");
       if (!info.ok) status.inc("scoring.failedInvocations");
+      // The longest invocations so far (a window's final invoke writes its aggregates and checkpoints; issue 13).
+      const slowest = info.final ? "scoring.finalInvokeMaxMs" : "scoring.invokeMaxMs";
+      if (info.ok && info.ms > (slowestMs.get(slowest) ?? 0)) {
+        slowestMs.set(slowest, info.ms);
+        status.set(slowest, info.ms);
+      }
     },
   });
 

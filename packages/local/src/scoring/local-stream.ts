@@ -56,6 +56,15 @@ interface StoredLine extends StreamRecordStored {
 }
 
 const HASH_SPACE = 1n << 128n;
+
+/**
+ * Compares two sequence numbers as numbers without parsing them (issue 13: a BigInt per record per read and trim):
+ * a shorter decimal string is the smaller number, equal lengths compare as strings. (This stream's are all 44 digits.)
+ */
+function compareSequence(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 /** `4960` + shard index (10 digits) + counter (30 digits): fixed width, so strings sort like the numbers. */
 const SEQ_PREFIX = 4960n * 10n ** 40n;
 
@@ -84,6 +93,7 @@ export class LocalKinesisStream {
   private queued: { shard: Shard; record: StreamRecordStored; done: (error?: Error) => void }[] = [];
   private flushScheduled = false;
   private backlogWaiters: { limit: number; resolve: () => void }[] = [];
+  private readonly shardIndexCache = new Map<string, number>();
   /** Per consumer: the last sequence number it acknowledged, per shard. */
   private readonly acknowledged = new Map<string, Map<string, bigint>>();
 
@@ -103,9 +113,19 @@ export class LocalKinesisStream {
 
   /** The shard a partition key maps to (MD5 → 128-bit hash key → evenly split hash key ranges). */
   shardFor(partitionKey: string): string {
-    const hash = BigInt(`0x${createHash("md5").update(partitionKey, "utf8").digest("hex")}`);
-    const index = Number((hash * BigInt(this.shards.length)) / HASH_SPACE);
-    return this.shards[index].id;
+    return this.shards[this.shardIndexOf(partitionKey)].id;
+  }
+
+  /** `shardFor`'s index, remembered per partition key (a fleet's device ids: the MD5 once per device, not per put). */
+  private shardIndexOf(partitionKey: string): number {
+    let index = this.shardIndexCache.get(partitionKey);
+    if (index === undefined) {
+      const hash = BigInt(`0x${createHash("md5").update(partitionKey, "utf8").digest("hex")}`);
+      index = Number((hash * BigInt(this.shards.length)) / HASH_SPACE);
+      if (this.shardIndexCache.size >= 100_000) this.shardIndexCache.clear();
+      this.shardIndexCache.set(partitionKey, index);
+    }
+    return index;
   }
 
   /** PutRecord: appended durably before it returns. */
@@ -165,7 +185,7 @@ export class LocalKinesisStream {
   ): { shard: Shard; record: StreamRecordStored } {
     if (partitionKey.length === 0 || partitionKey.length > 256)
       throw new RangeError("partition key must be 1-256 characters");
-    const shard = this.shards.length === 1 ? this.shards[0] : this.shard(this.shardFor(partitionKey));
+    const shard = this.shards.length === 1 ? this.shards[0] : this.shards[this.shardIndexOf(partitionKey)];
     shard.counter += 1n;
     // Arrival times never go backwards within the stream (a clock step back would reorder windows).
     const arrivalMs = Math.max(this.clock(), this.lastArrival);
@@ -210,13 +230,13 @@ export class LocalKinesisStream {
     const records = this.shard(shardId).records;
     let start = 0;
     if (afterSequenceNumber !== null) {
-      const after = BigInt(afterSequenceNumber);
-      // Binary search: sequence numbers ascend.
+      const after = BigInt(afterSequenceNumber).toString();
+      // Binary search: sequence numbers ascend, and (fixed width) their strings sort like the numbers.
       let lo = 0;
       let hi = records.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (BigInt(records[mid].sequenceNumber) <= after) lo = mid + 1;
+        if (compareSequence(records[mid].sequenceNumber, after) <= 0) lo = mid + 1;
         else hi = mid;
       }
       start = lo;
@@ -252,8 +272,10 @@ export class LocalKinesisStream {
     }
     if (upTo === undefined) return;
     const shard = this.shard(shardId);
+    const upToText = upTo.toString();
     let drop = 0;
-    while (drop < shard.records.length && BigInt(shard.records[drop].sequenceNumber) <= upTo) drop++;
+    while (drop < shard.records.length && compareSequence(shard.records[drop].sequenceNumber, upToText) <= 0)
+      drop++;
     if (drop > 0) shard.records.splice(0, drop);
     if (this.backlogWaiters.length > 0) {
       const held = this.backlog();

@@ -6,7 +6,9 @@ import { tables } from "@driftwatch/functions/shared/tables";
 import type { LocalContext, LocalService } from "../runtime/context.ts";
 import { LOCAL_REGION } from "../runtime/lambda-context.ts";
 import { createDeviceStore } from "./dynamo-device-store.ts";
-import { startDynalite } from "./dynalite-server.ts";
+import { readConfig } from "@driftwatch/functions/shared/config";
+import { z } from "zod";
+import { startDynalite, startDynaliteWorker } from "./dynalite-server.ts";
 import { loadOrCreateKey } from "./key-files.ts";
 import { createVaultKeyProvider } from "./local-key-provider.ts";
 import type { LocalStorage } from "./local-storage.ts";
@@ -26,7 +28,15 @@ const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
  */
 export async function startStorage(context: LocalContext): Promise<LocalService> {
   const { config } = context;
-  const server = await startDynalite({ dir: path.join(config.dataDir, "dynamodb"), host: config.host });
+  // dynalite runs in its own worker thread (issue 13) unless `DRIFTWATCH_DYNALITE_THREAD=main`.
+  const { DRIFTWATCH_DYNALITE_THREAD: thread } = readConfig({
+    DRIFTWATCH_DYNALITE_THREAD: z.enum(["worker", "main"]).default("worker"),
+  });
+  const dynaliteOptions = { dir: path.join(config.dataDir, "dynamodb"), host: config.host };
+  const server =
+    thread === "worker"
+      ? await startDynaliteWorker({ ...dynaliteOptions, log: (message) => context.log("storage", message) })
+      : await startDynalite(dynaliteOptions);
   const dynamo = new DynamoDBClient({
     endpoint: server.endpoint,
     region: LOCAL_REGION,
