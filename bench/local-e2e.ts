@@ -26,6 +26,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -214,11 +215,24 @@ const timelineStarted = Date.now();
 const timelineTimer = setInterval(() => {
   void (async () => {
     try {
-      const res = await fetch(`http://127.0.0.1:${instance.httpPort}/api/status`, {
-        headers: { authorization },
+      // node:http without keep-alive: a pooled fetch socket left idle here is closed by the server after 5 s and
+      // would then fail the next fetch that reuses it.
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = http.get(
+          `http://127.0.0.1:${instance.httpPort}/api/status`,
+          { headers: { authorization }, agent: false },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => (text += chunk));
+            res.on("end", () =>
+              res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode}`)),
+            );
+          },
+        );
+        req.on("error", reject);
       });
-      if (res.status !== 200) return;
-      const counters = ((await res.json()) as { counters: Record<string, number | string> }).counters;
+      const counters = (JSON.parse(body) as { counters: Record<string, number | string> }).counters;
       const status = fs.readFileSync(`/proc/${instance.child.pid}/status`, "utf8");
       const row: { second: number; rssMiB: number } & Record<string, number> = {
         second: Math.round((Date.now() - timelineStarted) / 1000),
