@@ -23,13 +23,14 @@ import { createScoreHandler } from "../packages/functions/src/kinesis/score.ts";
 import { configureObservability } from "../packages/functions/src/shared/observability.ts";
 import {
   MemoryCheckpointStore,
-  MemoryMetricsStore,
   MemoryThresholds,
   RecordingEscalationStarter,
   testPreparer,
 } from "../packages/core/test/scoring/support.ts";
 import {
   benchContext,
+  CountingArchive,
+  CountingMetricsStore,
   DEVICES_PER_MODEL,
   makeDevices,
   makeRecords,
@@ -70,8 +71,9 @@ const handler = createScoreHandler(async () => ({
   ),
   thresholds: new CachedThresholds(new MemoryThresholds(), { now: () => Date.now() }),
   escalation: new RecordingEscalationStarter(),
-  metrics: new MemoryMetricsStore(),
-  archive: { putMany: async () => {} },
+  // The stores `bench/scoring.ts` measures with: they take each write and keep nothing, as the Lambda's adapters.
+  metrics: new CountingMetricsStore(),
+  archive: new CountingArchive(),
   checkpoints,
   clock: { now: () => performance.now() },
   options: { windowMs: 3_600_000, silenceWindows: 0 },

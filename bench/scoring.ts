@@ -31,6 +31,8 @@ import {
 } from "../packages/core/test/scoring/support.ts";
 import {
   benchContext,
+  CountingArchive,
+  CountingMetricsStore,
   DEVICES_PER_MODEL,
   makeDevices,
   makeRecords as makeRecordsOf,
@@ -99,36 +101,6 @@ const insertionsOf = (detectors: Iterable<AnomalyDetector>) => {
   for (const d of detectors) n += d.forest.treeInsertions;
   return n;
 };
-
-/**
- * The archive port as the Lambda's Firehose adapter is to the handler: it takes each batch and keeps nothing but
- * the detector keys seen. (`MemoryArchive` kept every scored record of the run — 40,000 with 50 keys, 210,000 with
- * 500 — which the production handler never holds and the old-generation GC marked on every cycle of the timed part.)
- */
-class CountingArchive {
-  records = 0;
-  readonly detectorKeys = new Set<string>();
-  async putMany(records: readonly { detectorKey: string }[]) {
-    this.records += records.length;
-    for (const r of records) this.detectorKeys.add(r.detectorKey);
-  }
-}
-
-/**
- * The aggregates port, taking each flush and keeping nothing (`MemoryMetricsStore` deep-copies every part into a map
- * kept for the whole run: with 500 keys the window state cannot hold 10,000 series, every batch flushes, and that
- * test double's copying and retention were 8 % of the 500-key profile's samples — store work, which this bench does
- * not measure).
- */
-class CountingMetricsStore {
-  parts = 0;
-  async putParts(parts: readonly unknown[]) {
-    this.parts += parts.length;
-  }
-  async listParts() {
-    return [];
-  }
-}
 
 async function runHandler() {
   const checkpoints = new MemoryCheckpointStore();

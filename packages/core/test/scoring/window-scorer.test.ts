@@ -273,6 +273,39 @@ describe("window scorer", () => {
     expect(fresh.escalation.executions.size).toBe(0); // without the checkpoint the model would still be warming up
   });
 
+  it("writes a window's aggregates and checkpoints together: either failing fails the final invoke, its retry completes both", async () => {
+    class FlakyCheckpoints extends MemoryCheckpointStore {
+      failNext = 0;
+      override async put(key: string, bytes: Uint8Array) {
+        if (this.failNext > 0) {
+          this.failNext -= 1;
+          throw Object.assign(new Error("slow down"), { name: "SlowDown" });
+        }
+        await super.put(key, bytes);
+      }
+    }
+    const models = (c: MemoryCheckpointStore) => [...c.objects.keys()].filter((k) => k.startsWith("models/"));
+    for (const failing of ["aggregates", "checkpoint"] as const) {
+      const checkpoints = new FlakyCheckpoints();
+      const t = setup({ checkpoints });
+      const maker = new RecordMaker();
+      const first = await t.scorer.processBatch(batch(W0, traffic(maker, W0, 30), {}));
+      expect(first.failedSequenceNumber).toBeUndefined();
+      if (failing === "aggregates") t.metrics.failNext = 1;
+      else checkpoints.failNext = 1;
+      await expect(t.scorer.processBatch(batch(W0, [], first.state, true))).rejects.toThrow();
+      // The write that did not fail may have landed: both are idempotent, so the retry (same state) rewrites it.
+      const retry = await t.scorer.processBatch(batch(W0, [], first.state, true));
+      expect(retry.summary.partsWritten).toBeGreaterThan(0);
+      expect(retry.summary.checkpointsWritten).toBe(failing === "checkpoint" ? 1 : 0);
+      expect(models(checkpoints)).toHaveLength(1);
+      const views = mergeParts(t.metrics.all()).filter(
+        (v) => v.deviceId === stations[0] && v.metric === "temp",
+      );
+      expect(views).toEqual([expect.objectContaining({ count: 30 })]);
+    }
+  });
+
   it("raises a silence alert once for a device that went quiet for N windows", async () => {
     const t = setup();
     const maker = new RecordMaker();

@@ -48,7 +48,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     host: options.host,
     port: options.port,
   };
-  const worker = new Worker(new URL("./broker-worker-boot.mjs", import.meta.url), { workerData });
+  const worker = new Worker(new URL("../runtime/worker-boot.mjs", import.meta.url), { workerData });
   const inFlight = new Set<Promise<void>>();
   let ackQueue: number[] = [];
   let ackScheduled = false;

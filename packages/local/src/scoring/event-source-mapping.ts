@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Context } from "aws-lambda";
 import { windowOf } from "@driftwatch/core/window/window-time";
 import type { LocalKinesisStream, StreamRecordStored } from "./local-stream.ts";
+import { writeFileAtomic } from "./write-retry.ts";
 
 /**
  * Lambda's Kinesis event source mapping with a tumbling window, emulated for local mode (and tested against the
@@ -470,7 +471,7 @@ export class EventSourceMappingEmulator {
   private async saveCheckpoint(shardId: string): Promise<number> {
     const cp = this.checkpoints.get(shardId)!;
     if (!cp.window) {
-      await writeAtomicAsync(this.checkpointFile(shardId), JSON.stringify(cp));
+      await writeFileAtomic(this.checkpointFile(shardId), JSON.stringify(cp));
       return 2;
     }
     const stateJson = JSON.stringify(cp.window.state);
@@ -478,7 +479,7 @@ export class EventSourceMappingEmulator {
     // Same document as JSON.stringify(cp), with the state's JSON spliced in.
     const document = `{"lastSequenceNumber":${JSON.stringify(cp.lastSequenceNumber)},"window":{"startMs":${startMs},"endMs":${endMs},"state":${stateJson}}}`;
     const bytes = Buffer.byteLength(stateJson);
-    await writeAtomicAsync(this.checkpointFile(shardId), document);
+    await writeFileAtomic(this.checkpointFile(shardId), document);
     return bytes;
   }
 
@@ -524,18 +525,6 @@ function writeAtomic(file: string, content: string): void {
     fs.renameSync(tmp, file);
   } catch (error) {
     fs.rmSync(tmp, { force: true }); // never leave the temporary file behind
-    throw error;
-  }
-}
-
-/** `writeAtomic` on libuv's thread pool (same temporary name: one write at a time per file, as the poller awaits). */
-async function writeAtomicAsync(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await fs.promises.writeFile(tmp, content);
-    await fs.promises.rename(tmp, file);
-  } catch (error) {
-    await fs.promises.rm(tmp, { force: true }); // never leave the temporary file behind
     throw error;
   }
 }

@@ -64,7 +64,7 @@ export function startScoreWorkers(options: {
       entry: new URL("./score-worker.ts", import.meta.url).href,
     };
     // The broker worker's boot file registers tsx in the thread, then imports `data.entry`.
-    const worker = new Worker(new URL("../ingest/broker-worker-boot.mjs", import.meta.url), {
+    const worker = new Worker(new URL("../runtime/worker-boot.mjs", import.meta.url), {
       workerData: data,
     });
     let readyResolve!: () => void;

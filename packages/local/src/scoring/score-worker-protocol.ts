@@ -4,7 +4,7 @@ import type { TumblingWindowResponse } from "./event-source-mapping.ts";
 
 /** What the main thread gives a scoring worker at start (`score-worker.ts`). */
 export interface ScoreWorkerData {
-  /** The worker module the boot file (`ingest/broker-worker-boot.mjs`) loads through tsx. */
+  /** The worker module the boot file (`runtime/worker-boot.mjs`) loads through tsx. */
   entry: string;
   settings: LocalScoreSettings;
   /** dynalite's endpoint: the worker has its own DynamoDB client, as each Lambda instance has. */

@@ -1,7 +1,7 @@
 /** Messages between the dynalite worker (`dynalite-worker.ts`) and the main thread. Plain data (structured clone). */
 
 export interface DynaliteWorkerData {
-  /** The worker module the boot file (`ingest/broker-worker-boot.mjs`) loads through tsx. */
+  /** The worker module the boot file (`runtime/worker-boot.mjs`) loads through tsx. */
   entry: string;
   dir?: string;
   host?: string;

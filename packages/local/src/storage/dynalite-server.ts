@@ -58,8 +58,8 @@ export async function startDynaliteWorker(
     host: options.host,
     port: options.port,
   };
-  // The broker worker's boot file registers tsx in the thread, then imports `data.entry`.
-  const worker = new Worker(new URL("../ingest/broker-worker-boot.mjs", import.meta.url), {
+  // The worker boot file registers tsx in the thread, then imports `data.entry`.
+  const worker = new Worker(new URL("../runtime/worker-boot.mjs", import.meta.url), {
     workerData: data,
   });
   let exited = false;
