@@ -262,6 +262,31 @@ for (const l of labels) {
   list.push([Date.parse(l.start) - TS_SLACK_MS, end]);
   spansByDevice.set(l.deviceId, list);
 }
+/**
+ * A level shift or ramp ends in a step back of the same size, and the detector may flag that return as it flags the
+ * onset: within the same budget of 60 of the metric's own readings (its cadence from the label). An anomaly alert
+ * naming the label's metric in that span after the end is counted as a *return* of that label, apart from false
+ * alerts (both are printed; the strict count, grace only, is their sum).
+ */
+const RETURN_READINGS = 60;
+const returnsByDevice = new Map<string, { from: number; to: number; metrics: string[] }[]>();
+for (const l of labels) {
+  if ((l.kind !== "shift" && l.kind !== "drift") || l.messages < 2) continue;
+  const start = Date.parse(l.start);
+  const end = Date.parse(l.end);
+  const interval = (end - start) / (l.messages - 1);
+  const list = returnsByDevice.get(l.deviceId) ?? [];
+  list.push({ from: end, to: end + RETURN_READINGS * interval, metrics: [l.metric, ...(l.metrics ?? [])] });
+  returnsByDevice.set(l.deviceId, list);
+}
+/** The metric a cause names, without the ingest's `_smoothed` companion suffix (ADR 0311). */
+const baseMetric = (metric: string) => metric.replace(/_smoothed$/, "");
+const isReturn = (a: { deviceId: string; t: number; rule: string; causes?: { metric: string }[] }) =>
+  ruleOf(a.rule) === "anomaly" &&
+  (returnsByDevice.get(a.deviceId) ?? []).some(
+    (r) =>
+      a.t > r.from && a.t <= r.to && (a.causes ?? []).some((c) => r.metrics.includes(baseMetric(c.metric))),
+  );
 /** Alerting records per device (every anomalous record, whether or not an alert was started for it). */
 const flaggedByDevice = new Map<string, { t: number; rules: string[] }[]>();
 for (const f of archive.flagged) {
@@ -352,8 +377,10 @@ for (const kind of KINDS) {
     ...(kind === "dropout" ? { silenceExactlyOne: exactlyOne, silenceNone: none, silenceMore: more } : {}),
   });
 }
-// False alerts: alerts started (escalation executions, every rule) outside every labelled span of their device.
+// False alerts: alerts started (escalation executions, every rule) outside every labelled span of their device and
+// not the return of a labelled shift or ramp (above).
 let falseAlerts = 0;
+let returnAlerts = 0;
 const falseAnomalyAlerts: { deviceId: string; t: number }[] = [];
 let evaluatedAlerts = 0;
 const falseByRule: Record<string, number> = {};
@@ -365,6 +392,11 @@ for (const a of executions) {
   alertsByRule[rule] = (alertsByRule[rule] ?? 0) + 1;
   const spans = subjectsOf(a).flatMap((d) => spansByDevice.get(d) ?? []);
   if (!spans.some(([s, e]) => a.t >= s && a.t <= e)) {
+    if (isReturn(a)) {
+      returnAlerts += 1;
+      if (DETAIL) console.log(`return alert ${new Date(a.t).toISOString()} ${a.deviceId} ${a.rule}`);
+      continue;
+    }
     falseAlerts += 1;
     if (DETAIL)
       console.log(
@@ -425,6 +457,10 @@ const summary = {
   falseAlerts,
   falseAlertsByRule: falseByRule,
   falseAlertsPerDeviceDay: falseAlerts / Math.max(1e-9, deviceDays),
+  returnReadings: RETURN_READINGS,
+  returnAlerts,
+  falseAlertsStrict: falseAlerts + returnAlerts,
+  falseAlertsStrictPerDeviceDay: (falseAlerts + returnAlerts) / Math.max(1e-9, deviceDays),
   kinds: rows,
   dropoutsTruncatedShort: labels.filter((l) => Date.parse(l.start) >= evalFrom && truncatedShort(l)).length,
   ...(rulesDetailOut ? { rulesDetail: rulesDetailOut } : {}),
@@ -460,7 +496,10 @@ console.log(
     falseByRule,
   )
     .map(([k, v]) => `${k} ${v}`)
-    .join(", ")})`,
+    .join(
+      ", ",
+    )}); returns of a labelled shift or ramp (≤ ${RETURN_READINGS} readings after its end) ${returnAlerts}; ` +
+    `strict (grace ${GRACE_MS / 1000} s only) ${summary.falseAlertsStrict} = ${summary.falseAlertsStrictPerDeviceDay.toFixed(3)} per device per day`,
 );
 
 const here = path.dirname(fileURLToPath(import.meta.url));

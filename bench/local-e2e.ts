@@ -21,7 +21,12 @@
  *
  * CPU: user + system CPU-seconds of the local-mode process (all its threads) and of the simulator, read from
  * `/proc/<pid>/stat` (Linux), and the local mode's CPU-seconds per message — the figure to compare between runs
- * on a shared machine (the 1-minute load average at start and end is printed beside it). `--cpu-prof DIR` starts
+ * on a shared machine (the 1-minute load average at start and end is printed beside it).
+ *
+ * Memory (issue 13): local mode runs with `DRIFTWATCH_MEMORY_PROBE` (every thread appends its V8 heap to a file every
+ * 10 s); the result has each thread's heap over time (`heapByThread`) and the growth while publishing (`growth`:
+ * least-squares slopes from 20 s to the end of publishing of RSS and of each thread's heap used / total, in bytes per
+ * message sent). `--cpu-prof DIR` starts
  * local mode with `node --cpu-prof --cpu-prof-dir DIR` (one `.cpuprofile` per thread, written when it stops).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -65,6 +70,9 @@ const env: NodeJS.ProcessEnv = {
   DRIFTWATCH_WINDOW_SECONDS: String(WINDOW),
   DRIFTWATCH_FIREHOSE_BUFFER_SECONDS: "10",
   NODE_ENV: "production",
+  // Every thread's V8 heap every 10 s (packages/local/src/runtime/memory-probe.ts): what grows, per thread.
+  DRIFTWATCH_MEMORY_PROBE: path.join(dataDir, "memory-probe.ndjson"),
+  DRIFTWATCH_MEMORY_PROBE_MS: "10000",
   ...(SHARDS ? { DRIFTWATCH_KINESIS_SHARDS: SHARDS } : {}),
   ...(SCORING_WORKERS ? { DRIFTWATCH_SCORING_WORKERS: SCORING_WORKERS } : {}),
 };
@@ -191,6 +199,41 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
+/**
+ * The memory probe's lines by thread (main, broker-worker, score-worker#N, dynalite-worker): heap used / total MiB
+ * at each probe, seconds since the first publish.
+ */
+function heapByThread(
+  since: number,
+): Record<string, { second: number; usedMiB: number; totalMiB: number }[]> {
+  const out: Record<string, { second: number; usedMiB: number; totalMiB: number }[]> = {};
+  const file = env.DRIFTWATCH_MEMORY_PROBE!;
+  if (!fs.existsSync(file)) return out;
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    if (!line) continue;
+    const row = JSON.parse(line) as { at: number; thread: string; heapUsedMiB: number; heapTotalMiB: number };
+    const name = row.thread.startsWith("score-worker") ? row.thread : row.thread.replace(/#\d+$/, "");
+    (out[name] ??= []).push({
+      second: Math.round((row.at - since) / 1000),
+      usedMiB: row.heapUsedMiB,
+      totalMiB: row.heapTotalMiB,
+    });
+  }
+  return out;
+}
+
+/** Least-squares slope of `y` over `x` (per unit of x); NaN with fewer than 3 points. */
+function slope(points: [number, number][]): number {
+  if (points.length < 3) return NaN;
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  const sxy = points.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0);
+  const sxx = points.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+let keepDataDir = false;
 const loadAtStart = load1();
 const instance = await startInstance();
 const cpuAtStart = cpuSeconds(instance.child.pid);
@@ -356,6 +399,44 @@ try {
       p50: pct(list, 50),
       p99: pct(list, 99),
     }));
+  // Growth while publishing (issue 13): slopes over the samples from 20 s (after the cold start) to the end of
+  // publishing, in bytes per message sent — RSS from the timeline, heap used and heap total per thread from the probe.
+  const publishSeconds = (publishedAt - publishStarted) / 1000;
+  const timelineOffset = (publishStarted - timelineStarted) / 1000;
+  const inPublishing = (second: number) => second >= 20 && second <= publishSeconds;
+  const perMessage = (mibPerSecond: number) => Math.round((mibPerSecond * 1_048_576) / RATE);
+  const heaps = heapByThread(publishStarted);
+  const growth = {
+    fromSecond: 20,
+    toSecond: Math.round(publishSeconds),
+    rssBytesPerMessage: perMessage(
+      slope(
+        timeline
+          .map((r) => [r.second - timelineOffset, r.rssMiB] as [number, number])
+          .filter(([second]) => inPublishing(second)),
+      ),
+    ),
+    heapByThread: Object.fromEntries(
+      Object.entries(heaps).map(([thread, rows]) => {
+        const window = rows.filter((r) => inPublishing(r.second));
+        return [
+          thread,
+          {
+            usedBytesPerMessage: perMessage(slope(window.map((r) => [r.second, r.usedMiB]))),
+            totalBytesPerMessage: perMessage(slope(window.map((r) => [r.second, r.totalMiB]))),
+            peakTotalMiB: Math.round(rows.reduce((a, r) => Math.max(a, r.totalMiB), 0)),
+          },
+        ];
+      }),
+    ),
+  };
+  // Readings the scorer skipped as resends of one it already scored (ADR 0203: same readingId = same topic and
+  // bytes, another record). The simulator's medical devices stamp whole seconds, so two readings of one device in
+  // the same second with the same values make such a pair (compare with `lost`).
+  const logFile = path.join(dataDir, "logs", "local.log");
+  const duplicatesSkipped = fs.existsSync(logFile)
+    ? (fs.readFileSync(logFile, "utf8").match(/DUPLICATE_READING/g) ?? []).length
+    : 0;
   const dlq = fs.existsSync(path.join(dataDir, "dlq")) ? fs.readdirSync(path.join(dataDir, "dlq")).length : 0;
 
   const result = {
@@ -375,6 +456,8 @@ try {
           "DRIFTWATCH_SCORING_THREAD",
           "DRIFTWATCH_DYNALITE_THREAD",
           "DRIFTWATCH_LAKE_FEED",
+          "DRIFTWATCH_LAMBDA_HEAP",
+          "DRIFTWATCH_HEAP_GROWING_PERCENT",
           "NODE_OPTIONS",
         ]
           .filter((name) => env[name] !== undefined)
@@ -391,6 +474,7 @@ try {
     expectedMetricValues: expectedPairs,
     aggregatesMatch: aggregated === expectedPairs,
     dlqEntries: dlq,
+    duplicatesSkipped,
     latencyMs: {
       p50: pct(latencies, 50),
       p90: pct(latencies, 90),
@@ -400,6 +484,8 @@ try {
     },
     latencyBy10sMs: latencyBy10s,
     timeline,
+    heapByThread: heaps,
+    growth,
     drainAfterPublishMs: drainMs,
     slowestInvocationMs: {
       scoring: Number(counters["scoring.invokeMaxMs"] ?? NaN),
@@ -431,6 +517,7 @@ try {
       `${result.aggregatedMetricValues} / ${result.expectedMetricValues} (${result.aggregatesMatch ? "match" : "MISMATCH"})`,
     ],
     ["on-failure destination entries", String(result.dlqEntries)],
+    ["skipped by the scorer as resends (DUPLICATE_READING)", String(result.duplicatesSkipped)],
     [
       "publish → score latency p50 / p90 / p99",
       `${result.latencyMs.p50} / ${result.latencyMs.p90} / ${result.latencyMs.p99} ms (max ${result.latencyMs.max})`,
@@ -447,6 +534,19 @@ try {
             `${r.rssMiB}:${r["kinesis.records"] - r["scoring.records"]}/${r["kinesis.records"] - r["lake.streamRecords"]}`,
         )
         .join(" "),
+    ],
+    [
+      "growth 20 s → end of publishing, bytes/message",
+      `RSS ${growth.rssBytesPerMessage}; heap total (used) ` +
+        Object.entries(growth.heapByThread)
+          .map(([t, g]) => `${t} ${g.totalBytesPerMessage} (${g.usedBytesPerMessage})`)
+          .join(", "),
+    ],
+    [
+      "peak heap total per thread (MiB)",
+      Object.entries(growth.heapByThread)
+        .map(([t, g]) => `${t} ${g.peakTotalMiB}`)
+        .join(", "),
     ],
     ["scored all after publishing ended", `${(drainMs / 1000).toFixed(1)} s`],
     [
@@ -473,10 +573,13 @@ try {
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`wrote ${path.relative(process.cwd(), OUT)}\n`);
+  keepDataDir = result.lost !== 0;
 } finally {
   clearInterval(rssTimer);
   clearInterval(timelineTimer);
   instance.child.kill("SIGINT");
   await new Promise((r) => instance.child.once("exit", r));
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  // Kept when something was not accounted for: its lake, logs and checkpoints are the evidence.
+  if (keepDataDir) process.stderr.write(`kept ${dataDir} (lost > 0)\n`);
+  else fs.rmSync(dataDir, { recursive: true, force: true });
 }

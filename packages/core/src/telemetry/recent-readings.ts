@@ -1,16 +1,26 @@
 /**
  * Remembers the identities of recent readings (`Reading.readingId`: a keyed hash of topic and payload bytes), so a
  * QoS 1 client's resend after a reconnect (MQTT DUP; AWS IoT does not deduplicate) is recognised downstream
- * (ADR 0203 "duplicate identity"). `firstSeen` answers per identity which marker saw it first; a retry of the
+ * (ADR 0203 "duplicate identity"). It remembers per identity the marker that saw it first; a retry of the
  * same record (same marker, e.g. a Kinesis sequence number) is not a duplicate of itself.
  *
- * Bounded LRU (`capacity` identities, default 200,000 ≈ 20 MB): a resend arrives seconds to minutes after the
- * original, far within that many readings of one process.
+ * Bounded: the last `capacity` identities recorded (default 200,000, ≈ 40 MB with their markers): a resend arrives
+ * seconds to minutes after the original, far within that many readings of one process. The oldest is forgotten first,
+ * through a ring of the identities in recording order (issue 13: evicting with `map.keys().next()` walks over every
+ * entry deleted since V8 last rehashed the map, up to ~17 µs per reading once full, instead of O(1)).
  */
 export class RecentReadings {
-  private readonly seen = new Map<string, string>();
+  /** readingId → its slot in the ring. */
+  private readonly seen = new Map<string, number>();
+  /** The ring, in recording order: identity and marker per slot (`undefined` once forgotten). */
+  private readonly ids: (string | undefined)[] = [];
+  private readonly markers: string[] = [];
+  /** The slot the next identity is recorded in (the oldest once the ring is full). */
+  private next = 0;
 
-  constructor(private readonly capacity = 200_000) {}
+  constructor(private readonly capacity = 200_000) {
+    if (!(capacity >= 1)) throw new RangeError("capacity must be at least 1");
+  }
 
   /**
    * True when `readingId` was already seen under a different `marker` (a duplicate); otherwise records it and
@@ -18,16 +28,26 @@ export class RecentReadings {
    */
   isDuplicate(readingId: string | undefined, marker = ""): boolean {
     if (readingId === undefined) return false;
-    const first = this.seen.get(readingId);
-    if (first !== undefined) return first !== marker;
-    if (this.seen.size >= this.capacity) this.seen.delete(this.seen.keys().next().value as string);
-    this.seen.set(readingId, marker);
+    const slot = this.seen.get(readingId);
+    if (slot !== undefined) return this.markers[slot] !== marker;
+    const at = this.next;
+    const evicted = this.ids[at];
+    if (evicted !== undefined) this.seen.delete(evicted);
+    this.ids[at] = readingId;
+    this.markers[at] = marker;
+    this.seen.set(readingId, at);
+    this.next = at + 1 === this.capacity ? 0 : at + 1;
     return false;
   }
 
   /** Forgets one identity (its record failed and will be retried under another marker). */
   forget(readingId: string | undefined): void {
-    if (readingId !== undefined) this.seen.delete(readingId);
+    if (readingId === undefined) return;
+    const slot = this.seen.get(readingId);
+    if (slot === undefined) return;
+    this.seen.delete(readingId);
+    this.ids[slot] = undefined;
+    this.markers[slot] = "";
   }
 
   get size(): number {

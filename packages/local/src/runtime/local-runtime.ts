@@ -7,6 +7,7 @@ import { registerConsoleRoutes } from "./console-routes.ts";
 import { HttpRouter } from "./http-router.ts";
 import { acquireInstanceLock } from "./instance-lock.ts";
 import { StatusBoard } from "./status-board.ts";
+import { startMemoryProbe } from "./memory-probe.ts";
 import { createLogSink, type LocalContext, type LocalService } from "./context.ts";
 import type { LocalConfig } from "./config.ts";
 import { startStorage } from "../storage/index.ts";
@@ -27,6 +28,7 @@ export interface LocalRuntime {
  */
 export async function startLocalRuntime(config: LocalConfig): Promise<LocalRuntime> {
   fs.mkdirSync(config.dataDir, { recursive: true });
+  const stopMemoryProbe = startMemoryProbe("main"); // a diagnostic, off unless DRIFTWATCH_MEMORY_PROBE is set
   const lock = acquireInstanceLock(config.dataDir);
   const sink = createLogSink(config.dataDir);
   // Handler logs (Powertools JSON) go to the log file, never to stdout where the status line is; EMF metrics
@@ -60,6 +62,7 @@ export async function startLocalRuntime(config: LocalConfig): Promise<LocalRunti
         }
       }
       configureObservability({});
+      stopMemoryProbe();
       sink.close();
       lock.release();
     })());

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { lambdaHeapLimits } from "../runtime/lambda-heap.ts";
 import type { IncidentResolver } from "@driftwatch/core/incidents/resolve-on-return";
 import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starter";
 import type { KinesisWindowHandler, TumblingWindowResponse } from "./event-source-mapping.ts";
@@ -66,6 +67,8 @@ export function startScoreWorkers(options: {
     // The broker worker's boot file registers tsx in the thread, then imports `data.entry`.
     const worker = new Worker(new URL("../runtime/worker-boot.mjs", import.meta.url), {
       workerData: data,
+      // The scoring Lambda's heap limits (its memory), as its runtime sets them on AWS.
+      resourceLimits: lambdaHeapLimits(data.lambda.memoryLimitInMB),
     });
     let readyResolve!: () => void;
     let readyReject!: (error: Error) => void;

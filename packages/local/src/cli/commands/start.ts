@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { localLakeFeed } from "../../ingest/stream-lake.ts";
 import { readLocalConfig } from "../../runtime/config.ts";
+import { limitHeapGrowth } from "../../runtime/lambda-heap.ts";
 import { startLocalRuntime } from "../../runtime/local-runtime.ts";
 
 /**
@@ -19,6 +20,8 @@ export function registerStart(program: Command): void {
     .option("--quiet", "no status line")
     .action(async (options: { quiet?: boolean }) => {
       const config = readLocalConfig();
+      // V8 grows heaps to up to 4 × their live size without a limit; local mode's threads grow by 1.8 × (issue 13).
+      limitHeapGrowth();
       // The SDK's "Node 22 will be required from 2027" notice is for deployers, not for local mode's output.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
       const out = process.stdout;
