@@ -438,11 +438,17 @@ export class WindowScorer {
     const devices = acc.deviceIds();
     // The window's aggregates and the models' checkpoints are independent writes, both idempotent: they overlap
     // (issue 13: one after the other they held the shard ~1 s per window end with 250 devices). A failure of either
-    // fails the final invoke, whose retry writes the parts again and any checkpoint still dirty.
+    // fails the final invoke, whose retry writes the parts again and any checkpoint still dirty — but only once both
+    // have settled: nothing of a failed invoke may still be writing when it returns (a Lambda is frozen then).
     const parts = acc.isEmpty ? [] : this.partsOf(batch, acc.segment());
     const written = parts.length > 0 ? this.deps.metrics.putParts(parts) : Promise.resolve();
-    const checkpointed = this.deps.detectors.checkpoint(shardId);
-    const [, report] = await Promise.all([written, checkpointed]);
+    const [wrote, checkpointed] = await Promise.allSettled([
+      written,
+      this.deps.detectors.checkpoint(shardId),
+    ]);
+    if (wrote.status === "rejected") throw wrote.reason;
+    if (checkpointed.status === "rejected") throw checkpointed.reason;
+    const report = checkpointed.value;
     summary.partsWritten += parts.length;
     for (const deviceId of devices) presence.markSeen(deviceId, window.startMs);
     if (!batch.isWindowTerminatedEarly) await this.detectSilence(batch, presence, summary);

@@ -31,4 +31,31 @@ describe("mapBounded", () => {
       }),
     ).rejects.toThrow("boom");
   });
+
+  it("after a failure starts nothing more, and rejects only once the calls in flight have settled", async () => {
+    const started: number[] = [];
+    let inFlight = 0;
+    let releaseSlow!: () => void;
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const done = mapBounded([1, 2, 3, 4, 5], 2, async (n) => {
+      started.push(n);
+      inFlight++;
+      try {
+        if (n === 1) await slow;
+        if (n === 2) throw new Error("boom");
+        return n;
+      } finally {
+        inFlight--;
+      }
+    });
+    let settled = false;
+    void done.catch(() => undefined).finally(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false); // item 1 is still in flight
+    expect(inFlight).toBe(1);
+    releaseSlow();
+    await expect(done).rejects.toThrow("boom");
+    expect(inFlight).toBe(0);
+    expect(started).toEqual([1, 2]); // nothing started after the failure
+  });
 });

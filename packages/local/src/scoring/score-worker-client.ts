@@ -64,7 +64,7 @@ export function startScoreWorkers(options: {
       ...options.data,
       entry: new URL("./score-worker.ts", import.meta.url).href,
     };
-    // The broker worker's boot file registers tsx in the thread, then imports `data.entry`.
+    // The worker boot file registers tsx in the thread, then imports `data.entry`.
     const worker = new Worker(new URL("../runtime/worker-boot.mjs", import.meta.url), {
       workerData: data,
       // The scoring Lambda's heap limits (its memory), as its runtime sets them on AWS.
