@@ -32,6 +32,8 @@ const SECONDS = Number(process.env.STUCK_SECONDS ?? 7200);
 const SEEDS = (process.env.STUCK_SEEDS ?? "7,1,3").split(",").map(Number);
 const FACTORS = (process.env.STUCK_FACTORS ?? "3,2.5,2").split(",").map(Number);
 const DETAIL = process.env.STUCK_DETAIL === "1";
+/** The threshold rule's `stuckReadings` (N) the runs are judged with (default: the rule's default). */
+const STUCK_N = Number(process.env.STUCK_N ?? DEFAULT_STUCK_READINGS);
 /**
  * Tracker variants: `tail` (the default: floor/ceiling runs learn their own bar, the interior bar from the run-length
  * tail at 0.01 false alerts per series-day), `tail-<rate>` (another rate), `bounds` (floor/ceiling classes, interior
@@ -39,6 +41,9 @@ const DETAIL = process.env.STUCK_DETAIL === "1";
  */
 const VARIANTS: Record<string, StuckTrackerOptions> = {
   tail: {},
+  "tail-z0": { tailConfidence: 0 },
+  "tail-z1": { tailConfidence: 1 },
+  "tail-m4": { memory: 0.9999 },
   "tail-0.05": { falseAlertsPerDay: 0.05 },
   "tail-0.0025": { falseAlertsPerDay: 0.0025 },
   bounds: { falseAlertsPerDay: false },
@@ -86,7 +91,7 @@ function run(seed: number, inject: boolean): Row[] {
     if (!step.message) continue;
     for (const [metric, value] of Object.entries(step.message.metrics)) {
       trackers.forEach((tracker, i) => {
-        const v = tracker.evaluate(step.message!.deviceId, metric, value, t, DEFAULT_STUCK_READINGS);
+        const v = tracker.evaluate(step.message!.deviceId, metric, value, t, STUCK_N);
         if (!v) return;
         tracker.commit([v]);
         if (v.raise) alerts[i].push({ deviceId: v.deviceId, metric, t, verdict: v });
@@ -106,7 +111,7 @@ function run(seed: number, inject: boolean): Row[] {
       for (const a of falseAlerts) {
         const clock = new Date(a.t).toISOString().slice(11, 19);
         console.log(
-          `  ${tag} false: ${typeOf.get(a.deviceId)} ${a.deviceId} ${a.metric}=${a.verdict.value} at ${clock}, run ${a.verdict.runLength} ≥ limit ${a.verdict.limit}${a.verdict.atBound ? " (at bound)" : ""}`,
+          `  ${tag} false: ${typeOf.get(a.deviceId)} ${a.deviceId} ${a.metric}=${a.verdict.value} at ${clock}, run ${a.verdict.runLength} ≥ limit ${a.verdict.limit}${a.verdict.atBound ? " (at bound)" : ""}; tail runs ${a.verdict.next.k.toFixed(1)}, beyond ${a.verdict.next.e.toFixed(1)}, ${(a.verdict.next.d / 3_600_000).toFixed(1)} h, longest ${a.verdict.next.l.toFixed(1)}`,
         );
       }
       const byMetric = new Map<string, number>();
@@ -139,7 +144,7 @@ function run(seed: number, inject: boolean): Row[] {
 const rows: Row[] = [];
 for (const seed of SEEDS) for (const inject of [true, false]) rows.push(...run(seed, inject));
 console.log(
-  `stuck rule: ${DEVICES} devices × ${SECONDS} s, seeds ${SEEDS.join(",")}, stuckReadings ${DEFAULT_STUCK_READINGS}`,
+  `stuck rule: ${DEVICES} devices × ${SECONDS} s, seeds ${SEEDS.join(",")}, stuckReadings ${STUCK_N}`,
 );
 for (const { variant, factor } of CONFIGS) {
   const of = rows.filter((r) => r.variant === variant && r.factor === factor);

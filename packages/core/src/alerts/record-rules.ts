@@ -38,11 +38,14 @@ export interface RecordVerdict {
   anomalous: boolean;
   /** The detector's anomaly rule fired (the archive's `anomaly`). */
   anomaly: boolean;
-  /** Metrics to count as anomalous in the window aggregates. */
-  anomalousMetrics: Set<string>;
+  /** Metrics to count as anomalous in the window aggregates (one shared empty set when nothing fired). */
+  anomalousMetrics: ReadonlySet<string>;
   /** Stuck-run updates, applied by `commitRecord`. */
   stuckVerdicts: StuckVerdict[];
 }
+
+/** The usual record's anomalous metrics: none (no set per record). */
+const NO_METRICS: ReadonlySet<string> = new Set<string>();
 
 export function evaluateRecord(record: PreparedRecordInput, state: SeriesRuleState): RecordVerdict {
   const { deviceId, metricNames, values, thresholds } = record;
@@ -75,10 +78,14 @@ export function evaluateRecord(record: PreparedRecordInput, state: SeriesRuleSta
     const firing = stuckRule(deviceId, verdict);
     if (firing) firings.push(firing);
   }
-  const anomalousMetrics = new Set<string>();
-  // An RCF anomaly marks every metric of the record (the forest scores the point as a whole).
-  if (anomaly) for (const m of metricNames) anomalousMetrics.add(m);
-  for (const f of firings) for (const m of f.metrics) anomalousMetrics.add(m);
+  let anomalousMetrics = NO_METRICS;
+  if (firings.length > 0) {
+    const metrics = new Set<string>();
+    // An RCF anomaly marks every metric of the record (the forest scores the point as a whole).
+    if (anomaly) for (const m of metricNames) metrics.add(m);
+    for (const f of firings) for (const m of f.metrics) metrics.add(m);
+    anomalousMetrics = metrics;
+  }
   return {
     firings,
     anomalous: firings.length > 0,

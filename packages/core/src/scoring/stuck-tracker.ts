@@ -8,12 +8,13 @@ import { RecencyList } from "../shared/recency-list.ts";
  *
  * A run is *stuck* once it is at least `minReadings` long (the threshold rule's `stuckReadings`) AND at least the
  * series' learned bar. The interior bar is the run length the series' own runs reach `falseAlertsPerDay` times a
- * day (a geometric tail fitted to its runs of at least `minReadings`; before there are enough of them, `factor` ×
- * the longest recent run): it keeps quantized metrics (a fan's integer FREQ repeats 30–50 times in a row when
+ * day (a geometric tail fitted to its runs of at least `minReadings`, its continuation probability taken at the upper
+ * end of its 95 % Wilson interval; before a few such runs are seen, `factor` × the longest recent run): it keeps
+ * quantized metrics (a fan's integer FREQ repeats 30–50 times in a row when
  * nothing is wrong) and constant ones (never a change seen → never stuck) quiet; on continuous metrics it reduces
  * to `minReadings`. On a continuous series, a run at a floor or ceiling it has held before (calm air at 0 m/s) is
  * judged by its own class: `factor` × the longest such run, and only after a day of the series at that bound.
- * Schema v2 snapshot (reads v1). ADR 0605, "Issue 8: floors, ceilings and the tail bar".
+ * Schema v3 snapshot (reads v1 and v2). ADR 0605, "Issue 8: floors, ceilings and the tail bar" and "eighth session".
  *
  * Idempotent under at-least-once delivery: a reading only extends a run when its event time is later than the
  * last counted one, so a retried batch, a redelivered record or a duplicate cannot count twice. Updates are two
@@ -46,13 +47,25 @@ export interface StuckTrackerOptions {
    * 0.05 per device per day for all rules). `false` (experiments only): `factor` × the longest run, as in v1.
    */
   falseAlertsPerDay?: number | false;
+  /**
+   * How sure the interior bar must be that the series' own runs stay under it: the tail's continuation probability is
+   * taken at the upper end of its one-sided Wilson score interval at this many standard deviations (a tail fitted to
+   * few runs is not trusted at its point estimate). Default 1.645 (95 %); 0 = the maximum-likelihood estimate.
+   */
+  tailConfidence?: number;
 }
 
-export const DEFAULT_STUCK_READINGS = 10;
+export const DEFAULT_STUCK_READINGS = 5;
+
+/** The `stuckReadings` every tail counted before snapshot v3 is taken to be relative to (the default until then). */
+const V2_TAIL_BASE = 10;
 
 const DAY_MS = 86_400_000;
-/** Decayed count of completed runs of at least `minReadings` before the tail fit replaces `factor` × longest. */
-const TAIL_RUNS = 10;
+/**
+ * Decayed count of completed runs of at least `minReadings` before the tail fit replaces `factor` × longest: a few
+ * suffice, since the fit's own uncertainty is in its bar (`tailConfidence`). Was 10 with the point estimate.
+ */
+const TAIL_RUNS = 3;
 
 interface SeriesState {
   /** Last value. */
@@ -76,10 +89,12 @@ interface SeriesState {
   bl: number;
   /** Event time (ms) the first run at the floor or ceiling completed; NaN before. */
   bf: number;
-  /** Interior tail, decayed per completed run: runs of at least `minReadings`, their readings beyond it, and ms. */
+  /** Interior tail, decayed per completed run: runs of at least `b`, their readings beyond it, and ms. */
   k: number;
   e: number;
   d: number;
+  /** The `minReadings` the tail is counted from; another N (a scope's `stuckReadings` changed) starts it afresh. */
+  b: number;
 }
 
 /** What one reading of one metric does to its series; apply it with `commit` once the record succeeded. */
@@ -147,8 +162,14 @@ const snapshotV2Schema = z.object({
   ),
 });
 
-const snapshotSchema = z.discriminatedUnion("v", [snapshotV1Schema, snapshotV2Schema]);
-type SnapshotRow = z.infer<typeof snapshotV2Schema>["series"][number];
+/** v3 adds the tail's base (the `minReadings` its runs were counted from). */
+const snapshotV3Schema = z.object({
+  v: z.literal(3),
+  series: z.array(z.tuple([...snapshotV2Schema.shape.series.element.items, z.number()])),
+});
+
+const snapshotSchema = z.discriminatedUnion("v", [snapshotV1Schema, snapshotV2Schema, snapshotV3Schema]);
+type SnapshotRow = z.infer<typeof snapshotV3Schema>["series"][number];
 
 export function stuckKeyOf(shardId: string): string {
   return `stuck/${encodeURIComponent(shardId)}.json.gz`;
@@ -172,6 +193,7 @@ export class StuckTracker {
   /** NaN: the v1 bar (`factor` × longest). */
   private readonly falseAlertsPerDay: number;
   private readonly bounds: boolean;
+  private readonly tailConfidence: number;
   private changed = false;
 
   constructor(options: StuckTrackerOptions = {}) {
@@ -182,6 +204,7 @@ export class StuckTracker {
     this.bounds = options.boundWarmupMs !== false;
     this.boundWarmupMs = options.boundWarmupMs === false ? 0 : (options.boundWarmupMs ?? DAY_MS);
     this.falseAlertsPerDay = options.falseAlertsPerDay === false ? NaN : (options.falseAlertsPerDay ?? 0.01);
+    this.tailConfidence = Math.max(0, options.tailConfidence ?? 1.645);
   }
 
   /** Restores a snapshot; unreadable bytes give an empty tracker and the error to report (never fatal). */
@@ -195,9 +218,14 @@ export class StuckTracker {
       const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes);
       const snapshot = snapshotSchema.parse(JSON.parse(raw.toString("utf8")));
       for (const row of snapshot.series) {
-        // A v1 row knows no floor or ceiling yet: the next completed run starts them.
-        const [key, v, n, t, s, l, c, a, lo, hi, bl, bf, k, e, d] = (
-          row.length === 8 ? [...row, null, null, 0, null, 0, 0, 0] : row
+        // A v1 row knows no floor or ceiling yet: the next completed run starts them. A v2 row's tail was counted
+        // from the default N of its time.
+        const [key, v, n, t, s, l, c, a, lo, hi, bl, bf, k, e, d, b] = (
+          row.length === 8
+            ? [...row, null, null, 0, null, 0, 0, 0, V2_TAIL_BASE]
+            : row.length === 15
+              ? [...row, V2_TAIL_BASE]
+              : row
         ) as SnapshotRow;
         const state = {
           v,
@@ -214,6 +242,7 @@ export class StuckTracker {
           k,
           e,
           d,
+          b,
         };
         tracker.put(key, state, false);
       }
@@ -250,16 +279,18 @@ export class StuckTracker {
     if (!prev) {
       // prettier-ignore
       next = { v: value, n: 1, t: eventMs, s: eventMs, l: 0, c: 0, a: false,
-        lo: NaN, hi: NaN, bl: 0, bf: NaN, k: 0, e: 0, d: 0 };
+        lo: NaN, hi: NaN, bl: 0, bf: NaN, k: 0, e: 0, d: 0, b: minReadings };
     } else if (eventMs < prev.t || (eventMs === prev.t && Object.is(value, prev.v))) {
       return undefined; // redelivered, duplicated or late: already counted (or older than what we know)
     } else if (!Object.is(value, prev.v)) {
       // The run ended. Learn its length in its class unless it was an alerted run: on a clamped series, a run at
       // or beyond the floor or ceiling so far is a bound run (not an interior one), whether held before or new.
       let { l, bl, bf } = prev;
-      let k = prev.k * this.memory;
-      let e = prev.e * this.memory;
-      const d = prev.d * this.memory + (eventMs - prev.s);
+      // A tail counted from another N says nothing about runs of this one: it starts afresh.
+      const sameBase = prev.b === minReadings;
+      let k = sameBase ? prev.k * this.memory : 0;
+      let e = sameBase ? prev.e * this.memory : 0;
+      const d = (sameBase ? prev.d * this.memory : 0) + (eventMs - prev.s);
       if (this.clamped(prev, minReadings) && !(prev.v > prev.lo && prev.v < prev.hi)) {
         if (!prev.a) bl = Math.max(prev.n, bl * this.memory);
         if (Number.isNaN(bf) && (prev.v === prev.lo || prev.v === prev.hi)) bf = prev.t;
@@ -273,11 +304,27 @@ export class StuckTracker {
       const c = Math.min(this.warmupRuns, prev.c + 1);
       const lo = Number.isNaN(prev.lo) ? prev.v : Math.min(prev.lo, prev.v);
       const hi = Number.isNaN(prev.hi) ? prev.v : Math.max(prev.hi, prev.v);
-      next = { v: value, n: 1, t: eventMs, s: eventMs, l, c, a: false, lo, hi, bl, bf, k, e, d };
+      next = {
+        v: value,
+        n: 1,
+        t: eventMs,
+        s: eventMs,
+        l,
+        c,
+        a: false,
+        lo,
+        hi,
+        bl,
+        bf,
+        k,
+        e,
+        d,
+        b: minReadings,
+      };
     } else {
       // prettier-ignore
       next = { v: prev.v, n: prev.n + 1, t: eventMs, s: prev.s, l: prev.l, c: prev.c, a: prev.a,
-        lo: prev.lo, hi: prev.hi, bl: prev.bl, bf: prev.bf, k: prev.k, e: prev.e, d: prev.d };
+        lo: prev.lo, hi: prev.hi, bl: prev.bl, bf: prev.bf, k: prev.k, e: prev.e, d: prev.d, b: prev.b };
     }
     const atBound = this.atBound(next, minReadings);
     const limit = atBound
@@ -332,9 +379,10 @@ export class StuckTracker {
         round(s.k),
         round(s.e),
         Math.round(s.d),
+        s.b,
       ]);
     }
-    return gzipSync(Buffer.from(JSON.stringify({ v: 2, series }), "utf8"));
+    return gzipSync(Buffer.from(JSON.stringify({ v: 3, series }), "utf8"));
   }
 
   /**
@@ -350,19 +398,20 @@ export class StuckTracker {
 
   /**
    * The interior bar. Once the series has shown `TAIL_RUNS` (decayed) runs of at least `minReadings`: the length its
-   * own runs exceed `falseAlertsPerDay` times a day, from a geometric tail fitted to them (continuation probability
-   * q = e / (e + k), the maximum-likelihood fit to the readings beyond `minReadings`) and their rate per day
-   * (k over the decayed time the runs took). A series whose runs rarely reach `minReadings` is at the threshold
-   * rule's N; before the fit, `factor` × the longest recent run.
+   * own runs exceed `falseAlertsPerDay` times a day, from a geometric tail fitted to them and their rate per day
+   * (k over the decayed time the runs took). The continuation probability is the upper end of the one-sided Wilson
+   * score interval around its maximum-likelihood fit e / (e + k) (e readings beyond `minReadings` continued a run,
+   * k ended one), so a tail seen in few runs gets a safe bar, and one seen in many gets the fit. A series whose
+   * runs rarely reach `minReadings` is at the threshold rule's N; before the fit, `factor` × the longest recent run.
    */
   private interiorLimit(state: SeriesState, minReadings: number): number {
-    if (Number.isNaN(this.falseAlertsPerDay) || state.k < TAIL_RUNS) {
+    if (Number.isNaN(this.falseAlertsPerDay) || state.k < TAIL_RUNS || state.b !== minReadings) {
       return Math.max(minReadings, Math.ceil(this.factor * state.l));
     }
     const perDay = (state.k * DAY_MS) / state.d;
     if (perDay <= this.falseAlertsPerDay) return minReadings;
-    if (state.e === 0) return minReadings + 1;
-    const q = state.e / (state.e + state.k);
+    const q = wilsonUpper(state.e, state.e + state.k, this.tailConfidence);
+    if (q <= 0) return minReadings + 1;
     return minReadings + Math.ceil(Math.log(this.falseAlertsPerDay / perDay) / Math.log(q));
   }
 
@@ -414,6 +463,13 @@ export class StuckTracker {
     this.series.set(key, added);
     this.recency.append(added);
   }
+}
+
+/** Upper end of the Wilson score interval for `successes` of `trials` (decayed counts allowed) at `z` deviations. */
+function wilsonUpper(successes: number, trials: number, z: number): number {
+  const p = successes / trials;
+  const z2n = (z * z) / trials;
+  return Math.min(1, (p + z2n / 2 + z * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials))) / (1 + z2n));
 }
 
 function round(x: number): number {

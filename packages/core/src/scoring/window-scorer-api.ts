@@ -97,7 +97,7 @@ export interface WindowScorerOptions {
   metricsTtlSeconds?: number;
   /**
    * Stuck-sensor rule: repeats of the exact same value before `stuck:<metric>`, unless a threshold scope sets
-   * `stuckReadings`; 0 disables. Default 10. ADR 0605.
+   * `stuckReadings`; 0 disables. Default 5 (`DEFAULT_STUCK_READINGS`). ADR 0605.
    */
   stuckReadings?: number;
   /** Tuning and bounds of the per-series run state (see `StuckTracker`). */

@@ -75,6 +75,29 @@ type Slot = { prepared: PreparedRecord } | { error: unknown } | { tick: true };
 
 const noopObserver: ScoringObserver = { metric: () => {}, warn: () => {} };
 
+/**
+ * The window state a batch returned, with the accumulator and reading tail it encodes: when the next batch of the
+ * shard brings back a state equal to it (key by key), these are taken instead of parsing it again (issue 13). The
+ * accumulator then holds exactly what `WindowAccumulator.fromState` would give (see `toState`); the tail only when
+ * `decode(encode())` gives it back (`encodesExactly`).
+ */
+interface KeptState {
+  state: Readonly<Record<string, string>>;
+  acc: WindowAccumulator;
+  tail: ReadingTail | undefined;
+}
+
+/** Whether two window states hold the same keys with the same text. */
+function sameState(kept: Readonly<Record<string, string>>, state: Record<string, unknown>): boolean {
+  let keys = 0;
+  for (const key in state) {
+    if (!Object.hasOwn(state, key)) continue;
+    if (!Object.hasOwn(kept, key) || state[key] !== kept[key]) return false;
+    keys += 1;
+  }
+  return keys === Object.keys(kept).length;
+}
+
 export { presenceKeyOf } from "./shard-state.ts";
 
 /** Checkpoint key of a shard's recent reading ids at window end (ADR 0203). */
@@ -98,6 +121,11 @@ export class WindowScorer {
   private readonly recentReadings = new RecentReadings();
   /** Per shard, the tail carried into the next window (also saved at window end; loaded at a cold start). */
   private readonly windowEndTails = new Map<string, ReadingTail>();
+  /** The last record's arrival as ISO text (records arriving in the same millisecond share it). */
+  private arrivedAtMs = Number.NaN;
+  private arrivedAt = "";
+  /** Per shard, the state the last batch returned and what it encodes (taken back at most once). */
+  private readonly keptStates = new Map<string, KeptState>();
   private readonly started = new Set<string>();
   private readonly metricSets = new MetricSets();
   private readonly budget: number;
@@ -113,10 +141,11 @@ export class WindowScorer {
 
   async processBatch(batch: WindowBatch): Promise<WindowBatchResult> {
     const { shardId, window } = batch;
-    const acc = WindowAccumulator.fromState(batch.state, window.startMs, this.budget);
+    const kept = this.takeKept(shardId, batch.state, window.startMs);
+    const acc = kept?.acc ?? WindowAccumulator.fromState(batch.state, window.startMs, this.budget);
     const presence = await this.shards.presenceOf(shardId);
     const stuck = await this.shards.stuckOf(shardId);
-    const tail = await this.readingTailOf(shardId, batch.state);
+    const tail = await this.readingTailOf(shardId, batch.state, kept?.tail);
     const summary: BatchSummary = {
       records: batch.records.length,
       scored: 0,
@@ -211,10 +240,32 @@ export class WindowScorer {
       state = acc.toState();
       // Only beside aggregates: a state holding nothing else would not be a valid window state.
       if (tail.size > 0 && Object.keys(state).length > 0) state.r = tail.encode();
+      if (state.v !== undefined)
+        this.keptStates.set(shardId, {
+          state: { ...state },
+          acc,
+          tail: state.r !== undefined && tail.encodesExactly ? tail : undefined,
+        });
     }
     summary.stateBytes = stateSizeBytes(state);
     emitBatchMetrics(this.observer, summary);
     return { state, failedSequenceNumber, summary };
+  }
+
+  /**
+   * What the shard's previous batch returned, if `state` is that state again (the next batch, or a retry after a
+   * returned partial failure); removed either way, so a batch that throws after taking it is retried from its state.
+   */
+  private takeKept(
+    shardId: string,
+    state: Record<string, unknown> | undefined | null,
+    windowStartMs: number,
+  ): KeptState | undefined {
+    const kept = this.keptStates.get(shardId);
+    if (kept === undefined) return undefined;
+    this.keptStates.delete(shardId);
+    if (!state || kept.acc.windowStartMs !== windowStartMs || !sameState(kept.state, state)) return undefined;
+    return kept;
   }
 
   /**
@@ -225,9 +276,10 @@ export class WindowScorer {
   private async readingTailOf(
     shardId: string,
     state: Record<string, unknown> | undefined,
+    kept: ReadingTail | undefined,
   ): Promise<ReadingTail> {
     let tail: ReadingTail;
-    if (typeof state?.r === "string") tail = ReadingTail.decode(state.r);
+    if (typeof state?.r === "string") tail = kept ?? ReadingTail.decode(state.r);
     else {
       let previous = this.windowEndTails.get(shardId);
       if (previous === undefined) {
@@ -329,14 +381,7 @@ export class WindowScorer {
 
     if (acc.wouldExceed(reading.deviceId, metricNames)) await this.flush(batch, acc, presence, summary);
     acc.beginRecord(record.sequenceNumber);
-    for (let i = 0; i < metricNames.length; i++) {
-      acc.add(reading.deviceId, metricNames[i], {
-        value: values[i],
-        eventMs: timeMs,
-        score: result.score,
-        anomaly: verdict.anomalousMetrics.has(metricNames[i]),
-      });
-    }
+    acc.addRecord(reading.deviceId, metricNames, values, timeMs, result.score, verdict.anomalousMetrics);
     commitRecord(input, verdict, rules);
     presence.observe(reading.deviceId, record.arrivalMs, window.startMs, {
       manufacturer: reading.manufacturer,
@@ -345,7 +390,11 @@ export class WindowScorer {
     });
     summary.scored += 1;
     if (verdict.anomalous) summary.anomalous += 1;
-    const arrivedAt = new Date(record.arrivalMs).toISOString();
+    if (record.arrivalMs !== this.arrivedAtMs) {
+      this.arrivedAt = new Date(record.arrivalMs).toISOString();
+      this.arrivedAtMs = record.arrivalMs;
+    }
+    const arrivedAt = this.arrivedAt;
     const tags = reading.tags ?? {};
     const rulesFired = verdict.firings.map((f) => f.rule);
     const latencyMs = Math.max(0, this.deps.clock.now() - record.arrivalMs);

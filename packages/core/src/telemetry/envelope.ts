@@ -29,7 +29,11 @@ export function encodeEnvelope(
   receivedAt: number,
   messageId?: string,
 ): Envelope {
-  const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : Buffer.from(payload);
+  // A view of the caller's bytes, not a copy (Buffer.from(Uint8Array) copies them).
+  const bytes =
+    typeof payload === "string"
+      ? Buffer.from(payload, "utf8")
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const envelope: Envelope = { topic, receivedAt, payload: bytes.toString("base64") };
   if (messageId !== undefined) envelope.messageId = messageId;
   return envelope;

@@ -29,6 +29,8 @@ export interface IngestBatchRecord {
   recordId: string;
   /** Base64 of the record's bytes (an `Envelope` as JSON). */
   data: string;
+  /** The same bytes decoded, when the caller has them already (the stream's lake writer): not decoded again. */
+  bytes?: Uint8Array;
   /** Arrival time, epoch ms (Firehose's `approximateArrivalTimestamp`); default now. */
   arrivalMs?: number;
 }
@@ -82,11 +84,53 @@ type Outcome =
   | { kind: "rejected"; line: string; arrival: number; code: string; nearMisses: number }
   | { kind: "duplicate"; of: number };
 
+/**
+ * An outcome with its output line as text (`Ok`; undefined for `Dropped`) instead of base64: for a caller that writes
+ * the lines itself (the stream's lake writer), which would otherwise decode the base64 again (issue 13).
+ */
+export interface IngestBatchLineOutcome {
+  recordId: string;
+  result: "Ok" | "Dropped";
+  /** `Ok`: the NDJSON line (newline included); `Dropped`: undefined (the input is the record's). */
+  line: string | undefined;
+  partitionKeys: IngestBatchOutcome["partitionKeys"];
+}
+
 /** Transforms one batch; throws on transient/configuration failures (the batch must be retried). */
 export async function transformIngestBatch(
   records: readonly IngestBatchRecord[],
   deps: IngestBatchDeps,
 ): Promise<{ outcomes: IngestBatchOutcome[]; summary: IngestBatchSummary }> {
+  return transformBatch(records, deps, (record, line, partitionKeys) => ({
+    recordId: record.recordId,
+    result: line === undefined ? "Dropped" : "Ok",
+    data: line === undefined ? record.data : Buffer.from(line, "utf8").toString("base64"),
+    partitionKeys,
+  }));
+}
+
+/** `transformIngestBatch` with each output line as text (`IngestBatchLineOutcome`). */
+export async function transformIngestBatchLines(
+  records: readonly IngestBatchRecord[],
+  deps: IngestBatchDeps,
+): Promise<{ outcomes: IngestBatchLineOutcome[]; summary: IngestBatchSummary }> {
+  return transformBatch(records, deps, (record, line, partitionKeys) => ({
+    recordId: record.recordId,
+    result: line === undefined ? "Dropped" : "Ok",
+    line,
+    partitionKeys,
+  }));
+}
+
+async function transformBatch<T>(
+  records: readonly IngestBatchRecord[],
+  deps: IngestBatchDeps,
+  output: (
+    record: IngestBatchRecord,
+    line: string | undefined,
+    partitionKeys: IngestBatchOutcome["partitionKeys"],
+  ) => T,
+): Promise<{ outcomes: T[]; summary: IngestBatchSummary }> {
   const clock = deps.clock ?? systemClock;
   const outcomes: Outcome[] = new Array(records.length);
   const firstByData = new Map<string, number>();
@@ -132,30 +176,21 @@ export async function transformIngestBatch(
     resent: 0,
   };
   const hours = new HourCache();
-  const out = records.map((record, index): IngestBatchOutcome => {
+  const out = records.map((record, index): T => {
     const outcome = outcomes[index];
     if (outcome.kind === "duplicate") {
       summary.dropped++;
       const original = outcomes[outcome.of] as Exclude<Outcome, { kind: "duplicate" }>;
-      return {
-        recordId: record.recordId,
-        result: "Dropped",
-        data: record.data,
-        partitionKeys: hours.keys(
-          original.kind === "resent" ? "readings" : zoneOf(original),
-          original.arrival,
-        ),
-      };
+      return output(
+        record,
+        undefined,
+        hours.keys(original.kind === "resent" ? "readings" : zoneOf(original), original.arrival),
+      );
     }
     if (outcome.kind === "resent") {
       summary.dropped++;
       summary.resent++;
-      return {
-        recordId: record.recordId,
-        result: "Dropped",
-        data: record.data,
-        partitionKeys: hours.keys("readings", outcome.arrival),
-      };
+      return output(record, undefined, hours.keys("readings", outcome.arrival));
     }
     summary.phiNearMisses += outcome.nearMisses;
     if (outcome.kind === "reading") {
@@ -165,12 +200,7 @@ export async function transformIngestBatch(
       summary.rejected++;
       summary.codes[outcome.code] = (summary.codes[outcome.code] ?? 0) + 1;
     }
-    return {
-      recordId: record.recordId,
-      result: "Ok",
-      data: Buffer.from(outcome.line, "utf8").toString("base64"),
-      partitionKeys: hours.keys(zoneOf(outcome), outcome.arrival),
-    };
+    return output(record, outcome.line, hours.keys(zoneOf(outcome), outcome.arrival));
   });
   return { outcomes: out, summary };
 }
@@ -186,7 +216,7 @@ async function processRecord(
     record.arrivalMs !== undefined && Number.isFinite(record.arrivalMs) ? record.arrivalMs : clock.now();
   let envelope: Envelope | undefined;
   try {
-    envelope = parseEnvelope(Buffer.from(record.data ?? "", "base64"));
+    envelope = parseEnvelope(record.bytes ?? Buffer.from(record.data ?? "", "base64"));
     const prepared = await deps.preparer.prepare(envelope, { vault });
     if (deps.dropDuplicates !== false && recent?.isDuplicate(prepared.reading.readingId, record.recordId))
       return { kind: "resent", arrival };
@@ -224,15 +254,16 @@ function safeErrorRecord(
   try {
     return toErrorRecord(envelope, error, record.recordId, {
       ...options,
-      data: envelope === undefined ? Buffer.from(record.data ?? "", "base64") : undefined,
+      data: envelope === undefined ? recordBytes(record) : undefined,
     });
   } catch (inner) {
     deps.onUnexpected?.(record.recordId, inner);
-    return toErrorRecord(undefined, error, record.recordId, {
-      ...options,
-      data: Buffer.from(record.data ?? "", "base64"),
-    });
+    return toErrorRecord(undefined, error, record.recordId, { ...options, data: recordBytes(record) });
   }
+}
+
+function recordBytes(record: IngestBatchRecord): Uint8Array {
+  return record.bytes ?? Buffer.from(record.data ?? "", "base64");
 }
 
 function zoneOf(outcome: Exclude<Outcome, { kind: "duplicate" } | { kind: "resent" }>): LakeZoneName {

@@ -1,4 +1,4 @@
-import { payloadSources, resolvePayloadSource } from "./payload-sources.ts";
+import { payloadSources, resolvePayloadSource, type PayloadSource } from "./payload-sources.ts";
 
 /**
  * The Kinesis partition key of a message: its device id, computed exactly as the IoT rule's Kinesis action
@@ -21,7 +21,12 @@ export function derivePartitionKey(
   const source =
     rule === undefined ? resolvePayloadSource(topic) : payloadSources.find((s) => s.source === rule);
   if (source === undefined) return undefined;
-  return source.partitionKey(topic, toObject(payload));
+  // A template of topic segments (`${topic(3)}`) never reads the payload: it is not parsed for it (issue 13).
+  return source.partitionKey(topic, keyedByTopic(source) ? undefined : toObject(payload));
+}
+
+function keyedByTopic(source: PayloadSource): boolean {
+  return /^\$\{topic\(\d+\)\}$/.test(source.partitionKeyTemplate);
 }
 
 function toObject(

@@ -55,14 +55,24 @@ export class RecentReadings {
   }
 }
 
+/** Text that `encode` then `decode` would not give back as it is (empty, or holding a separator). */
+const lossy = (text: string) => text === "" || text.includes(" ") || text.includes(";");
+
 /**
  * The last `capacity` (readingId, sequence number) pairs a shard scored, carried in the window state between
  * invocations (`r`, persisted with the event source mapping's checkpoint, so it always matches the records the
  * state counts) and saved with the shard's checkpoints at window end, so that a resend straddling a restart of the
  * process (local kill -9, a new Lambda container) is still recognised (ADR 0203). ~25 KB at 500 entries.
+ *
+ * A ring (issue 13: `splice(0, 1)` per push moved all 500 entries once full) whose text is built once per change.
  */
 export class ReadingTail {
-  private entries: [string, string][] = [];
+  private readonly ids: string[] = [];
+  private readonly seqs: string[] = [];
+  /** Index of the oldest pair once the ring is full (0 before). */
+  private start = 0;
+  private text: string | undefined = "";
+  private lossy = false;
 
   constructor(private readonly capacity = 500) {}
 
@@ -77,21 +87,46 @@ export class ReadingTail {
   }
 
   push(readingId: string | undefined, sequenceNumber: string): void {
-    if (readingId === undefined) return;
-    this.entries.push([readingId, sequenceNumber]);
-    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+    if (readingId === undefined || this.capacity < 1) return;
+    if (lossy(readingId) || lossy(sequenceNumber)) this.lossy = true;
+    this.text = undefined;
+    if (this.ids.length < this.capacity) {
+      this.ids.push(readingId);
+      this.seqs.push(sequenceNumber);
+      return;
+    }
+    this.ids[this.start] = readingId;
+    this.seqs[this.start] = sequenceNumber;
+    this.start = this.start + 1 === this.capacity ? 0 : this.start + 1;
   }
 
   /** Marks every pair as seen in `recent` (a later record with one of these ids and another sequence is a resend). */
   markIn(recent: RecentReadings): void {
-    for (const [id, seq] of this.entries) recent.isDuplicate(id, seq);
+    const n = this.ids.length;
+    for (let k = 0; k < n; k++) {
+      const i = this.start + k < n ? this.start + k : this.start + k - n;
+      recent.isDuplicate(this.ids[i], this.seqs[i]);
+    }
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.ids.length;
+  }
+
+  /** True when `decode(encode())` gives back exactly these pairs (every id and sequence non-empty, no separator). */
+  get encodesExactly(): boolean {
+    return !this.lossy;
   }
 
   encode(): string {
-    return this.entries.map(([id, seq]) => `${id} ${seq}`).join(";");
+    if (this.text !== undefined) return this.text;
+    const n = this.ids.length;
+    let text = "";
+    for (let k = 0; k < n; k++) {
+      const i = this.start + k < n ? this.start + k : this.start + k - n;
+      text += k === 0 ? `${this.ids[i]} ${this.seqs[i]}` : `;${this.ids[i]} ${this.seqs[i]}`;
+    }
+    this.text = text;
+    return text;
   }
 }

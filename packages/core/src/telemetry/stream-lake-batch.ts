@@ -1,7 +1,7 @@
 import { ValidationError } from "../shared/errors.ts";
 import { WINDOW_TICK_TOPIC, isWindowTick } from "../scoring/window-tick.ts";
 import { parseEnvelope } from "./envelope-codec.ts";
-import { transformIngestBatch, type IngestBatchDeps, type IngestBatchSummary } from "./ingest-batch.ts";
+import { transformIngestBatchLines, type IngestBatchDeps, type IngestBatchSummary } from "./ingest-batch.ts";
 
 /**
  * The lake fed from the telemetry stream (ADR 1001, "lake feed"): one batch of Kinesis records — what the stream's
@@ -56,11 +56,17 @@ export async function streamLakeBatch(
   records: readonly StreamLakeRecord[],
   deps: IngestBatchDeps,
 ): Promise<{ objects: StreamLakeObject[]; summary: StreamLakeBatchSummary }> {
-  const messages = records.filter((record) => !isTick(record));
-  const { outcomes, summary } = await transformIngestBatch(
-    messages.map((record) => ({
+  // Each record's bytes are decoded once, for the tick check, the transformation and raw/ (issue 13: three times).
+  const messages: { record: StreamLakeRecord; bytes: Buffer }[] = [];
+  for (const record of records) {
+    const bytes = Buffer.from(record.data, "base64");
+    if (!isTick(bytes)) messages.push({ record, bytes });
+  }
+  const { outcomes, summary } = await transformIngestBatchLines(
+    messages.map(({ record, bytes }) => ({
       recordId: record.sequenceNumber,
       data: record.data,
+      bytes,
       arrivalMs: record.arrivalMs,
     })),
     deps,
@@ -73,34 +79,39 @@ export async function streamLakeBatch(
     records[records.length - 1].sequenceNumber,
   );
 
-  const groups = new Map<string, { zone: StreamLakeZone; parts: Buffer[] }>();
-  const add = (zone: StreamLakeZone, date: string, hour: string, part: Buffer) => {
+  // raw/ parts are the source bytes (and a newline where one is missing); readings/ and errors/ parts are the
+  // output lines as text, encoded once per object.
+  const groups = new Map<string, { zone: StreamLakeZone; parts: (Buffer | string)[]; records: number }>();
+  const add = (zone: StreamLakeZone, date: string, hour: string, part: Buffer | string) => {
     const key = `${zone}/date=${date}/hour=${hour}/${name}`;
     const group = groups.get(key);
-    if (group) group.parts.push(part);
-    else groups.set(key, { zone, parts: [part] });
+    const newline = typeof part !== "string" && part[part.length - 1] !== 0x0a;
+    if (group) {
+      group.parts.push(part);
+      if (newline) group.parts.push(NEWLINE);
+      group.records++;
+    } else groups.set(key, { zone, parts: newline ? [part, NEWLINE] : [part], records: 1 });
   };
   outcomes.forEach((outcome, index) => {
     const { date, hour } = outcome.partitionKeys;
     // raw/: every message as it arrived (duplicates too: raw/ is the source record backup, as Firehose's).
-    const source = Buffer.from(messages[index].data, "base64");
-    add("raw", date, hour, source[source.length - 1] === 0x0a ? source : Buffer.concat([source, NEWLINE]));
-    if (outcome.result === "Ok")
-      add(outcome.partitionKeys.zone, date, hour, Buffer.from(outcome.data, "base64"));
+    add("raw", date, hour, messages[index].bytes);
+    if (outcome.result === "Ok" && outcome.line !== undefined)
+      add(outcome.partitionKeys.zone, date, hour, outcome.line);
   });
-  const objects = [...groups].map(([key, { zone, parts }]) => ({
+  const objects = [...groups].map(([key, { zone, parts, records: count }]) => ({
     zone,
     key,
-    body: Buffer.concat(parts),
-    records: parts.length,
+    body:
+      zone === "raw" ? Buffer.concat(parts as Buffer[]) : Buffer.from((parts as string[]).join(""), "utf8"),
+    records: count,
   }));
   return { objects, summary: { ...summary, ticks } };
 }
 
 const NEWLINE = Buffer.from("\n");
 
-function isTick(record: StreamLakeRecord): boolean {
-  const bytes = Buffer.from(record.data, "base64");
+function isTick(bytes: Buffer): boolean {
   // Cheap pre-check (a tick's topic starts with `$`, which no device can publish to); parse only candidates.
   if (!bytes.includes(WINDOW_TICK_TOPIC)) return false;
   try {

@@ -52,7 +52,17 @@ export function emptyAggregate(): MetricAggregate {
 
 /** Adds one observation in place (Welford's update). */
 export function observe(agg: MetricAggregate, obs: Observation): MetricAggregate {
-  const { value } = obs;
+  return observeValue(agg, obs.value, obs.eventMs, obs.score, obs.anomaly);
+}
+
+/** `observe` without an `Observation` object (the scorer's per-metric path). */
+export function observeValue(
+  agg: MetricAggregate,
+  value: number,
+  eventMs: number,
+  score?: number,
+  anomaly?: boolean,
+): MetricAggregate {
   agg.count += 1;
   agg.sum += value;
   if (value < agg.min) agg.min = value;
@@ -60,10 +70,10 @@ export function observe(agg: MetricAggregate, obs: Observation): MetricAggregate
   const delta = value - agg.mean;
   agg.mean += delta / agg.count;
   agg.m2 += delta * (value - agg.mean);
-  if (obs.eventMs < agg.firstEventMs) agg.firstEventMs = obs.eventMs;
-  if (obs.eventMs > agg.lastEventMs) agg.lastEventMs = obs.eventMs;
-  if (obs.score !== undefined && obs.score > agg.maxScore) agg.maxScore = obs.score;
-  if (obs.anomaly) agg.anomalies += 1;
+  if (eventMs < agg.firstEventMs) agg.firstEventMs = eventMs;
+  if (eventMs > agg.lastEventMs) agg.lastEventMs = eventMs;
+  if (score !== undefined && score > agg.maxScore) agg.maxScore = score;
+  if (anomaly) agg.anomalies += 1;
   return agg;
 }
 

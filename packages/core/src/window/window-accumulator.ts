@@ -3,6 +3,7 @@ import {
   emptyAggregate,
   mergeAggregates,
   observe,
+  observeValue,
   type MetricAggregate,
   type Observation,
 } from "./aggregate.ts";
@@ -171,6 +172,36 @@ export class WindowAccumulator {
     observe(agg, obs);
   }
 
+  /**
+   * `add` for every metric of one record (`metrics[i]` observed `values[i]`; an anomaly where `anomalous` has the
+   * metric), with one lookup of the device and no observation objects.
+   */
+  addRecord(
+    deviceId: string,
+    metrics: readonly string[],
+    values: readonly number[],
+    eventMs: number,
+    score: number,
+    anomalous: ReadonlySet<string>,
+  ): void {
+    let known = this.devices.get(deviceId);
+    if (!known) {
+      known = new Map();
+      this.devices.set(deviceId, known);
+      this.bound += enc(deviceId).length + 1;
+    }
+    for (let i = 0; i < metrics.length; i++) {
+      const metric = metrics[i];
+      let agg = known.get(metric);
+      if (!agg) {
+        agg = emptyAggregate();
+        known.set(metric, agg);
+        this.bound += enc(metric).length + SERIES_FIXED_BYTES;
+      }
+      observeValue(agg, values[i], eventMs, score, anomalous.size > 0 && anomalous.has(metric));
+    }
+  }
+
   private put(deviceId: string, metric: string, agg: MetricAggregate): void {
     let metrics = this.devices.get(deviceId);
     if (!metrics) {
@@ -206,13 +237,20 @@ export class WindowAccumulator {
     return segment;
   }
 
-  /** Lambda `state`: a flat string map (compact: URI-encoded keys, `;`/`|`/`,` separators, no JSON escaping). */
+  /**
+   * Lambda `state`: a flat string map (compact: URI-encoded keys, `;`/`|`/`,` separators, no JSON escaping).
+   * Afterwards the accumulator holds exactly what `fromState` gives back from it (every number survives its text
+   * but −0, which `min` and `max` can hold and which comes back as 0: set to 0 here), so a caller may keep using
+   * it instead of parsing the state it returned (`WindowScorer`, issue 13).
+   */
   toState(): Record<string, string> {
     if (this.recordCount === 0) return {};
     const rows: string[] = [];
     for (const [deviceId, metrics] of this.devices) {
       let row = enc(deviceId);
       for (const [metric, a] of metrics) {
+        if (a.min === 0) a.min = 0;
+        if (a.max === 0) a.max = 0;
         row +=
           `|${enc(metric)},${a.count},${a.sum},${a.min},${a.max},${a.mean},${a.m2},` +
           `${a.firstEventMs},${a.lastEventMs},${a.maxScore},${a.anomalies}`;
@@ -236,7 +274,24 @@ export class WindowStateFormatError extends DriftwatchError {
   }
 }
 
-/** Size of a state map as Lambda measures it (its JSON), bytes. */
+/** A character JSON escapes or UTF-8 writes in more than one byte (anything but printable ASCII, `"` and `\`). */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
+/**
+ * Size of a state map as Lambda measures it (its JSON), bytes. A state of plain text (what `toState` writes: URI-
+ * encoded keys, numbers, separators; sequence numbers and reading ids) is counted from its lengths — `{"k":"v",…}`
+ * — without writing the JSON (issue 13: `JSON.stringify` of a 200-KB state per batch); anything else is measured.
+ */
 export function stateSizeBytes(state: Record<string, string>): number {
-  return Buffer.byteLength(JSON.stringify(state), "utf8");
+  let bytes = 2;
+  let first = true;
+  for (const key in state) {
+    if (!Object.hasOwn(state, key)) continue;
+    const value: unknown = state[key];
+    if (typeof value !== "string" || NOT_PLAIN.test(key) || NOT_PLAIN.test(value))
+      return Buffer.byteLength(JSON.stringify(state), "utf8");
+    bytes += (first ? 0 : 1) + key.length + value.length + 5;
+    first = false;
+  }
+  return bytes;
 }

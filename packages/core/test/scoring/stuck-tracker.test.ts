@@ -225,7 +225,7 @@ describe("stuck tracker at a series' floor or ceiling", () => {
     expect(dead[0]).toMatchObject({ atBound: true, runLength: longest });
   });
 
-  it("reads a v1 snapshot (no floor or ceiling yet) and writes v2", () => {
+  it("reads a v1 snapshot (no floor or ceiling yet) and writes v3", () => {
     const key = "dev-1\u0000temp";
     // v1: 60 completed runs, longest normal run 2, a run of 6 at 8 going on.
     const v1 = { v: 1, series: [[key, 8, 6, T0 + 99_000, T0 + 94_000, 2, 50, 0]] };
@@ -237,7 +237,7 @@ describe("stuck tracker at a series' floor or ceiling", () => {
       v: number;
       series: unknown[][];
     };
-    expect(saved.v).toBe(2);
+    expect(saved.v).toBe(3);
     expect(saved.series[0]).toEqual([
       key,
       8,
@@ -254,8 +254,9 @@ describe("stuck tracker at a series' floor or ceiling", () => {
       0,
       0,
       0,
+      10, // the tail's N: a snapshot before v3 counted it at the default of its time
     ]);
-    // A run ends: the restored series starts learning its floor and ceiling from there, and v2 round-trips them.
+    // A run ends: the restored series starts learning its floor and ceiling from there, and v3 round-trips them.
     // 9 and then 7 are new extremes; the second run of 9 holds a ceiling held before: the warm-up day starts.
     feed(tracker, [9, 7, 7, 9, 9, 7], 10, 104);
     const restored = StuckTracker.fromBytes(tracker.toBytes()).tracker;
@@ -277,21 +278,54 @@ describe("stuck tracker's tail bar on a quantized series", () => {
     });
   }
 
-  it("sets the bar from the series' own run lengths: quiet for a day, lower than 3 × the longest, still raises", () => {
+  it("sets the bar from the series' own run lengths: quiet for a day, just above its longest normal run, still raises", () => {
     const values = fanFreq(31, 86_400);
     const tail = new StuckTracker();
-    const v1 = new StuckTracker({ falseAlertsPerDay: false, boundWarmupMs: false });
-    expect(feed(tail, values)).toEqual([]);
-    feed(v1, values);
+    const mle = new StuckTracker({ tailConfidence: 0 });
+    expect(feed(tail, values, 5)).toEqual([]);
+    feed(mle, values, 5);
     const at = T0 + 86_400_000;
-    const tailLimit = tail.evaluate("dev-1", "temp", 99, at, 10)!.limit;
-    const v1Limit = v1.evaluate("dev-1", "temp", 99, at, 10)!.limit;
+    const tailLimit = tail.evaluate("dev-1", "temp", 99, at, 5)!.limit;
+    const mleLimit = mle.evaluate("dev-1", "temp", 99, at, 5)!.limit;
     const longest = Math.max(...runLengths(values));
-    // The tail bar sits above every normal run of the day, but below 3 × the longest recent one.
+    // The bar sits above every normal run of the day, and not far above the longest; the Wilson bound only adds a
+    // little margin once the tail has been seen in many runs.
     expect(tailLimit).toBeGreaterThan(longest);
-    expect(tailLimit).toBeLessThan(v1Limit);
-    const stuck = feed(tail, new Array<number>(tailLimit + 5).fill(99), 10, 86_400);
+    expect(tailLimit).toBeLessThan(1.5 * longest);
+    expect(tailLimit).toBeGreaterThanOrEqual(mleLimit);
+    expect(tailLimit).toBeLessThan(1.25 * mleLimit);
+    const stuck = feed(tail, new Array<number>(tailLimit + 5).fill(99), 5, 86_400);
     expect(stuck.map((r) => r.verdict.runLength)).toEqual([tailLimit]);
+  });
+
+  it("does not trust a tail seen in few runs: a bar well above the fit's point estimate", () => {
+    // 0.1-degree readings of a monitor: noise about one step, so runs of 5 equal values happen, but seldom.
+    const prng = createPrng(5);
+    const values = Array.from(
+      { length: 20_000 },
+      (_, i) => Math.round(981 + 2 * Math.sin(i / 3000) + prng.normal()) / 10,
+    );
+    const tail = new StuckTracker();
+    const mle = new StuckTracker({ tailConfidence: 0 });
+    expect(feed(tail, values, 5)).toEqual([]);
+    feed(mle, values, 5);
+    const at = T0 + 20_000_000;
+    const tailLimit = tail.evaluate("dev-1", "temp", 1, at, 5)!.limit;
+    const mleLimit = mle.evaluate("dev-1", "temp", 1, at, 5)!.limit;
+    expect(tailLimit).toBeGreaterThan(mleLimit);
+    expect(tailLimit).toBeGreaterThan(Math.max(...runLengths(values)));
+  });
+
+  it("starts the tail afresh when the series is judged with another N (a scope's stuckReadings changed)", () => {
+    const values = fanFreq(32, 20_000);
+    const tracker = new StuckTracker();
+    feed(tracker, values, 5);
+    const learned = tracker.evaluate("dev-1", "temp", 99, T0 + 20_000_000, 5)!;
+    // At N = 8 the tail counted from 5 says nothing: until runs end under the new N, the bar is 3 × the longest run.
+    const other = tracker.evaluate("dev-1", "temp", 99, T0 + 20_000_000, 8)!;
+    expect(other.next).toMatchObject({ b: 8, k: 0, e: 0 });
+    expect(other.limit).toBe(Math.max(8, Math.ceil(3 * other.next.l)));
+    expect(learned.limit).not.toBe(other.limit);
   });
 });
 

@@ -346,8 +346,11 @@ describe("stuck-sensor rule", () => {
   const stuckAlerts = (t: ReturnType<typeof setup>) =>
     [...t.escalation.executions.entries()].filter(([, a]) => a.rule.startsWith("stuck:"));
 
+  /** These runs are judged at N = 10 (a global `stuckReadings`); the default N is 5. */
+  const tenReadings = () => ({ rules: [thresholdRuleSchema.parse({ scope: "global", stuckReadings: 10 })] });
+
   it("raises stuck:<metric> once per run, counts retried batches once and keeps the run across windows and containers", async () => {
-    const t = setup();
+    const t = setup(tenReadings());
     const maker = new RecordMaker();
     await runWindow(t.scorer, W0, varied(maker, W0));
     const W1 = W0 + MIN;
@@ -388,7 +391,7 @@ describe("stuck-sensor rule", () => {
   });
 
   it("starts the escalation once when the start fails and the record is retried", async () => {
-    const t = setup();
+    const t = setup(tenReadings());
     const maker = new RecordMaker();
     await runWindow(t.scorer, W0, varied(maker, W0));
     const W1 = W0 + MIN;

@@ -70,4 +70,49 @@ describe("RecentReadings (ADR 0203)", () => {
     expect(recent.isDuplicate("c", "3")).toBe(false);
     expect(recent.isDuplicate("a", "9")).toBe(false);
   });
+
+  it("ReadingTail keeps the last `capacity` pairs in order through its ring, and its text as the array did", () => {
+    // The former implementation: an array spliced at the front.
+    const reference = (pairs: [string, string][], capacity: number) =>
+      pairs
+        .slice(Math.max(0, pairs.length - capacity))
+        .map(([id, seq]) => `${id} ${seq}`)
+        .join(";");
+    for (const capacity of [1, 3, 7]) {
+      const tail = new ReadingTail(capacity);
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < 25; i++) {
+        pairs.push([`rd_${i}`, String(1000 + i)]);
+        tail.push(`rd_${i}`, String(1000 + i));
+        expect(tail.encode()).toBe(reference(pairs, capacity));
+        expect(tail.size).toBe(Math.min(i + 1, capacity));
+        expect(ReadingTail.decode(tail.encode(), capacity).encode()).toBe(tail.encode());
+      }
+      // markIn walks oldest to newest: the oldest kept pair is marked, the one before it is not.
+      const recent = new RecentReadings();
+      tail.markIn(recent);
+      expect(recent.size).toBe(capacity);
+      expect(recent.isDuplicate(`rd_${25 - capacity}`, "x")).toBe(true);
+      expect(recent.isDuplicate(`rd_${24 - capacity}`, "x")).toBe(false);
+    }
+    const none = new ReadingTail(0);
+    none.push("a", "1");
+    expect([none.size, none.encode()]).toEqual([0, ""]);
+  });
+
+  it("ReadingTail says when its text would not give it back (a separator or an empty field)", () => {
+    const tail = new ReadingTail();
+    tail.push("rd_a", "1");
+    expect(tail.encodesExactly).toBe(true);
+    for (const [id, seq] of [
+      ["rd b", "2"],
+      ["rd_c", "3;4"],
+      ["", "5"],
+      ["rd_d", ""],
+    ]) {
+      const t = new ReadingTail();
+      t.push(id, seq);
+      expect(t.encodesExactly).toBe(false);
+    }
+  });
 });

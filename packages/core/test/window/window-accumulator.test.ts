@@ -114,6 +114,23 @@ describe("window accumulator (Lambda tumbling-window state)", () => {
     );
   });
 
+  it("measures a state's size as Lambda does (its JSON in UTF-8), plain text or not", () => {
+    const acc = new WindowAccumulator(W0);
+    acc.beginRecord("49590338271490256608559692538361571095921575989136588898");
+    acc.add('dév|1;x,"y%', "temp", { value: -0.1, eventMs: W0 });
+    const json = (s: Record<string, unknown>) => Buffer.byteLength(JSON.stringify(s), "utf8");
+    const cases: Record<string, unknown>[] = [
+      {},
+      acc.toState(),
+      { ...acc.toState(), r: "rd_abc 123;rd_def 124" },
+      { a: 'with "quote"' },
+      { a: "back\\slash", b: "tab\t", c: "é€😀" },
+      { lone: "\ud800", "k\u0001": "v" },
+      { a: "x", gone: undefined },
+    ];
+    for (const state of cases) expect(stateSizeBytes(state as Record<string, string>)).toBe(json(state));
+  });
+
   it("starts fresh on empty state or another window's state, and refuses unknown versions", () => {
     const acc = new WindowAccumulator(W0);
     acc.beginRecord("1");

@@ -1,4 +1,5 @@
 import { AthenaClient } from "@aws-sdk/client-athena";
+import { DEFAULT_STUCK_READINGS } from "@driftwatch/core/scoring/stuck-tracker";
 import { z } from "zod";
 import { runBacktest, type BacktestReport } from "@driftwatch/core/backtest/backtest";
 import { ReplayAbortedError } from "@driftwatch/core/backtest/replay";
@@ -154,7 +155,7 @@ export const awsBacktestDeps = lazy(async (): Promise<BacktestDeps> => {
     BACKTEST_TIME_BUDGET_SECONDS: positiveInt(25),
     WINDOW_SECONDS: positiveInt(60),
     SILENCE_WINDOWS: z.coerce.number().int().nonnegative().default(3),
-    STUCK_READINGS: z.coerce.number().int().nonnegative().default(10),
+    STUCK_READINGS: z.coerce.number().int().nonnegative().default(DEFAULT_STUCK_READINGS),
   });
   return {
     devices: await awsApiDeps.devices(),

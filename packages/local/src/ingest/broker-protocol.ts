@@ -10,14 +10,22 @@ export interface BrokerWorkerData {
 export type BrokerEvent =
   | { type: "ready"; port: number }
   | {
-      type: "publish";
-      /** Sequence number; the main thread acks it once every rule action has taken the message. */
-      id: number;
-      topic: string;
-      payload: Uint8Array;
-      /** Broker receive time, epoch ms (IoT SQL `timestamp()`). */
-      receivedAt: number;
-      qos: 0 | 1 | 2;
+      /**
+       * The publishes received in one turn of the broker's event loop, in order (issue 13: one message across the
+       * thread boundary per turn instead of one per publish). Message i is `ids[i]`, `topics[i]`, …, its payload
+       * the bytes `payloads[offsets[i]]` to `payloads[offsets[i + 1]]` (exclusive).
+       */
+      type: "publishes";
+      /** Sequence numbers; the main thread acks each once every rule action has taken the message. */
+      ids: number[];
+      topics: string[];
+      /** Broker receive times, epoch ms (IoT SQL `timestamp()`). */
+      receivedAt: number[];
+      qos: (0 | 1 | 2)[];
+      /** The payloads back to back (one transferred buffer). */
+      payloads: Uint8Array;
+      /** `ids.length + 1` offsets into `payloads`. */
+      offsets: number[];
     }
   | {
       /** A publish refused at the broker for an AWS IoT Core limit (the client is disconnected, as on AWS). */

@@ -30,6 +30,10 @@ let closing = false;
 /** Limit violations already recorded (client, payload hash, topic): a client's resends are not recorded again. */
 const recentlyRejected = new Set<string>();
 
+/** Publishes received since the last `sendPublishes` (issue 13: one postMessage per turn, not per publish). */
+let outbox = emptyOutbox();
+let outboxScheduled = false;
+
 const broker = await Aedes.createBroker({
   // The broker id shows in $SYS topics only.
   id: "driftwatch-local",
@@ -73,16 +77,59 @@ const broker = await Aedes.createBroker({
       return;
     }
     const id = nextId++;
-    // Copy: aedes' payload may be a view into a pooled socket buffer.
-    const bytes = new Uint8Array(packet.payload.length);
-    bytes.set(typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload);
     pending.set(id, callback);
-    send(
-      { type: "publish", id, topic: packet.topic, payload: bytes, receivedAt: Date.now(), qos: packet.qos },
-      [bytes.buffer as ArrayBuffer],
-    );
+    // Copied at once (aedes' payload may be a view into a pooled socket buffer), into this turn's buffer.
+    const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+    outbox.ids.push(id);
+    outbox.topics.push(packet.topic);
+    outbox.receivedAt.push(Date.now());
+    outbox.qos.push(packet.qos);
+    outbox.offsets.push(outbox.bytes);
+    if (outbox.bytes + payload.length > outbox.buffer.length) {
+      const grown = new Uint8Array(Math.max(4096, 2 * outbox.buffer.length, outbox.bytes + payload.length));
+      grown.set(outbox.buffer.subarray(0, outbox.bytes));
+      outbox.buffer = grown;
+    }
+    outbox.buffer.set(payload, outbox.bytes);
+    outbox.bytes += payload.length;
+    if (!outboxScheduled) {
+      outboxScheduled = true;
+      setImmediate(sendPublishes);
+    }
   },
 });
+
+function emptyOutbox() {
+  return {
+    ids: [] as number[],
+    topics: [] as string[],
+    receivedAt: [] as number[],
+    qos: [] as (0 | 1 | 2)[],
+    offsets: [] as number[],
+    buffer: new Uint8Array(0),
+    bytes: 0,
+  };
+}
+
+function sendPublishes(): void {
+  outboxScheduled = false;
+  const batch = outbox;
+  outbox = emptyOutbox();
+  if (batch.ids.length === 0) return;
+  batch.offsets.push(batch.bytes);
+  send(
+    {
+      type: "publishes",
+      ids: batch.ids,
+      topics: batch.topics,
+      receivedAt: batch.receivedAt,
+      qos: batch.qos,
+      payloads: batch.buffer.subarray(0, batch.bytes),
+      offsets: batch.offsets,
+    },
+    [batch.buffer.buffer as ArrayBuffer],
+  );
+}
 
 const server = net.createServer(broker.handle);
 let connected = 0;

@@ -65,6 +65,18 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     });
   };
 
+  const handle = (id: number, message: PublishedMessage) => {
+    const done = () => {
+      inFlight.delete(handled);
+      ack(id);
+    };
+    const handled = options.onMessage(message).then(done, (error: Error) => {
+      options.log?.(`message on ${message.topic} not handled: ${error.name}: ${error.message}`);
+      done();
+    });
+    inFlight.add(handled);
+  };
+
   let onClosed: (() => void) | undefined;
   let exited = false;
   const ready = new Promise<number>((resolve, reject) => {
@@ -73,24 +85,16 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
         case "ready":
           resolve(event.port);
           break;
-        case "publish": {
-          const handled = options
-            .onMessage({
-              topic: event.topic,
-              payload: event.payload,
-              receivedAt: event.receivedAt,
-              qos: event.qos,
-            })
-            .catch((error: Error) =>
-              options.log?.(`message on ${event.topic} not handled: ${error.name}: ${error.message}`),
-            )
-            .finally(() => {
-              inFlight.delete(handled);
-              ack(event.id);
+        case "publishes":
+          for (let i = 0; i < event.ids.length; i++) {
+            handle(event.ids[i], {
+              topic: event.topics[i],
+              payload: event.payloads.subarray(event.offsets[i], event.offsets[i + 1]),
+              receivedAt: event.receivedAt[i],
+              qos: event.qos[i],
             });
-          inFlight.add(handled);
+          }
           break;
-        }
         case "rejected":
           options.onRejected?.({
             code: event.code,

@@ -68,29 +68,49 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
     );
   };
 
-  const run = async (
+  const retry = async (
     rule: string,
     target: RuleTarget,
     message: PublishedMessage,
     envelope: Envelope,
     key: string,
-  ) => {
+    firstError: unknown,
+  ): Promise<void> => {
+    let error = firstError;
     for (let attempt = 1; ; attempt++) {
+      if (attempt >= attempts) {
+        errorAction(rule, target.name, message, error as Error);
+        options.onActionFailed?.({ rule, action: target.name, message, error: error as Error });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay * 2 ** (attempt - 1)));
       try {
         await target.deliver(envelope, key);
         return;
-      } catch (error) {
-        if (attempt >= attempts) {
-          errorAction(rule, target.name, message, error as Error);
-          options.onActionFailed?.({ rule, action: target.name, message, error: error as Error });
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay * 2 ** (attempt - 1)));
+      } catch (next) {
+        error = next;
       }
     }
   };
+  // The first attempt without an async frame of its own (issue 13: promises per message); a failure goes on in
+  // `retry` exactly as before: up to `attempts` attempts with backoff, then the error action.
+  const run = (
+    rule: string,
+    target: RuleTarget,
+    message: PublishedMessage,
+    envelope: Envelope,
+    key: string,
+  ): Promise<void> => {
+    let delivered: Promise<void>;
+    try {
+      delivered = target.deliver(envelope, key);
+    } catch (error) {
+      delivered = Promise.reject(error);
+    }
+    return delivered.catch((error: unknown) => retry(rule, target, message, envelope, key, error));
+  };
 
-  return async (message) => {
+  const routeOne = (message: PublishedMessage): Promise<void> => {
     status?.inc("mqtt.messages");
     status?.inc("mqtt.bytes", message.payload.length);
     const { topic, matched, basicIngest } = selectRules(message.topic);
@@ -116,7 +136,16 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
         );
       }
     }
-    await Promise.all(actions);
+    if (actions.length === 1) return actions[0];
+    return actions.length === 0 ? Promise.resolve() : Promise.all(actions).then(() => undefined);
+  };
+
+  return (message) => {
+    try {
+      return routeOne(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }
 
@@ -127,11 +156,30 @@ export function createRuleRouter(options: RuleRouterOptions): (message: Publishe
  * of a named rule); a name no rule has reaches the catch-all with the whole topic, so it becomes an unknown-topic
  * error record instead of vanishing.
  */
-export function selectRules(topic: string): {
+export function selectRules(topic: string): SelectedRules {
+  let selected = selectedByTopic.get(topic);
+  if (selected === undefined) {
+    selected = computeSelectedRules(topic);
+    if (selectedByTopic.size >= SELECTED_CACHE_LIMIT) selectedByTopic.clear();
+    selectedByTopic.set(topic, selected);
+  }
+  return selected;
+}
+
+export interface SelectedRules {
   topic: string;
-  matched: TopicRule[];
+  matched: readonly TopicRule[];
   basicIngest: boolean;
-} {
+}
+
+/**
+ * The rules are fixed and a device publishes on the same topic again and again, so the selection is remembered per
+ * topic (issue 13: splitting the topic and four filters per message); bounded like core's `resolvePayloadSource`.
+ */
+const selectedByTopic = new Map<string, SelectedRules>();
+const SELECTED_CACHE_LIMIT = 10_000;
+
+function computeSelectedRules(topic: string): SelectedRules {
   const basic = parseBasicIngestTopic(topic);
   if (basic === undefined) return { topic, matched: matchRules(topic), basicIngest: false };
   const named = topicRules.find((rule) => ingestRuleName(LOCAL_STAGE, rule.name) === basic.ruleName);

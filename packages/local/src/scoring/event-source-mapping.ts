@@ -60,6 +60,11 @@ export interface EventSourceMappingOptions {
   /** Retry backoff base (Lambda backs off between retries), ms. */
   retryBackoffMs?: number;
   log?: (message: string) => void;
+  /**
+   * True when the handler copies the event before it returns (a scoring worker: `postMessage` clones it at once), so
+   * the window state the mapping keeps is not cloned for it first (issue 13: one clone of the state per invocation).
+   */
+  handlerCopiesEvent?: boolean;
   onInvoke?: (info: { shardId: string; records: number; final: boolean; ok: boolean; ms: number }) => void;
 }
 
@@ -338,7 +343,7 @@ export class EventSourceMappingEmulator {
         eventSourceARN: stream.streamArn,
       })),
       window: { start: isoSeconds(cp.window!.startMs), end: isoSeconds(cp.window!.endMs) },
-      state: structuredClone(state),
+      state: this.options.handlerCopiesEvent ? state : structuredClone(state),
       shardId,
       eventSourceARN: stream.streamArn,
       isFinalInvokeForWindow: final,

@@ -6,9 +6,11 @@ import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starte
 import { systemClock } from "@driftwatch/core/ports/clock";
 import { windowTickEnvelope } from "@driftwatch/core/scoring/window-tick";
 import { ConfigurationError } from "@driftwatch/core/shared/errors";
+import type { Envelope } from "@driftwatch/core/telemetry/envelope";
 import { readConfig, seconds, positiveInt } from "@driftwatch/functions/shared/config";
 import { z } from "zod";
-import type { LocalContext, LocalService } from "../runtime/context.ts";
+import type { LocalContext, LocalService, RuleTarget } from "../runtime/context.ts";
+import type { StatusBoard } from "../runtime/status-board.ts";
 import { createLambdaContext, LOCAL_REGION } from "../runtime/lambda-context.ts";
 import { EventSourceMappingEmulator, type KinesisWindowHandler } from "./event-source-mapping.ts";
 import { removeTemporaryFiles } from "./write-retry.ts";
@@ -175,6 +177,8 @@ export async function startScoring(
     retryAttempts: settings.DRIFTWATCH_SCORING_RETRIES,
     maxRecordAgeSeconds: settings.DRIFTWATCH_SCORING_MAX_RECORD_AGE_SECONDS,
     bisectBatchOnError: true,
+    // A scoring worker gets a copy of each event (postMessage); a wrapped or main-thread handler gets its own clone.
+    handlerCopiesEvent: workers !== undefined && options.wrapHandler === undefined,
     log: (message) => context.log("esm", message),
     onInvoke: (info) => {
       if (info.final && info.ok) status.inc("scoring.windows");
@@ -188,17 +192,7 @@ export async function startScoring(
     },
   });
 
-  context.ruleTargets.push({
-    name: "kinesis:telemetry",
-    async deliver(envelope, partitionKey) {
-      // Backpressure (ADR 0604): above the backlog limit the action waits for the consumers, and so does the
-      // publisher's PUBACK, instead of the stream holding an unbounded backlog in memory.
-      await stream.whenBacklogBelow(settings.DRIFTWATCH_KINESIS_MAX_BACKLOG);
-      // Group commit: the records of one event-loop turn are sealed and written together.
-      await stream.putQueued(partitionKey, Buffer.from(JSON.stringify(envelope), "utf8"));
-      status.inc("kinesis.records");
-    },
-  });
+  context.ruleTargets.push(kinesisRuleTarget(stream, settings.DRIFTWATCH_KINESIS_MAX_BACKLOG, status));
   // Threshold edits through the API apply at once (the mounted thresholds handler calls this).
   (context.thresholdsChanged ??= []).push(() => scoring.clearThresholds());
   status.inc("scoring.records", 0);
@@ -220,6 +214,29 @@ export async function startScoring(
       await mapping.stop();
       await workers?.stop();
       stream.close();
+    },
+  };
+}
+
+/**
+ * The IoT rule's Kinesis action on the local telemetry stream (`kinesis:telemetry`): the envelope as JSON, keyed by
+ * the device id. Backpressure (ADR 0604): above `maxBacklog` records held the action waits for the consumers, and
+ * so does the publisher's PUBACK, instead of the stream holding an unbounded backlog in memory. Group commit: the
+ * records of one event-loop turn are sealed and written together, and share one promise (`putQueuedShared`).
+ */
+export function kinesisRuleTarget(
+  stream: LocalKinesisStream,
+  maxBacklog: number,
+  status?: StatusBoard,
+): RuleTarget {
+  const countRecord = () => status?.inc("kinesis.records");
+  const put = (envelope: Envelope, partitionKey: string) =>
+    stream.putQueuedShared(partitionKey, Buffer.from(JSON.stringify(envelope), "utf8")).then(countRecord);
+  return {
+    name: "kinesis:telemetry",
+    deliver(envelope, partitionKey) {
+      if (stream.backlog() < maxBacklog) return put(envelope, partitionKey);
+      return stream.whenBacklogBelow(maxBacklog).then(() => put(envelope, partitionKey));
     },
   };
 }

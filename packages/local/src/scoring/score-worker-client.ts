@@ -5,6 +5,7 @@ import type { EscalationStarter } from "@driftwatch/core/ports/escalation-starte
 import type { KinesisWindowHandler, TumblingWindowResponse } from "./event-source-mapping.ts";
 import {
   deserializeError,
+  packEvent,
   serializeError,
   type FromScoreWorker,
   type ScoreWorkerData,
@@ -150,7 +151,7 @@ export function startScoreWorkers(options: {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         slot.pending.set(id, { resolve, reject });
-        slot.worker.postMessage({ type: "invoke", id, event } satisfies ToScoreWorker);
+        slot.worker.postMessage({ type: "invoke", id, event: packEvent(event) } satisfies ToScoreWorker);
       });
     },
     invalidateDevices: (ids) => broadcast({ type: "devicesImported", ids: [...ids] }),

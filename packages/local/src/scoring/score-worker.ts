@@ -17,6 +17,7 @@ import {
   type FromScoreWorker,
   type ScoreWorkerData,
   type ToScoreWorker,
+  unpackEvent,
 } from "./score-worker-protocol.ts";
 
 const port = parentPort;
@@ -67,7 +68,7 @@ const scoring = createLocalScoreHandler({
 port.on("message", (message: ToScoreWorker) => {
   switch (message.type) {
     case "invoke":
-      scoring.handler(message.event, createLambdaContext(data.lambda)).then(
+      scoring.handler(unpackEvent(message.event), createLambdaContext(data.lambda)).then(
         (response) => send({ type: "result", id: message.id, ok: true, response: response ?? undefined }),
         (error: unknown) => send({ type: "result", id: message.id, ok: false, error: serializeError(error) }),
       );

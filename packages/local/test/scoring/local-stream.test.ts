@@ -171,4 +171,38 @@ describe("LocalKinesisStream group commit and backlog (issue 13: the local runti
     await expect(stream.whenBacklogBelow(3)).resolves.toBeUndefined();
     stream.close();
   });
+  it("putQueuedShared: one turn's records of a shard share one promise, settled once they are in the log, in order", async () => {
+    const dir = tempDir();
+    const cipher = createZoneCipher(path.join(dir, "keys"), "stream");
+    const streamDir = path.join(dir, "stream");
+    const stream = new LocalKinesisStream({ dir: streamDir, streamName: "t", shardCount: 2, cipher });
+    const keys = Array.from({ length: 12 }, (_, i) => `device-${i}`);
+    const promises = keys.map((key, i) => stream.putQueuedShared(key, Buffer.from(`r${i}`)));
+    const byShard = new Map<string, Promise<void>>();
+    keys.forEach((key, i) => {
+      const shard = stream.shardFor(key);
+      if (byShard.has(shard)) expect(promises[i]).toBe(byShard.get(shard));
+      else byShard.set(shard, promises[i]);
+    });
+    expect(byShard.size).toBe(2);
+    expect(stream.read(stream.shardIds[0], null, 100)).toEqual([]); // not before the group is written
+    await Promise.all(promises);
+    const read = stream.shardIds.flatMap((id) => stream.read(id, null, 100));
+    expect(read.map((r) => Buffer.from(r.data, "base64").toString()).sort()).toEqual(
+      keys.map((_, i) => `r${i}`).sort(),
+    );
+    for (const id of stream.shardIds) {
+      const seqs = stream.read(id, null, 100).map((r) => r.sequenceNumber);
+      expect([...seqs].sort()).toEqual(seqs);
+    }
+    // The next turn gets a new promise; a restart reads the same records from the sealed log.
+    const next = stream.putQueuedShared(keys[0], Buffer.from("r12"));
+    expect(next).not.toBe(promises[0]);
+    await next;
+    stream.close();
+    const reopened = new LocalKinesisStream({ dir: streamDir, streamName: "t", shardCount: 2, cipher });
+    expect(reopened.shardIds.flatMap((id) => reopened.read(id, null, 100)).length).toBe(13);
+    expect(logText(streamDir)).not.toContain("device-");
+    reopened.close();
+  });
 });

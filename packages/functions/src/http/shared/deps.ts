@@ -10,6 +10,7 @@ import type {
   ThresholdsWriter,
 } from "@driftwatch/core/ports/thresholds-store";
 import type { Device } from "@driftwatch/core/telemetry/device";
+import { DEFAULT_STUCK_READINGS } from "@driftwatch/core/scoring/stuck-tracker";
 import { z } from "zod";
 import { DynamoDeviceCatalog } from "../../adapters/dynamo-device-catalog.ts";
 import { DynamoDeviceRegistry } from "../../adapters/dynamo-device-registry.ts";
@@ -48,7 +49,7 @@ const tableName = (envVar: string) => readConfig({ [envVar]: required() })[envVa
 const defaults = lazy(async () => {
   const env = readConfig({
     SILENCE_WINDOWS: z.coerce.number().int().nonnegative().default(3),
-    STUCK_READINGS: z.coerce.number().int().nonnegative().default(10),
+    STUCK_READINGS: z.coerce.number().int().nonnegative().default(DEFAULT_STUCK_READINGS),
   });
   return { silenceWindows: env.SILENCE_WINDOWS, stuckReadings: env.STUCK_READINGS };
 });
