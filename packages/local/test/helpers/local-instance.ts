@@ -117,12 +117,15 @@ export function endMqtt(client: mqtt.MqttClient): Promise<void> {
   return new Promise((resolve) => client.end(false, {}, () => resolve()));
 }
 
-/** Every file under `dir` (absolute paths). */
+/**
+ * Every file under `dir` (absolute paths). A file gone between listing and `stat` (the temporary half of an atomic
+ * write — write, then rename — that local mode may have in flight) is not listed.
+ */
 export function allFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return (fs.readdirSync(dir, { recursive: true }) as string[])
     .map((name) => path.join(dir, name))
-    .filter((file) => fs.statSync(file).isFile());
+    .filter((file) => fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true);
 }
 
 /** The raw zone's local key of a data dir (to open `.enc` objects as the break-glass role would). */
