@@ -5,7 +5,8 @@
  * published metrics straight into `StuckTracker` (no forest): seconds, not the full benchmark's half hour.
  *
  *   npx tsx bench/stuck-rule.ts     (STUCK_DEVICES=100, STUCK_SECONDS=7200, STUCK_SEEDS=7,1,3, STUCK_FACTORS=3,2.5,2,
- *                                    STUCK_VARIANTS=bounds,v1: the tracker with floor/ceiling classes, and without)
+ *                                    STUCK_VARIANTS=bounds,v1: the tracker with floor/ceiling classes, and without;
+ *                                    STUCK_N: the rule's N, default DEFAULT_STUCK_READINGS)
  *
  * Each row is one (variant, factor); STUCK_DETAIL=1 prints every false alert (device type, metric, value, run) and
  * the missed labels per metric.
@@ -36,8 +37,9 @@ const DETAIL = process.env.STUCK_DETAIL === "1";
 const STUCK_N = Number(process.env.STUCK_N ?? DEFAULT_STUCK_READINGS);
 /**
  * Tracker variants: `tail` (the default: floor/ceiling runs learn their own bar, the interior bar from the run-length
- * tail at 0.01 false alerts per series-day), `tail-<rate>` (another rate), `bounds` (floor/ceiling classes, interior
- * bar 3 × longest), `v1` (neither).
+ * tail at 0.01 false alerts per series-day), `tail-<rate>` (another rate), `tail-z0` / `tail-z1` (the tail's
+ * continuation probability at its point estimate / at z = 1 instead of 1.645), `tail-m4` (memory 0.9999), `bounds`
+ * (floor/ceiling classes, interior bar 3 × longest), `v1` (neither).
  */
 const VARIANTS: Record<string, StuckTrackerOptions> = {
   tail: {},

@@ -22,12 +22,13 @@ export function derivePartitionKey(
     rule === undefined ? resolvePayloadSource(topic) : payloadSources.find((s) => s.source === rule);
   if (source === undefined) return undefined;
   // A template of topic segments (`${topic(3)}`) never reads the payload: it is not parsed for it (issue 13).
-  return source.partitionKey(topic, keyedByTopic(source) ? undefined : toObject(payload));
+  return source.partitionKey(topic, keyedByTopic.has(source) ? undefined : toObject(payload));
 }
 
-function keyedByTopic(source: PayloadSource): boolean {
-  return /^\$\{topic\(\d+\)\}$/.test(source.partitionKeyTemplate);
-}
+/** The sources whose key template is one topic segment (`${topic(3)}`), found once rather than per message. */
+const keyedByTopic: ReadonlySet<PayloadSource> = new Set(
+  payloadSources.filter((source) => /^\$\{topic\(\d+\)\}$/.test(source.partitionKeyTemplate)),
+);
 
 function toObject(
   payload: Uint8Array | string | Record<string, unknown> | undefined,
