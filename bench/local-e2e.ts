@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/local-e2e.ts [--rate 1000] [--duration 60] [--devices 200] [--window 10] [--clients N]
  *                              [--out bench/results/local-e2e.json] [--cpu-prof DIR] [--shards N]
- *                              [--scoring-workers N]
+ *                              [--scoring-workers N] [--train-seconds 0] [--train-rate RATE]
  *
  * `--clients`: MQTT connections the devices share (the simulator's default: one per device, at most 100); issue 13's
  * Large run is `--rate 5000 --duration 300 --devices 500 --clients 500`.
@@ -18,6 +18,13 @@
  * number of (record, metric) pairs scored. Latency = scoring end (arrival in the stream + the handler's
  * `latencyMs`) − broker receive time (`receivedAt`), per record. Prints a table, writes
  * `bench/results/local-e2e.json` (or `--out`); figures in docs/benchmarks/scoring.md and docs/cost.md.
+ *
+ * `--train-seconds T` (issue 13, ninth session): before the measured run, the same devices publish for T seconds at
+ * `--train-rate` (default `--rate`) into the same local mode, and the benchmark waits until all of it is scored. The
+ * measured run then starts on a stage whose models have learned (a stage that has been running, as in production,
+ * where a model key lives for months), instead of on a fresh one whose forests are all filling up at once. The
+ * training phase's own figures (sent, lost, latency) are printed and written beside the measured run's (`training`);
+ * loss and aggregates are checked over both; latency, CPU and growth are the measured run's.
  *
  * CPU: user + system CPU-seconds of the local-mode process (all its threads) and of the simulator, read from
  * `/proc/<pid>/stat` (Linux), and the local mode's CPU-seconds per message — the figure to compare between runs
@@ -60,6 +67,8 @@ const SHARDS = stringArg("shards");
 const SCORING_WORKERS = stringArg("scoring-workers");
 const OUT = path.resolve(stringArg("out") ?? path.join(here, "results", "local-e2e.json"));
 const CPU_PROF = stringArg("cpu-prof");
+const TRAIN_SECONDS = arg("train-seconds", 0);
+const TRAIN_RATE = arg("train-rate", RATE);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "dw-e2e-"));
 const env: NodeJS.ProcessEnv = {
@@ -163,15 +172,20 @@ function run(
   });
 }
 
+/** What the benchmark keeps of a scored record (millions of them: the parsed lines would not fit the heap). */
 interface Scored {
   deviceId: string;
-  shardId: string;
-  sequenceNumber: string;
-  receivedAt: string;
-  arrivedAt: string;
+  /** Broker receive time (ms). */
+  receivedMs: number;
+  /** Publish → score latency (ms): arrival in the stream + the handler's `latencyMs` − broker receive time. */
   latencyMs: number;
-  metrics: Record<string, number>;
+  /** Metrics of the reading (what its aggregates count). */
+  metricCount: number;
 }
+
+/** Scores archive objects already read (each is written once, atomically): only new ones are read at a poll. */
+const scoreFiles = new Map<string, [string, Scored][]>();
+const deviceIds = new Map<string, string>();
 
 function readScores(): Map<string, Scored> {
   const dir = path.join(dataDir, "lake", "scores");
@@ -182,11 +196,36 @@ function readScores(): Map<string, Scored> {
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith(".gz")) {
-        for (const line of zlib.gunzipSync(fs.readFileSync(full)).toString("utf8").split("\n")) {
-          if (!line) continue;
-          const r = JSON.parse(line) as Scored;
-          out.set(`${r.shardId}|${r.sequenceNumber}`, r);
+        let rows = scoreFiles.get(full);
+        if (!rows) {
+          rows = [];
+          for (const line of zlib.gunzipSync(fs.readFileSync(full)).toString("utf8").split("\n")) {
+            if (!line) continue;
+            const r = JSON.parse(line) as {
+              deviceId: string;
+              shardId: string;
+              sequenceNumber: string;
+              receivedAt: string;
+              arrivedAt: string;
+              latencyMs: number;
+              metrics: Record<string, number>;
+            };
+            let deviceId = deviceIds.get(r.deviceId);
+            if (deviceId === undefined) deviceIds.set(r.deviceId, (deviceId = r.deviceId));
+            const receivedMs = Date.parse(r.receivedAt);
+            rows.push([
+              `${r.shardId}|${r.sequenceNumber}`,
+              {
+                deviceId,
+                receivedMs,
+                latencyMs: Date.parse(r.arrivedAt) + r.latencyMs - receivedMs,
+                metricCount: Object.keys(r.metrics).length,
+              },
+            ]);
+          }
+          scoreFiles.set(full, rows);
         }
+        for (const [key, scored] of rows) out.set(key, scored);
       }
     }
   };
@@ -236,8 +275,8 @@ function slope(points: [number, number][]): number {
 let keepDataDir = false;
 const loadAtStart = load1();
 const instance = await startInstance();
-const cpuAtStart = cpuSeconds(instance.child.pid);
-const threadsAtStart = threadCpuSeconds(instance.child.pid);
+let cpuAtStart = cpuSeconds(instance.child.pid);
+let threadsAtStart = threadCpuSeconds(instance.child.pid);
 let simulatorCpu = 0;
 let peakRssMiB = 0;
 // The operator API is authenticated (docs/api.md): a viewer token signed with this instance's local key.
@@ -298,52 +337,105 @@ const rssTimer = setInterval(() => {
   }
 }, 1000);
 try {
-  process.stderr.write(
-    `local mode up (MQTT ${instance.mqttPort}, HTTP ${instance.httpPort}); publishing ${RATE} msg/s for ${DURATION} s…\n`,
-  );
-  const publishStarted = Date.now();
-  const sim = await run(
-    [
-      "simulate",
-      "--rate",
-      String(RATE),
-      "--duration",
-      String(DURATION),
-      "--devices",
-      String(DEVICES),
-      "--mqtt",
-      `mqtt://127.0.0.1:${instance.mqttPort}`,
-      "--register",
-      "--http",
-      `http://127.0.0.1:${instance.httpPort}`,
-      "--anomalies",
-      "spike",
-      "--anomaly-rate",
-      "0.001",
-      "--json",
-      "--no-progress",
-      "--qos",
-      "1",
-      ...(CLIENTS > 0 ? ["--clients", String(CLIENTS)] : []),
-    ],
-    (seconds) => (simulatorCpu = Math.max(simulatorCpu, seconds)),
-  );
-  if (sim.code !== 0) throw new Error(`simulate failed: ${sim.stderr}`);
-  const summary = JSON.parse(sim.stdout.slice(sim.stdout.indexOf("{"))) as {
-    sent: number;
-    failed: number;
-    achievedRate: number;
+  process.stderr.write(`local mode up (MQTT ${instance.mqttPort}, HTTP ${instance.httpPort})\n`);
+  /** The simulator (QoS 1, the benchmark's devices, spikes injected) at `rate` for `seconds`; its summary. */
+  const publish = async (rate: number, seconds: number) => {
+    const sim = await run(
+      [
+        "simulate",
+        "--rate",
+        String(rate),
+        "--duration",
+        String(seconds),
+        "--devices",
+        String(DEVICES),
+        "--mqtt",
+        `mqtt://127.0.0.1:${instance.mqttPort}`,
+        "--register",
+        "--http",
+        `http://127.0.0.1:${instance.httpPort}`,
+        "--anomalies",
+        "spike",
+        "--anomaly-rate",
+        "0.001",
+        "--json",
+        "--no-progress",
+        "--qos",
+        "1",
+        ...(CLIENTS > 0 ? ["--clients", String(CLIENTS)] : []),
+      ],
+      (cpu) => (simulatorCpu = Math.max(simulatorCpu, cpu)),
+    );
+    if (sim.code !== 0) throw new Error(`simulate failed: ${sim.stderr}`);
+    return JSON.parse(sim.stdout.slice(sim.stdout.indexOf("{"))) as {
+      sent: number;
+      failed: number;
+      achievedRate: number;
+    };
   };
+  /**
+   * Waits until the scores archive holds `count` distinct records, or holds no more than 20 s ago (a reading the
+   * scorer skipped as a resend is never archived: `lost` then says so), or `timeoutMs` passed.
+   */
+  const scoredUpTo = async (count: number, timeoutMs: number) => {
+    const since = Date.now();
+    let scores = readScores();
+    let grew = Date.now();
+    while (scores.size < count && Date.now() - since < timeoutMs && Date.now() - grew < 20_000) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      const size = scores.size;
+      scores = readScores();
+      if (scores.size > size) grew = Date.now();
+    }
+    return scores;
+  };
+  let training:
+    | {
+        seconds: number;
+        rate: number;
+        sent: number;
+        achievedRate: number;
+        scored: number;
+        latencyMs: { p50: number; p99: number };
+        drainAfterPublishMs: number;
+      }
+    | undefined;
+  let trained = new Set<string>();
+  if (TRAIN_SECONDS > 0) {
+    process.stderr.write(`training: ${TRAIN_RATE} msg/s for ${TRAIN_SECONDS} s…\n`);
+    const trainSummary = await publish(TRAIN_RATE, TRAIN_SECONDS);
+    const trainPublished = Date.now();
+    const trainScores = await scoredUpTo(trainSummary.sent, 600_000);
+    const trainLatencies = [...trainScores.values()].map((s) => s.latencyMs);
+    training = {
+      seconds: TRAIN_SECONDS,
+      rate: TRAIN_RATE,
+      sent: trainSummary.sent,
+      achievedRate: Math.round(trainSummary.achievedRate),
+      scored: trainScores.size,
+      latencyMs: { p50: pct(trainLatencies, 50), p99: pct(trainLatencies, 99) },
+      drainAfterPublishMs: Date.now() - trainPublished,
+    };
+    trained = new Set(trainScores.keys());
+    process.stderr.write(
+      `training: sent ${training.sent}, scored ${training.scored}, p50/p99 ${training.latencyMs.p50}/${training.latencyMs.p99} ms\n`,
+    );
+    // The measured run's CPU counts from here.
+    cpuAtStart = cpuSeconds(instance.child.pid);
+    threadsAtStart = threadCpuSeconds(instance.child.pid);
+    simulatorCpu = 0;
+  }
+  process.stderr.write(`publishing ${RATE} msg/s for ${DURATION} s…\n`);
+  const publishStarted = Date.now();
+  const summary = await publish(RATE, DURATION);
   process.stderr.write(
     `sent ${summary.sent} (${summary.achievedRate.toFixed(0)} msg/s); waiting for scoring…\n`,
   );
 
   const publishedAt = Date.now();
-  let scores = readScores();
-  while (scores.size < summary.sent && Date.now() - publishedAt < 180_000) {
-    await new Promise((r) => setTimeout(r, 2_000));
-    scores = readScores();
-  }
+  const expected = summary.sent + (training?.sent ?? 0);
+  // A training record the scorer skipped as a resend is not waited for again.
+  let scores = await scoredUpTo(summary.sent + (training?.scored ?? 0), 180_000);
   const drainMs = Date.now() - publishedAt;
   const localCpu = cpuSeconds(instance.child.pid) - cpuAtStart;
   const threadCpu = [...threadCpuSeconds(instance.child.pid)]
@@ -378,18 +470,18 @@ try {
     statusRes.status === 200
       ? ((await statusRes.json()) as { counters: Record<string, number | string> }).counters
       : {};
-  const expectedPairs = [...scores.values()].reduce((a, s) => a + Object.keys(s.metrics).length, 0);
-  const latencies = [...scores.values()].map(
-    (s) => Date.parse(s.arrivedAt) + s.latencyMs - Date.parse(s.receivedAt),
-  );
+  const expectedPairs = [...scores.values()].reduce((a, s) => a + s.metricCount, 0);
+  // Latency of the measured run's records (not the training phase's).
+  const measuredScores = [...scores.entries()].filter(([key]) => !trained.has(key)).map(([, s]) => s);
+  const latencies = measuredScores.map((s) => s.latencyMs);
   // p50 / p99 per 10 s of publishing (by broker receive time): where in the run the slow records were.
-  const t0 = [...scores.values()].reduce((a, s) => Math.min(a, Date.parse(s.receivedAt)), Infinity);
+  const t0 = measuredScores.reduce((a, s) => Math.min(a, s.receivedMs), Infinity);
   const buckets = new Map<number, number[]>();
-  for (const s of scores.values()) {
-    const b = Math.floor((Date.parse(s.receivedAt) - t0) / 10_000);
+  for (const s of measuredScores) {
+    const b = Math.floor((s.receivedMs - t0) / 10_000);
     let list = buckets.get(b);
     if (!list) buckets.set(b, (list = []));
-    list.push(Date.parse(s.arrivedAt) + s.latencyMs - Date.parse(s.receivedAt));
+    list.push(s.latencyMs);
   }
   const latencyBy10s = [...buckets.entries()]
     .sort((a, b) => a[0] - b[0])
@@ -465,11 +557,13 @@ try {
       ),
       node: process.version,
     },
+    training,
     sent: summary.sent,
     publishFailed: summary.failed,
     achievedRate: Math.round(summary.achievedRate),
-    scored: scores.size,
-    lost: summary.sent - scores.size,
+    scored: scores.size - trained.size,
+    // Training and measured run together: every message sent must be in the scores archive.
+    lost: expected - scores.size,
     aggregatedMetricValues: aggregated,
     expectedMetricValues: expectedPairs,
     aggregatesMatch: aggregated === expectedPairs,
@@ -509,9 +603,18 @@ try {
     loadAverage1m: { start: loadAtStart, end: load1() },
   };
   const rows: [string, string][] = [
+    ...(training
+      ? ([
+          [
+            "training phase (not measured)",
+            `${training.sent} sent at ${training.achievedRate} msg/s for ${training.seconds} s, ${training.scored} scored,` +
+              ` p50 / p99 ${training.latencyMs.p50} / ${training.latencyMs.p99} ms`,
+          ],
+        ] as [string, string][])
+      : []),
     ["sent (QoS 1 acknowledged)", `${result.sent} at ${result.achievedRate} msg/s`],
     ["scored (distinct records in lake/scores)", String(result.scored)],
-    ["lost", String(result.lost)],
+    [training ? "lost (training and measured run)" : "lost", String(result.lost)],
     [
       "aggregated metric values / expected",
       `${result.aggregatedMetricValues} / ${result.expectedMetricValues} (${result.aggregatesMatch ? "match" : "MISMATCH"})`,
@@ -567,7 +670,8 @@ try {
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(
-    `Local end-to-end scoring (${RATE} msg/s × ${DURATION} s, ${DEVICES} devices, window ${WINDOW} s)\n`,
+    `Local end-to-end scoring (${RATE} msg/s × ${DURATION} s, ${DEVICES} devices, window ${WINDOW} s` +
+      `${training ? `, after ${training.seconds} s of training at ${training.rate} msg/s` : ""})\n`,
   );
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
   fs.mkdirSync(path.dirname(OUT), { recursive: true });

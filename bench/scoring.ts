@@ -390,7 +390,11 @@ const rows: [string, string][] = [
     `${result.checkpoint50Models.serializeMs} ms, ${(result.checkpoint50Models.bytes / 2 ** 20).toFixed(2)} MiB`,
   ],
   ["restore 50 models", `${result.checkpoint50Models.restoreMs} ms`],
-  ["final invoke (aggregates + 50 checkpoints, in-memory stores)", `${result.finalInvoke.ms} ms`],
+  [
+    `final invoke (aggregates + ${result.finalInvoke.checkpointsWritten} of ${result.handler.modelKeysSeen} checkpoints` +
+      ", spread over window ends; in-memory stores)",
+    `${result.finalInvoke.ms} ms`,
+  ],
 ];
 for (const m of manyModels) {
   rows.push([

@@ -20,7 +20,7 @@ export class ReplayTapeMismatchError extends DriftwatchError {}
  */
 export class ReplayDetectorPool extends DetectorPool {
   override async checkpoint(_shardId: string): Promise<CheckpointReport> {
-    return { written: 0, bytes: 0, ms: 0 };
+    return { written: 0, deferred: 0, bytes: 0, ms: 0 };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { StageProfile } from "./stage-profile.ts";
 import { shardsForPeak } from "./kinesis-shards.ts";
+import { DEFAULT_CHECKPOINT_EVERY_WINDOWS } from "../scoring/detector-pool.ts";
 import { GIB, KIB, recordsPerMonth, secondsPerMonth, type Workload } from "./workload.ts";
 
 const MIB = KIB * KIB;
@@ -242,7 +243,8 @@ export function usage(w: Workload, p: StageProfile, hoursPerMonth: number): Usag
   const rawObjects = p.firehose.rawBackup && !streamFed ? readingsObjects : 0;
   const writerObjects = writerInvocations * p.lakeWriter.objectsPerInvocation;
   const scoreObjects = firehoseObjects(scoreBytes, seconds, p.firehose.bufferMiB, p.firehose.bufferSeconds);
-  const checkpointPuts = traffic ? w.models * windowsPerMonth : 0;
+  // Each model is checkpointed once per DEFAULT_CHECKPOINT_EVERY_WINDOWS window ends (spread, ADR 0602).
+  const checkpointPuts = traffic ? (w.models * windowsPerMonth) / DEFAULT_CHECKPOINT_EVERY_WINDOWS : 0;
   const s3 = {
     standardGb: (monthlyReadingsGb + monthlyScoresGb) * standardMonths + monthlyReadingsGb * rawMonths,
     infrequentAccessGb: (monthlyReadingsGb + monthlyScoresGb) * iaMonths,

@@ -16,7 +16,7 @@ export const workloadSchema = z
     /** Reporting devices; each reports in every window. */
     devices: z.number().int().nonnegative(),
     metricsPerRecord: z.number().int().positive().default(5),
-    /** Detector models (one per manufacturer/model/metric set); each is checkpointed at the end of every window. */
+    /** Detector models (one per manufacturer/model/metric set); each is checkpointed once every few windows (ADR 0602). */
     models: z.number().int().nonnegative().default(20),
     windowSeconds: z.number().int().positive().default(60),
     incidentsPerDay: z.number().nonnegative().default(10),

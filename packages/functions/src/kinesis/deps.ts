@@ -69,12 +69,13 @@ export async function awsScoreDeps(env: NodeJS.ProcessEnv = process.env): Promis
       registry: new DynamoDeviceRegistry(dynamo(), config.DEVICES_TABLE),
       deidentifier: privacy.deidentifier,
     }),
-    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, (key, error) =>
-      logger.warn("model checkpoint unreadable, starting a fresh model", {
-        detectorKey: key,
-        error: (error as Error).name,
-      }),
-    ),
+    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, {
+      onRestoreFailure: (key, error) =>
+        logger.warn("model checkpoint unreadable, starting a fresh model", {
+          detectorKey: key,
+          error: (error as Error).name,
+        }),
+    }),
     thresholds: new CachedThresholds(
       new DynamoThresholdsStore(dynamo(), config.THRESHOLDS_TABLE, (scope) =>
         logger.warn("invalid threshold rule ignored", { scope }),

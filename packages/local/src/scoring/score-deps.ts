@@ -76,9 +76,10 @@ export function createLocalScoreHandler(options: {
   );
   const deps: ScoreHandlerDeps = {
     preparer: createReadingPreparer({ registry, deidentifier: privacy.deidentifier }),
-    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, (key, error) =>
-      log(`checkpoint of ${key} unreadable (${(error as Error).name}); starting a fresh model`),
-    ),
+    detectors: new DetectorPool(rcfDetectorFactory(), checkpoints, systemClock, {
+      onRestoreFailure: (key, error) =>
+        log(`checkpoint of ${key} unreadable (${(error as Error).name}); starting a fresh model`),
+    }),
     thresholds,
     escalation: options.escalation,
     metrics: new DynamoMetricsStore(dynamo, settings.tableNames.METRICS_TABLE),
